@@ -1,0 +1,1 @@
+"""Plain-Python core: dataset model, file-index arithmetic, transfers. No widgets."""

@@ -1,0 +1,1 @@
+"""Widget panels: thin views over dkist_widgets.core.DatasetModel."""

@@ -1,0 +1,1 @@
+"""The embedded offline world: sample archive, loopback DKIST data centre, loopback Globus."""
