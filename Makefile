@@ -1,0 +1,53 @@
+# Two entry points for a fresh machine (see README):
+#   make demo  - JupyterLab with the workshop notebooks on the offline sample world
+#   make test  - every test (Python, JavaScript, and JupyterLab in Debian Chromium)
+# Each target installs what it needs: .venv, the package with its JS build, test tools,
+# and Debian's chromium for the browser tests.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.dkist-widgets-installed
+JS_SRC := $(shell find js/src -name '*.ts') js/build.mjs js/package.json js/package-lock.json
+BUNDLE := dkist_widgets/static/world_status.js
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-python test-js setup chromium clean-venv
+
+setup: $(STAMP) $(BUNDLE)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# The editable install runs hatch-jupyter-builder, which runs `npm install` and the
+# esbuild bundle in js/ (a wheel built for users carries the bundle: no npm needed).
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+js/node_modules/.package-lock.json: js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund
+
+# Rebuild the bundle whenever a TypeScript source changed since the last build.
+$(BUNDLE): $(JS_SRC) js/node_modules/.package-lock.json
+	cd js && npm run build
+	touch $@
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+demo: setup
+	$(VENV)/bin/dkist-widgets demo
+
+test-js: js/node_modules/.package-lock.json
+	cd js && npx tsc --noEmit && npm test --silent
+
+test-python: setup chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: test-js test-python
+
+clean-venv:
+	rm -rf $(VENV)
