@@ -63,7 +63,7 @@ function render({ model, el: root }: RenderContext): () => void {
     button.disabled = checking;
     button.textContent = checking ? "Checking…" : "Check services";
     const checks: number = model.get("checks");
-    counter.textContent = checks === 1 ? "checked once" : `checked ${checks} times`;
+    counter.textContent = `checked ${checks} time${checks === 1 ? "" : "s"}`;
   };
 
   const onClick = () => model.send({ type: "check" });
