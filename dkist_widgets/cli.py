@@ -1,0 +1,153 @@
+"""``dkist-widgets``: the command line.
+
+``dkist-widgets demo``      generate what is missing of the sample archive, start the
+                            loopback services, and run JupyterLab on the workshop
+                            notebooks with kernels pointed at them.
+``dkist-widgets world``     the same services without JupyterLab (prints the env vars
+                            a kernel or shell needs), until Ctrl-C.
+``dkist-widgets generate``  only generate the sample archive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _say(message: str) -> None:
+    print(f"[dkist-widgets] {message}", flush=True)
+
+
+def _notebook_dir(requested: str | None) -> Path:
+    """The folder JupyterLab serves.
+
+    An explicit ``--notebook-dir`` wins. From a source checkout, the checkout's
+    ``notebooks/`` is served in place. Otherwise the notebooks shipped with the package
+    are copied once into the data folder (later edits by the user are kept).
+    """
+    if requested:
+        return Path(requested).expanduser().resolve()
+    checkout = Path(__file__).resolve().parent.parent / "notebooks"
+    if checkout.is_dir():
+        return checkout
+    from .sandbox.paths import data_root
+
+    shipped = Path(__file__).resolve().parent / "_notebooks"
+    target = data_root() / "notebooks"
+    if shipped.is_dir() and not target.exists():
+        shutil.copytree(shipped, target)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _start_world(rate: float):
+    from . import sandbox
+
+    started = time.perf_counter()
+    world = sandbox.start(
+        transfer_rate_bytes_per_s=rate, progress=_say, attach=False
+    )
+    _say(f"offline world ready in {time.perf_counter() - started:.1f} s")
+    _say(f"  DKIST data centre : {world.dataset_endpoint}")
+    _say(f"  Globus Transfer   : {world.transfer_url}")
+    _say(f"  sample archive    : {world.archive_dir}")
+    _say(f"  local endpoint    : {world.local_endpoint_dir}")
+    return world
+
+
+def _demo(args: argparse.Namespace) -> int:
+    world = _start_world(args.rate)
+    env = dict(os.environ)
+    env.update(world.kernel_environment())
+    notebooks = _notebook_dir(args.notebook_dir)
+    command = [
+        sys.executable, "-m", "jupyter", "lab",
+        f"--ServerApp.root_dir={notebooks}",
+        f"--ServerApp.ip={args.ip}",
+        f"--ServerApp.port={args.port}",
+    ]
+    if args.no_browser:
+        command.append("--no-browser")
+    if args.first_notebook and (notebooks / args.first_notebook).exists():
+        command.append(f"--LabApp.default_url=/lab/tree/{args.first_notebook}")
+    command += args.lab_args
+    _say("starting JupyterLab: " + " ".join(command))
+    lab = subprocess.Popen(command, env=env)
+    try:
+        return lab.wait()
+    except KeyboardInterrupt:
+        lab.send_signal(signal.SIGINT)
+        try:
+            return lab.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            lab.kill()
+            return 1
+    finally:
+        world.stop()
+
+
+def _world(args: argparse.Namespace) -> int:
+    world = _start_world(args.rate)
+    for key, value in sorted(world.kernel_environment().items()):
+        print(f"export {key}={value}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        world.stop()
+
+
+def _generate(_args: argparse.Namespace) -> int:
+    from .sandbox.archive import ensure_archive
+
+    started = time.perf_counter()
+    archive = ensure_archive(progress=_say)
+    _say(f"sample archive ready in {time.perf_counter() - started:.1f} s at {archive.root}")
+    for record in archive.catalogue:
+        _say(
+            f"  {record['datasetId']}  {record['instrumentName']:5s} "
+            f"{record['frameCount']:>7d} frames  proposal {record['primaryProposalId']}"
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dkist-widgets", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="sample world + JupyterLab on the workshop notebooks")
+    demo.add_argument("--notebook-dir", default=None)
+    demo.add_argument("--ip", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8888)
+    demo.add_argument("--no-browser", action="store_true")
+    demo.add_argument("--first-notebook", default="00_tour.ipynb")
+    demo.add_argument("--rate", type=float, default=20e6,
+                      help="loopback Globus copy rate in bytes/s (default 20 MB/s)")
+    demo.add_argument("lab_args", nargs=argparse.REMAINDER,
+                      help="further arguments passed to jupyter lab")
+    demo.set_defaults(run=_demo)
+
+    world = sub.add_parser("world", help="only the loopback services, until Ctrl-C")
+    world.add_argument("--rate", type=float, default=20e6)
+    world.set_defaults(run=_world)
+
+    generate = sub.add_parser("generate", help="only generate the sample archive")
+    generate.set_defaults(run=_generate)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

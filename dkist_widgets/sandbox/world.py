@@ -1,0 +1,214 @@
+"""The offline world: sample archive + loopback DKIST data centre + loopback Globus.
+
+``start()`` is idempotent within a process and attaches across processes:
+
+* In the process that owns the services (a test, or ``dkist-widgets demo``), it
+  generates what is missing of the sample archive, starts both HTTP services on
+  127.0.0.1 in daemon threads, writes a small state file, and points this process's
+  ``dkist.net.conf`` and globus-sdk at them.
+* In a kernel started by the demo, the environment variable ``DKIST_WIDGETS_WORLD``
+  names that state file: ``start()`` then *attaches* to the running services
+  (after checking they answer) instead of starting a second pair.
+
+Either way the returned :class:`World` gives the base URLs, the archive folder and the
+local endpoint folder, and ``stop()``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from . import paths
+from .endpoints import DKIST_ENDPOINT_ID, LOCAL_ENDPOINT_ID
+
+__all__ = ["World", "start", "current", "ENV_WORLD_STATE"]
+
+#: Environment variable naming the state file of a running world (set for kernels).
+ENV_WORLD_STATE = "DKIST_WIDGETS_WORLD"
+
+_lock = threading.Lock()
+_current: World | None = None
+
+
+@dataclass
+class World:
+    """Handles and addresses of a running offline world."""
+
+    datacentre_url: str
+    transfer_url: str
+    archive_dir: Path
+    local_endpoint_dir: Path
+    dkist_endpoint_id: str = DKIST_ENDPOINT_ID
+    local_endpoint_id: str = LOCAL_ENDPOINT_ID
+    #: Service objects when this process owns them; None when attached.
+    datacentre: object | None = field(default=None, repr=False)
+    globus: object | None = field(default=None, repr=False)
+    state_file: Path | None = None
+
+    @property
+    def dataset_endpoint(self) -> str:
+        return self.datacentre_url.rstrip("/") + "/datasets/"
+
+    @property
+    def download_endpoint(self) -> str:
+        return self.datacentre_url.rstrip("/") + "/download"
+
+    @property
+    def owns_services(self) -> bool:
+        return self.datacentre is not None
+
+    def to_json(self) -> dict:
+        return {
+            "datacentre_url": self.datacentre_url,
+            "transfer_url": self.transfer_url,
+            "archive_dir": str(self.archive_dir),
+            "local_endpoint_dir": str(self.local_endpoint_dir),
+            "dkist_endpoint_id": self.dkist_endpoint_id,
+            "local_endpoint_id": self.local_endpoint_id,
+            "pid": os.getpid(),
+        }
+
+    def kernel_environment(self, config_dir: Path | None = None) -> dict[str, str]:
+        """Environment variables that make a fresh kernel use this world.
+
+        With them, plain ``Fido.search(...)`` in that kernel reaches the loopback data
+        centre (through an astropy config file for dkist) and ``globus_sdk`` reaches
+        the loopback Transfer API; ``sandbox.start()`` there attaches to this world.
+        """
+        from .dkist_config import kernel_environment
+
+        config_dir = config_dir or (paths.state_root() / "kernel-config")
+        env = kernel_environment(
+            config_dir, self.dataset_endpoint, self.download_endpoint, self.transfer_url
+        )
+        if self.state_file is not None:
+            env[ENV_WORLD_STATE] = str(self.state_file)
+        return env
+
+    def stop(self) -> None:
+        """Stop the services this process owns (attached worlds just forget them)."""
+        global _current
+        for service in (self.globus, self.datacentre):
+            if service is not None:
+                service.stop()
+        if self.owns_services and self.state_file is not None:
+            try:
+                state = json.loads(self.state_file.read_text())
+                if state.get("pid") == os.getpid():
+                    self.state_file.unlink()
+            except (OSError, ValueError):
+                pass
+        with _lock:
+            if _current is self:
+                _current = None
+
+
+def current() -> World | None:
+    """The world this process started or attached to, if any."""
+    return _current
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def _attach(state_file: Path) -> World | None:
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return None
+    world = World(
+        datacentre_url=state["datacentre_url"],
+        transfer_url=state["transfer_url"],
+        archive_dir=Path(state["archive_dir"]),
+        local_endpoint_dir=Path(state["local_endpoint_dir"]),
+        dkist_endpoint_id=state.get("dkist_endpoint_id", DKIST_ENDPOINT_ID),
+        local_endpoint_id=state.get("local_endpoint_id", LOCAL_ENDPOINT_ID),
+        state_file=state_file,
+    )
+    if not _answers(world.dataset_endpoint + "v1/config"):
+        return None
+    return world
+
+
+def _point_this_process(world: World) -> None:
+    from .dkist_config import configure_this_process
+
+    configure_this_process(world.dataset_endpoint, world.download_endpoint)
+    os.environ["GLOBUS_SDK_SERVICE_URL_TRANSFER"] = world.transfer_url
+
+
+def start(
+    *,
+    transfer_rate_bytes_per_s: float = 20e6,
+    local_endpoint_dir: Path | None = None,
+    progress=None,
+    attach: bool = True,
+) -> World:
+    """Start (or attach to) the offline world and point this process at it.
+
+    Parameters
+    ----------
+    transfer_rate_bytes_per_s
+        Throttle of the loopback Globus copies (changeable later through
+        ``world.globus.set_rate``).
+    local_endpoint_dir
+        Folder behind the local "Globus Connect Personal" endpoint; defaults to
+        ``paths.local_endpoint_root()``.
+    progress
+        Callable taking a message string, for archive generation progress.
+    attach
+        Look for a world started by another process (``$DKIST_WIDGETS_WORLD``) first.
+    """
+    global _current
+    with _lock:
+        if _current is not None:
+            return _current
+        state_env = os.environ.get(ENV_WORLD_STATE)
+        if attach and state_env:
+            world = _attach(Path(state_env))
+            if world is not None:
+                _point_this_process(world)
+                _current = world
+                return world
+
+        from .archive import ensure_archive
+        from .datacentre import DataCentre
+        from .globus_service import LoopbackGlobus
+
+        archive = ensure_archive(progress=progress)
+        local_dir = Path(local_endpoint_dir) if local_endpoint_dir else paths.local_endpoint_root()
+        local_dir.mkdir(parents=True, exist_ok=True)
+        datacentre = DataCentre(archive.catalogue, archive.root)
+        datacentre.start()
+        globus = LoopbackGlobus(
+            endpoints={
+                DKIST_ENDPOINT_ID: (None, archive.root),
+                LOCAL_ENDPOINT_ID: (None, local_dir),
+            },
+            rate_bytes_per_s=transfer_rate_bytes_per_s,
+        )
+        globus.start()
+        state_file = paths.state_root() / f"world-{os.getpid()}.json"
+        world = World(
+            datacentre_url=datacentre.url,
+            transfer_url=globus.url,
+            archive_dir=archive.root,
+            local_endpoint_dir=local_dir,
+            datacentre=datacentre,
+            globus=globus,
+            state_file=state_file,
+        )
+        state_file.write_text(json.dumps(world.to_json(), indent=2))
+        _point_this_process(world)
+        _current = world
+        return world
