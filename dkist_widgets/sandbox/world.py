@@ -25,7 +25,12 @@ from pathlib import Path
 import requests
 
 from . import paths
-from .endpoints import DKIST_ENDPOINT_ID, LOCAL_ENDPOINT_ID
+from .endpoints import (
+    DKIST_ENDPOINT_ID,
+    DKIST_ENDPOINT_NAME,
+    LOCAL_ENDPOINT_ID,
+    LOCAL_ENDPOINT_NAME,
+)
 
 __all__ = ["World", "start", "current", "ENV_WORLD_STATE"]
 
@@ -192,8 +197,8 @@ def start(
         datacentre.start()
         globus = LoopbackGlobus(
             endpoints={
-                DKIST_ENDPOINT_ID: (None, archive.root),
-                LOCAL_ENDPOINT_ID: (None, local_dir),
+                DKIST_ENDPOINT_ID: (DKIST_ENDPOINT_NAME, archive.root, False),
+                LOCAL_ENDPOINT_ID: (LOCAL_ENDPOINT_NAME, local_dir, True),
             },
             rate_bytes_per_s=transfer_rate_bytes_per_s,
         )
