@@ -1,0 +1,617 @@
+"""The shared lazy dataset model: one dkist dataset, a working slice, a frame selection.
+
+Panels read a :class:`DatasetModel`, observe its traits, and write back only through
+its methods. Nothing here reads FITS data or calls ``ds[...]``: every answer comes
+from :mod:`dkist_widgets.core.fileindex` arithmetic over the file grid.
+
+Choices
+-------
+* **Frames** are header rows: for a ``Dataset`` the C-order flat position in
+  ``ds.files.fileuri_array``; for a ``TiledDataset`` the row in
+  ``ds.combined_headers``, i.e. the tiles that were unmasked when the model got the
+  dataset, in C order over the tile grid, each contributing its own frames in order
+  (this is how dkist stacks the tile header tables). Frame ids never change while
+  the model holds the dataset.
+* **Traits vs methods.** Small values panels display are traits (``working_item``,
+  ``working_preview``, ``n_selected``, ``n_local_files``...). Big arrays
+  (``selected_frames``, ``local_files``, ``selected_tiles``) are read-only numpy
+  arrays behind properties; a change bumps an ``Int`` version trait
+  (``selection_version``, ``local_files_version``, ``tiles_version``) so observers
+  are told without traitlets comparing arrays. Everything that changes state is a
+  method that validates first and leaves the state untouched when it raises.
+* **Threads.** Widget callbacks may arrive on the main thread or a comm thread.
+  Every mutation runs under one ``threading.RLock``, and the version trait is
+  bumped inside it, so observers see a consistent model and can call back into it
+  from the same thread; an observer must not block waiting for another thread that
+  uses the model.
+* **Sliced datasets.** A model may hold ``ds[...]`` rather than a loaded dataset.
+  Its file grid is then ``ds.files.fileuri_array`` and the answers are the files
+  of the composed slice. dkist 1.18.1 itself gets re-slicing wrong (it applies
+  the second item to the *original* file grid, see tests), so compare such
+  answers with ``root[composed item]``.
+* **Tiled datasets.** ``selected_tiles`` (boolean over the tile grid, default: the
+  unmasked tiles) chooses which tiles a preview covers; a preview applies the item
+  to every chosen tile, as ``TiledDataset.slice_tiles`` does, and sums files and
+  bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import traitlets
+
+from .fileindex import FileIndex, ResolvedItem, SliceCover, format_item, normalise_item
+
+__all__ = ["DatasetModel", "SlicePreview", "SELECTION_MODES"]
+
+SELECTION_MODES = ("replace", "add", "remove", "intersect")
+
+
+@dataclass
+class _Tile:
+    """One component dataset: its grid position (``None`` for a plain Dataset)."""
+
+    position: tuple[int, ...] | None
+    dataset: Any
+    index: FileIndex
+    offset: int  # first frame id of this tile
+
+    @property
+    def stop(self) -> int:
+        return self.offset + self.index.n_frames
+
+
+@dataclass(frozen=True)
+class SlicePreview:
+    """What ``ds[item]`` would be, without building it.
+
+    ``shape``, ``dropped_axes``, ``n_files``, ``nbytes`` and ``loaded_nbytes`` are
+    computed eagerly (microseconds whatever the dataset size); ``files``,
+    ``frame_ids``, ``file_positions``, ``file_bytes`` and ``n_local`` are computed
+    on first access (they are as long as the number of files touched).
+
+    Attributes
+    ----------
+    item
+        The item as normalised (a tuple; ``None`` means the whole dataset).
+    shape
+        ``ds[item].data.shape`` (for a tiled dataset: of each chosen tile when they
+        agree, else ``None``; see ``tile_shapes``).
+    dropped_axes
+        Data axes removed by an int index.
+    n_files
+        ``len(ds[item].files)`` (summed over chosen tiles).
+    nbytes
+        Bytes of the result array: ``dtype.itemsize x prod(shape)`` (summed over tiles).
+    loaded_nbytes
+        Bytes dkist reads to compute it: every touched file's whole array
+        (``n_files x prod(files.shape) x itemsize``), since one file is one dask chunk.
+    snippet
+        Python to reproduce the slice with dkist (``ds[0, :42]``).
+    tiles
+        Grid positions of the tiles covered (``()`` for a plain Dataset).
+    """
+
+    item: tuple | None
+    shape: tuple[int, ...] | None
+    dropped_axes: tuple[int, ...]
+    n_files: int
+    nbytes: int
+    loaded_nbytes: int
+    snippet: str
+    tiles: tuple = ()
+    tile_shapes: dict = field(default_factory=dict)
+    _parts: tuple = field(default=(), repr=False, compare=False)
+    _local: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def frame_ids(self) -> np.ndarray:
+        """Sorted frame ids (header rows) of the files touched."""
+        if not self._parts:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([tile.offset + tile.index.frame_ids(r) for tile, r in self._parts])
+
+    @cached_property
+    def files(self) -> list[str]:
+        """``ds[item].files.filenames`` (tiles concatenated in grid order)."""
+        out: list[str] = []
+        for tile, r in self._parts:
+            out.extend(tile.index.files(r).tolist())
+        return out
+
+    @cached_property
+    def file_positions(self) -> np.ndarray:
+        """``(n_files, n_axes)`` positions in ``fileuri_array`` (tile position first when tiled)."""
+        blocks = []
+        for tile, r in self._parts:
+            local = tile.index.file_positions(tile.index.frame_ids(r))
+            if tile.position is not None:
+                pos = np.broadcast_to(np.asarray(tile.position, dtype=np.int64), (local.shape[0], len(tile.position)))
+                local = np.concatenate([pos, local], axis=1)
+            blocks.append(local)
+        if not blocks:
+            return np.zeros((0, 0), dtype=np.int64)
+        return np.concatenate(blocks, axis=0)
+
+    @cached_property
+    def file_bytes(self) -> int | None:
+        """On-disk bytes of the FITS files touched, ``None`` unless every size is known.
+
+        Sizes come from :meth:`DatasetModel.set_file_sizes` (a Globus listing, a local
+        stat, ...); nothing estimates them.
+        """
+        total = 0
+        for tile, r in self._parts:
+            part = tile.index.file_bytes(tile.index.frame_ids(r))
+            if part is None:
+                return None
+            total += part
+        return total
+
+    @cached_property
+    def n_local(self) -> int:
+        """How many of the touched files were on disk at the last ``refresh_local_files``."""
+        if self._local is None:
+            return 0
+        return int(np.count_nonzero(self._local[self.frame_ids]))
+
+
+class DatasetModel(traitlets.HasTraits):
+    """One dkist ``Dataset``/``TiledDataset``, a working slice, a frame selection, local files.
+
+    Parameters
+    ----------
+    dataset
+        A dkist ``Dataset`` or ``TiledDataset`` (or ``None``; see :meth:`set_dataset`).
+    refresh_local
+        List the dataset's folders at once to fill ``local_files`` (default True).
+    """
+
+    dataset = traitlets.Any(None, allow_none=True, read_only=True, help="The dkist dataset held.")
+    is_tiled = traitlets.Bool(False, read_only=True)
+    n_frames = traitlets.Int(0, read_only=True, help="Frames (= files = header rows).")
+    working_item = traitlets.Any(None, allow_none=True, read_only=True, help="Normalised item or None (whole dataset).")
+    working_preview = traitlets.Any(None, allow_none=True, read_only=True, help="SlicePreview of working_item.")
+    selection_version = traitlets.Int(0, read_only=True, help="Bumped on every change of selected_frames.")
+    selection_source = traitlets.Unicode("", read_only=True, help="Who made the last selection change.")
+    n_selected = traitlets.Int(0, read_only=True)
+    local_files_version = traitlets.Int(0, read_only=True, help="Bumped when local_files is refreshed.")
+    n_local_files = traitlets.Int(0, read_only=True)
+    tiles_version = traitlets.Int(0, read_only=True, help="Bumped when selected_tiles changes.")
+    file_sizes_version = traitlets.Int(0, read_only=True)
+
+    def __init__(self, dataset=None, *, refresh_local: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self._lock = threading.RLock()
+        self._tiles: list[_Tile] = []
+        self._tile_grid_shape: tuple[int, ...] = ()
+        self._selected = _frozen(np.zeros(0, dtype=np.int64))
+        self._local = _frozen(np.zeros(0, dtype=bool))
+        self._selected_tiles = _frozen(np.zeros(0, dtype=bool))
+        if dataset is not None:
+            self.set_dataset(dataset, refresh_local=refresh_local)
+
+    # ------------------------------------------------------------------ dataset
+
+    def set_dataset(self, dataset, *, refresh_local: bool = True) -> None:
+        """Hold a new dataset (or ``None``); resets slice, selection, local files and sizes."""
+        tiles, grid_shape, tiled = _tiles_of(dataset) if dataset is not None else ([], (), False)
+        n = sum(t.index.n_frames for t in tiles)
+        with self._lock:
+            with self.hold_trait_notifications():
+                self._tiles = tiles
+                self._tile_grid_shape = grid_shape
+                self._selected = _frozen(np.zeros(0, dtype=np.int64))
+                self._local = _frozen(np.zeros(n, dtype=bool))
+                self._selected_tiles = _frozen(
+                    ~np.ma.getmaskarray(dataset._data) if tiled else np.zeros(0, dtype=bool)
+                )
+                self.set_trait("dataset", dataset)
+                self.set_trait("is_tiled", tiled)
+                self.set_trait("n_frames", n)
+                self.set_trait("working_item", None)
+                self.set_trait("working_preview", self._preview(None) if tiles else None)
+                self.set_trait("n_selected", 0)
+                self.set_trait("selection_source", "")
+                self.set_trait("selection_version", self.selection_version + 1)
+                self.set_trait("n_local_files", 0)
+                self.set_trait("local_files_version", self.local_files_version + 1)
+                self.set_trait("tiles_version", self.tiles_version + 1)
+                self.set_trait("file_sizes_version", self.file_sizes_version + 1)
+            if refresh_local and tiles:
+                self.refresh_local_files()
+
+    def _require(self) -> None:
+        if not self._tiles:
+            raise ValueError("the model holds no dataset yet: call set_dataset(ds) first")
+
+    @property
+    def headers(self):
+        """The header table whose rows are the frames (``combined_headers`` when tiled)."""
+        ds = self.dataset
+        if ds is None:
+            return None
+        return ds.combined_headers if self.is_tiled else ds.headers
+
+    @property
+    def headers_match_files(self) -> bool:
+        """Whether the header table has one row per file (some test ASDFs have none)."""
+        headers = self.headers
+        return headers is not None and len(headers) == self.n_frames
+
+    @property
+    def file_index(self) -> FileIndex:
+        """The :class:`FileIndex` of a plain Dataset (``ValueError`` when tiled)."""
+        self._require()
+        if self.is_tiled:
+            raise ValueError("a tiled dataset has one FileIndex per tile: see tile_indexes")
+        return self._tiles[0].index
+
+    @property
+    def tile_indexes(self) -> dict[tuple[int, ...], FileIndex]:
+        """Tile grid position -> its :class:`FileIndex` (tiled datasets)."""
+        return {t.position: t.index for t in self._tiles if t.position is not None}
+
+    @property
+    def tile_grid_shape(self) -> tuple[int, ...]:
+        return self._tile_grid_shape
+
+    # ------------------------------------------------------------------ slices
+
+    def preview(self, item: Any = None) -> SlicePreview:
+        """What ``ds[item]`` would be (``None``: the working item, or the whole dataset).
+
+        Raises ``ValueError``/``IndexError`` for items dkist rejects.
+        """
+        self._require()
+        with self._lock:
+            if item is None:
+                item = self.working_item
+            return self._preview(item)
+
+    def set_slice(self, item: Any) -> SlicePreview:
+        """Make ``item`` the working slice (``None`` clears it). Raises and keeps the old one if dkist would reject it."""
+        self._require()
+        with self._lock:
+            if item is None:
+                normalised = None
+                preview = self._preview(None)
+            else:
+                normalised = normalise_item(item)
+                preview = self._preview(normalised)
+            with self.hold_trait_notifications():
+                self.set_trait("working_item", normalised)
+                self.set_trait("working_preview", preview)
+            return preview
+
+    def clear_slice(self) -> None:
+        self.set_slice(None)
+
+    def frames_for_item(self, item: Any) -> np.ndarray:
+        """Frame ids ``ds[item]`` touches (over the chosen tiles when tiled); ``None``: all."""
+        self._require()
+        with self._lock:
+            return self._preview(None if item is None else normalise_item(item)).frame_ids
+
+    def _preview(self, item) -> SlicePreview:
+        tiles = self._chosen_tiles()
+        parts = []
+        for tile in tiles:
+            resolved = tile.index.whole() if item is None else tile.index.resolve(item)
+            parts.append((tile, resolved))
+        if not self.is_tiled:
+            tile, r = parts[0]
+            snippet = "ds" if item is None else f"ds[{format_item(r.item, tile.index.data_shape)}]"
+            return SlicePreview(
+                item=item, shape=r.shape, dropped_axes=r.dropped_axes, n_files=r.n_files,
+                nbytes=tile.index.nbytes(r), loaded_nbytes=tile.index.loaded_nbytes(r),
+                snippet=snippet, _parts=tuple(parts), _local=self._local,
+            )
+        shapes = {tile.position: r.shape for tile, r in parts}
+        distinct = set(shapes.values())
+        dropped = parts[0][1].dropped_axes if parts else ()
+        return SlicePreview(
+            item=item,
+            shape=distinct.pop() if len(distinct) == 1 else None,
+            dropped_axes=dropped,
+            n_files=sum(r.n_files for _, r in parts),
+            nbytes=sum(t.index.nbytes(r) for t, r in parts),
+            loaded_nbytes=sum(t.index.loaded_nbytes(r) for t, r in parts),
+            snippet=self._tiled_snippet(item, [t.position for t, _ in parts]),
+            tiles=tuple(t.position for t, _ in parts),
+            tile_shapes=shapes,
+            _parts=tuple(parts),
+            _local=self._local,
+        )
+
+    def _tiled_snippet(self, item, positions) -> str:
+        all_unmasked = len(positions) == len(self._tiles)
+        text = "..." if item is None else format_item(item)
+        if all_unmasked:
+            return "ds" if item is None else f"ds.slice_tiles[{text}]"
+        pos = ", ".join(f"({', '.join(map(str, p))})" for p in positions)
+        sliced = "ds[p]" if item is None else f"ds[p][{text}]"
+        return f"[{sliced} for p in [{pos}]]"
+
+    # ------------------------------------------------------------------ tiles
+
+    @property
+    def selected_tiles(self) -> np.ndarray:
+        """Boolean over the tile grid: tiles a preview covers (read-only; empty if not tiled)."""
+        return self._selected_tiles
+
+    def select_tiles(self, mask) -> None:
+        """Choose the tiles previews cover (boolean over the tile grid). Masked tiles cannot be chosen."""
+        self._require()
+        if not self.is_tiled:
+            raise ValueError("select_tiles needs a TiledDataset")
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != self._tile_grid_shape:
+            raise ValueError(f"the tile mask must have shape {self._tile_grid_shape}, got {mask.shape}")
+        available = np.zeros(self._tile_grid_shape, dtype=bool)
+        for t in self._tiles:
+            available[t.position] = True
+        if np.any(mask & ~available):
+            raise ValueError("some chosen tiles are masked in the dataset (they have no data)")
+        with self._lock:
+            if np.array_equal(mask, self._selected_tiles):
+                return
+            self._selected_tiles = _frozen(mask.copy())
+            with self.hold_trait_notifications():
+                self.set_trait("working_preview", self._preview(self.working_item))
+                self.set_trait("tiles_version", self.tiles_version + 1)
+
+    def _chosen_tiles(self) -> list[_Tile]:
+        if not self.is_tiled:
+            return self._tiles
+        return [t for t in self._tiles if self._selected_tiles[t.position]]
+
+    # ------------------------------------------------------------------ selection
+
+    @property
+    def selected_frames(self) -> np.ndarray:
+        """Sorted unique frame ids selected (read-only array; observe ``selection_version``)."""
+        return self._selected
+
+    def select_frames(self, frame_ids, *, source: str = "", mode: str = "replace") -> np.ndarray:
+        """Change the selection; ``mode`` is replace/add/remove/intersect.
+
+        ``frame_ids`` may be ints or a boolean mask over all frames. Out-of-range ids
+        raise ``IndexError`` and change nothing. ``selection_version`` is bumped only
+        when the selection really changes (so linked panels that echo a selection
+        back do not loop). Returns the new selection.
+        """
+        self._require()
+        if mode not in SELECTION_MODES:
+            raise ValueError(f"mode must be one of {SELECTION_MODES}, got {mode!r}")
+        ids = self._check_frames(frame_ids)
+        with self._lock:
+            old = self._selected
+            if mode == "replace":
+                new = ids
+            elif mode == "add":
+                new = np.union1d(old, ids)
+            elif mode == "remove":
+                new = np.setdiff1d(old, ids, assume_unique=True)
+            else:
+                new = np.intersect1d(old, ids, assume_unique=True)
+            if np.array_equal(new, old):
+                return old
+            self._selected = _frozen(new.astype(np.int64, copy=False))
+            with self.hold_trait_notifications():
+                self.set_trait("n_selected", int(new.size))
+                self.set_trait("selection_source", str(source))
+                self.set_trait("selection_version", self.selection_version + 1)
+            return self._selected
+
+    def clear_selection(self, *, source: str = "") -> None:
+        self.select_frames(np.zeros(0, dtype=np.int64), source=source, mode="replace")
+
+    def _check_frames(self, frame_ids) -> np.ndarray:
+        if not self.is_tiled:
+            return self._tiles[0].index.check_frames(frame_ids)
+        ids = np.asarray(frame_ids)
+        if ids.dtype == bool:
+            if ids.shape != (self.n_frames,):
+                raise IndexError(f"a boolean frame mask needs {self.n_frames} entries")
+            return np.flatnonzero(ids).astype(np.int64)
+        if ids.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"frame ids must be integers, got {ids.dtype}")
+        ids = np.unique(ids.astype(np.int64).ravel())
+        if ids[0] < 0 or ids[-1] >= self.n_frames:
+            raise IndexError(f"frame ids must lie in 0..{self.n_frames - 1}")
+        return ids
+
+    def _split(self, ids: np.ndarray):
+        """Yield (tile, local ids) for the tiles holding some of these frames."""
+        for tile in self._tiles:
+            lo, hi = np.searchsorted(ids, [tile.offset, tile.stop])
+            if hi > lo:
+                yield tile, ids[lo:hi] - tile.offset
+
+    # ------------------------------------------------------------------ frames <-> files
+
+    def files_for_frames(self, frame_ids=None) -> list[str]:
+        """File names of these frames (default: the selection), in frame order."""
+        self._require()
+        ids = self._selected if frame_ids is None else self._check_frames(frame_ids)
+        out: list[str] = []
+        for tile, local in self._split(ids):
+            out.extend(tile.index.files_for_frames(local).tolist())
+        return out
+
+    def frames_for_files(self, names) -> np.ndarray:
+        """Frame ids of these file names; ``KeyError`` lists unknown names."""
+        self._require()
+        names = np.asarray(list(names))
+        if names.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if not self.is_tiled:
+            return self._tiles[0].index.frames_for_files(names)
+        found = np.zeros(names.size, dtype=bool)
+        out = []
+        for tile in self._tiles:
+            sorted_names, order = tile.index._name_order
+            pos = np.minimum(np.searchsorted(sorted_names, names), sorted_names.size - 1)
+            hit = sorted_names[pos] == names
+            found |= hit
+            out.append(tile.offset + order[pos[hit]])
+        if not np.all(found):
+            missing = names[~found]
+            raise KeyError(f"{missing.size} file names are not in this dataset, e.g. {missing[:3].tolist()}")
+        return np.unique(np.concatenate(out).astype(np.int64))
+
+    def file_positions(self, frame_ids) -> np.ndarray:
+        """``(n, axes)`` positions of frames in ``fileuri_array`` (tile position first when tiled)."""
+        self._require()
+        ids = self._check_frames(frame_ids)
+        blocks = []
+        for tile, local in self._split(ids):
+            pos = tile.index.file_positions(local)
+            if tile.position is not None:
+                tp = np.broadcast_to(np.asarray(tile.position, dtype=np.int64), (pos.shape[0], len(tile.position)))
+                pos = np.concatenate([tp, pos], axis=1)
+            blocks.append(pos)
+        return np.concatenate(blocks) if blocks else np.zeros((0, 0), dtype=np.int64)
+
+    def slices_for_frames(self, frame_ids=None, *, name: str = "ds") -> SliceCover:
+        """Disjoint ``ds[...]`` items whose files are exactly these frames (default: the selection).
+
+        For a tiled dataset the items are ``(tile_position, item)`` and the snippet
+        reads ``ds[i, j][item]``. See :meth:`FileIndex.cover_frames` for how the cover is built.
+        """
+        self._require()
+        ids = self._selected if frame_ids is None else self._check_frames(frame_ids)
+        if not self.is_tiled:
+            return self._tiles[0].index.cover_frames(ids, name=name)
+        items = []
+        lines = []
+        for tile, local in self._split(ids):
+            cover = tile.index.cover_frames(local)
+            tp = ", ".join(map(str, tile.position))
+            for it in cover.items:
+                items.append((tile.position, it))
+                lines.append(f"{name}[{tp}][{format_item(it, tile.index.grid_shape)}]")
+        if not lines:
+            snippet = f"# no frames selected: nothing to slice from {name}"
+        elif len(lines) == 1:
+            snippet = lines[0]
+        else:
+            snippet = "parts = [\n" + "".join(f"    {line},\n" for line in lines) + "]"
+        return SliceCover(items=items, snippet=snippet, n_files=int(ids.size))
+
+    # ------------------------------------------------------------------ local files
+
+    @property
+    def local_files(self) -> np.ndarray:
+        """Boolean per frame (frame order = flat ``fileuri_array`` order): file exists under basepath."""
+        return self._local
+
+    def refresh_local_files(self) -> int:
+        """Re-check which files exist under each tile's ``files.basepath``.
+
+        One ``os.scandir`` per distinct folder (file URIs may hold sub-folders), no
+        per-file ``stat``. A missing basepath or folder means "none there". Returns
+        the number of local files.
+        """
+        self._require()
+        local = np.zeros(self.n_frames, dtype=bool)
+        for tile in self._tiles:
+            local[tile.offset : tile.stop] = _exists_under(tile.dataset.files.basepath, tile.index.fileuri_array.ravel())
+        with self._lock:
+            self._local = _frozen(local)
+            with self.hold_trait_notifications():
+                self.set_trait("n_local_files", int(np.count_nonzero(local)))
+                self.set_trait("local_files_version", self.local_files_version + 1)
+                if self.working_preview is not None:
+                    self.set_trait("working_preview", self._preview(self.working_item))
+        return self.n_local_files
+
+    def set_basepath(self, basepath) -> int:
+        """Point the dataset's files at ``basepath`` (dkist's ``files.basepath``) and refresh."""
+        self._require()
+        for tile in self._tiles:
+            tile.dataset.files.basepath = basepath
+        return self.refresh_local_files()
+
+    def set_file_sizes(self, sizes) -> None:
+        """On-disk sizes in bytes per frame (negative/NaN = unknown), used by ``SlicePreview.file_bytes``."""
+        self._require()
+        sizes = np.asarray(sizes, dtype=float).ravel()
+        if sizes.size != self.n_frames:
+            raise ValueError(f"expected {self.n_frames} sizes, got {sizes.size}")
+        with self._lock:
+            for tile in self._tiles:
+                tile.index.set_file_sizes(sizes[tile.offset : tile.stop])
+            with self.hold_trait_notifications():
+                self.set_trait("working_preview", self._preview(self.working_item))
+                self.set_trait("file_sizes_version", self.file_sizes_version + 1)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _tiles_of(dataset):
+    """Split a Dataset/TiledDataset into tiles with frame offsets."""
+    from dkist import Dataset, TiledDataset  # imported lazily: dkist is slow to import
+
+    if isinstance(dataset, TiledDataset):
+        data = dataset._data
+        mask = np.ma.getmaskarray(data)
+        tiles = []
+        offset = 0
+        for position in np.ndindex(data.shape):
+            if mask[position]:
+                continue
+            tile_ds = data.data[position]
+            index = FileIndex.from_dataset(tile_ds)
+            tiles.append(_Tile(position=tuple(int(p) for p in position), dataset=tile_ds, index=index, offset=offset))
+            offset += index.n_frames
+        if not tiles:
+            raise ValueError("every tile of this TiledDataset is masked")
+        return tiles, tuple(data.shape), True
+    if isinstance(dataset, Dataset):
+        return [_Tile(position=None, dataset=dataset, index=FileIndex.from_dataset(dataset), offset=0)], (), False
+    raise TypeError(f"expected a dkist Dataset or TiledDataset, got {type(dataset).__name__}")
+
+
+def _exists_under(basepath, uris: np.ndarray) -> np.ndarray:
+    """Which of these relative URIs exist as files under ``basepath`` (one listing per folder)."""
+    found = np.zeros(uris.size, dtype=bool)
+    if basepath is None or uris.size == 0:
+        return found
+    base = Path(basepath).expanduser()
+    uris = uris.astype(str)
+    has_dir = np.char.find(uris, "/") >= 0
+    if not has_dir.any():
+        folders = {"": np.arange(uris.size)}
+        names = uris
+    else:
+        parts = np.char.rpartition(uris, "/")
+        dirs, names = parts[:, 0], parts[:, 2]
+        unique, inverse = np.unique(dirs, return_inverse=True)
+        folders = {d: np.flatnonzero(inverse == i) for i, d in enumerate(unique)}
+    for folder, members in folders.items():
+        try:
+            with os.scandir(base / folder) as entries:
+                listing = [e.name for e in entries if e.is_file()]
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        if listing:
+            # no dtype= here: a fixed-width cast would truncate longer names into false matches
+            found[members] = np.isin(names[members], np.asarray(listing))
+    return found
