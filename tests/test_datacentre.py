@@ -205,6 +205,11 @@ def dkist_search(*query):
     return table
 
 
+def one_dataset(ds):
+    """A Dataset with ``.files``: the dataset itself, or the first tile of a TiledDataset."""
+    return ds if hasattr(ds, "files") else ds.flat[0]
+
+
 def result_ids(table):
     return sorted(table["Dataset ID"]) if len(table) else []
 
@@ -475,7 +480,7 @@ def test_fetch_load_quality_movie(dc, catalogue_and_root, tmp_path):
     local = Path(files[0])
     assert local.read_bytes() == (root / rec["bucket"] / rec["asdfObjectKey"]).read_bytes()
 
-    ds = dkist.load_dataset(local)
+    ds = one_dataset(dkist.load_dataset(local))
     assert ds.meta["inventory"]["datasetId"] == rec["datasetId"]
     assert Path(ds.files.basepath) == local.parent
 
@@ -577,7 +582,7 @@ def test_fault_slow(dc, catalogue_and_root, tmp_path, monkeypatch):
     # report download (a fresh Downloader per call) turns a slow answer into an error.
     # (Fido.fetch uses sunpy's Downloader, configured once at sunpy import: 90 s.)
     rec = files_on_disk(catalogue, root)[0]
-    ds = dkist.load_dataset(root / rec["bucket"] / rec["asdfObjectKey"])
+    ds = one_dataset(dkist.load_dataset(root / rec["bucket"] / rec["asdfObjectKey"]))
     monkeypatch.setenv("PARFIVE_SOCK_READ_TIMEOUT", "0.5")
     dc.inject_fault("slow", count=None, delay=3.0, routes=["quality"])
     began = time.monotonic()
