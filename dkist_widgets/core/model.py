@@ -105,11 +105,16 @@ class SlicePreview:
     n_files: int
     nbytes: int
     loaded_nbytes: int
-    snippet: str
     tiles: tuple = ()
     tile_shapes: dict = field(default_factory=dict)
     _parts: tuple = field(default=(), repr=False, compare=False)
     _local: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _snippet: Any = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def snippet(self) -> str:
+        """Python that reproduces this slice with dkist, e.g. ``ds[0, :42]`` (built on first access)."""
+        return self._snippet() if callable(self._snippet) else str(self._snippet)
 
     @cached_property
     def frame_ids(self) -> np.ndarray:
@@ -191,6 +196,7 @@ class DatasetModel(traitlets.HasTraits):
         super().__init__(**kwargs)
         self._lock = threading.RLock()
         self._tiles: list[_Tile] = []
+        self._is_tiled = False  # plain copy of the is_tiled trait for hot paths
         self._tile_grid_shape: tuple[int, ...] = ()
         self._selected = _frozen(np.zeros(0, dtype=np.int64))
         self._local = _frozen(np.zeros(0, dtype=bool))
@@ -207,6 +213,7 @@ class DatasetModel(traitlets.HasTraits):
         with self._lock:
             with self.hold_trait_notifications():
                 self._tiles = tiles
+                self._is_tiled = tiled
                 self._tile_grid_shape = grid_shape
                 self._selected = _frozen(np.zeros(0, dtype=np.int64))
                 self._local = _frozen(np.zeros(n, dtype=bool))
@@ -301,18 +308,21 @@ class DatasetModel(traitlets.HasTraits):
             return self._preview(None if item is None else normalise_item(item)).frame_ids
 
     def _preview(self, item) -> SlicePreview:
-        tiles = self._chosen_tiles()
-        parts = []
-        for tile in tiles:
-            resolved = tile.index.whole() if item is None else tile.index.resolve(item)
-            parts.append((tile, resolved))
-        if not self.is_tiled:
+        if not self._is_tiled:
+            tile = self._tiles[0]
+            parts = [(tile, tile.index.whole() if item is None else tile.index.resolve(item))]
+        else:
+            parts = [
+                (tile, tile.index.whole() if item is None else tile.index.resolve(item))
+                for tile in self._chosen_tiles()
+            ]
+        if not self._is_tiled:
             tile, r = parts[0]
-            snippet = "ds" if item is None else f"ds[{format_item(r.item, tile.index.data_shape)}]"
+            index = tile.index
+            snippet = "ds" if item is None else (lambda: f"ds[{format_item(r.item, index.data_shape)}]")
             return SlicePreview(
-                item=item, shape=r.shape, dropped_axes=r.dropped_axes, n_files=r.n_files,
-                nbytes=tile.index.nbytes(r), loaded_nbytes=tile.index.loaded_nbytes(r),
-                snippet=snippet, _parts=tuple(parts), _local=self._local,
+                item, r.shape, r.dropped_axes, r.n_files, index.nbytes(r), index.loaded_nbytes(r),
+                _parts=(parts[0],), _local=self._local, _snippet=snippet,
             )
         shapes = {tile.position: r.shape for tile, r in parts}
         distinct = set(shapes.values())
@@ -324,7 +334,7 @@ class DatasetModel(traitlets.HasTraits):
             n_files=sum(r.n_files for _, r in parts),
             nbytes=sum(t.index.nbytes(r) for t, r in parts),
             loaded_nbytes=sum(t.index.loaded_nbytes(r) for t, r in parts),
-            snippet=self._tiled_snippet(item, [t.position for t, _ in parts]),
+            _snippet=self._tiled_snippet(item, [t.position for t, _ in parts]),
             tiles=tuple(t.position for t, _ in parts),
             tile_shapes=shapes,
             _parts=tuple(parts),
