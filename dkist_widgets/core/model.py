@@ -254,6 +254,24 @@ class DatasetModel(traitlets.HasTraits):
         return headers is not None and len(headers) == self.n_frames
 
     @property
+    def wcs_shape_mismatch(self) -> str | None:
+        """A message when the gWCS's ``array_shape`` disagrees with the data shape, else ``None``.
+
+        dkist slices the WCS too, and some gWCS transforms fail for an int index past
+        their own ``array_shape`` even though the data has that pixel: previews then
+        answer where dkist raises. Real DKIST ASDFs agree; this flags ones that do not.
+        """
+        ds = self.dataset
+        if ds is None:
+            return None
+        tiles = [t.dataset for t in self._tiles]
+        for tile in tiles:
+            wcs_shape = getattr(tile.wcs, "array_shape", None)
+            if wcs_shape is not None and tuple(wcs_shape) != tuple(tile.data.shape):
+                return f"the WCS array_shape {tuple(wcs_shape)} differs from the data shape {tuple(tile.data.shape)}"
+        return None
+
+    @property
     def file_index(self) -> FileIndex:
         """The :class:`FileIndex` of a plain Dataset (``ValueError`` when tiled)."""
         self._require()
