@@ -27,15 +27,17 @@ class _AxisControl:
         self.axis = axis
         self.length = length
         self.label = w.HTML(f"<b>{escape(name)}</b> <span style='opacity:.7'>({length})</span>",
-                            layout=w.Layout(width="190px"))
-        self.mode = w.ToggleButtons(options=MODES, value="all", style={"button_width": "56px"},
-                                    layout=w.Layout(width="190px"))
+                            layout=w.Layout(width="190px", flex="0 0 190px"))
+        self.mode = w.ToggleButtons(options=MODES, value="all", style={"button_width": "64px"},
+                                    layout=w.Layout(width="auto", flex="0 0 auto"))
         top = max(length - 1, 0)
         self.range = w.IntRangeSlider(value=(0, top), min=0, max=top, continuous_update=True,
-                                      layout=w.Layout(width="300px"), disabled=True)
+                                      layout=w.Layout(width="300px", flex="0 0 300px"), disabled=True)
         self.index = w.IntSlider(value=0, min=0, max=top, continuous_update=True,
-                                 layout=w.Layout(width="300px", display="none"))
-        self.world = w.HTML(layout=w.Layout(width="auto"))
+                                 layout=w.Layout(width="300px", flex="0 0 300px", display="none"))
+        self.range.add_class("dkw-axis-range")
+        self.index.add_class("dkw-axis-index")
+        self.world = w.HTML(layout=w.Layout(width="auto", flex="1 1 auto", min_width="0"))
         self.row = w.HBox([self.label, self.mode, self.range, self.index, self.world],
                           layout=w.Layout(align_items="center"))
         self.row.add_class("dkw-slice-axis")

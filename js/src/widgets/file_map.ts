@@ -30,10 +30,10 @@ const STYLE = `
 .dkw-filemap .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px;
   vertical-align: middle; border: 1px solid rgba(0,0,0,.2); }
 .dkw-filemap canvas { cursor: crosshair; display: block; }
-.dkw-filemap .tip { position: absolute; pointer-events: none; background: var(--jp-layout-color0, #fff);
-  border: 1px solid var(--jp-border-color1, #999); padding: 4px 6px; border-radius: 3px;
+.dkw-filemap .tip { background: var(--jp-layout-color2, #f3f3f3); margin-top: 4px;
+  border: 1px solid var(--jp-border-color2, #ddd); padding: 4px 6px; border-radius: 3px;
   white-space: pre; font-family: var(--jp-code-font-family, monospace); font-size: 11px;
-  box-shadow: 0 1px 4px rgba(0,0,0,.2); display: none; z-index: 10; }
+  min-height: 6.2em; max-width: 860px; overflow: hidden; }
 .dkw-filemap .hint { color: var(--jp-ui-font-color2, #666); }
 `;
 
@@ -65,6 +65,8 @@ function render({ model, el: root }: RenderContext): () => void {
     hint,
     tip,
   ]);
+  const TIP_IDLE = "Hover over a file to see its name, time and r0.";
+  tip.textContent = TIP_IDLE;
   root.append(wrap);
 
   const ctx = canvas.getContext("2d")!;
@@ -204,7 +206,6 @@ function render({ model, el: root }: RenderContext): () => void {
     const b = blockAt(event);
     if (!b) return;
     drag = { start: b, end: b };
-    tip.style.display = "none";
     paint();
     event.preventDefault();
   };
@@ -215,24 +216,16 @@ function render({ model, el: root }: RenderContext): () => void {
       return;
     }
     const b = blockAt(event);
-    if (!b) {
-      tip.style.display = "none";
-      hoverKey = "";
-      return;
-    }
+    if (!b) return;
     const row = b[0] * lay.rowStep;
     const col = b[1] * lay.colStep;
     const key = `${row},${col}`;
-    const rect = wrap.getBoundingClientRect();
-    tip.style.left = `${event.clientX - rect.left + 14}px`;
-    tip.style.top = `${event.clientY - rect.top + 14}px`;
     if (key !== hoverKey) {
       hoverKey = key;
       const span = lay.rowStep * lay.colStep > 1 ? ` (block of ${lay.rowStep}×${lay.colStep} files)` : "";
       tip.textContent = `row ${row}, column ${col}${span}`;
       model.send({ type: "hover", row, col });
     }
-    tip.style.display = "block";
   };
   const onUp = (event: MouseEvent) => {
     if (!drag) return;
@@ -247,7 +240,6 @@ function render({ model, el: root }: RenderContext): () => void {
     if (drag && event.target !== canvas) onMove(event);
   };
   const onLeave = () => {
-    tip.style.display = "none";
     hoverKey = "";
   };
   const onMessage = (msg: any) => {
