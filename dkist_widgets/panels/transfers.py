@@ -1,0 +1,517 @@
+"""TransferMonitor: start Globus transfers of DKIST files and watch them without blocking.
+
+A thin view over :mod:`dkist_widgets.core.transfers`. The
+:class:`~dkist_widgets.core.transfers.TransferWatcher` polls from a background thread
+and this panel only sets widget traits from its callbacks, so the rows keep moving
+while a cell runs. Cancel asks for confirmation. As files land, the model's
+local-file state is refreshed (at most once per ``refresh_interval`` seconds, plus a
+final refresh when a task ends) so the file map and previews fill in.
+
+Everything shown that comes from Globus, the user or the data (labels, paths, event
+descriptions) is escaped. No token is ever put in a trait: the login panel keeps
+them in the core's private token file.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Iterable, Mapping
+
+import ipywidgets as w
+
+from ..core.formatting import escape
+from ..core.globus_auth import GlobusLogin, NotLoggedIn, is_auth_error
+from ..core.transfers import (
+    SYNC_LEVELS,
+    PathTemplateError,
+    TaskProgress,
+    TaskStore,
+    TransferPlan,
+    TransferSession,
+    TransferSettings,
+    TransferWatcher,
+    _inventory_of,
+    expand_destination,
+    find_local_endpoint,
+    template_fields,
+)
+from .login import LoginPanel
+
+__all__ = ["TransferMonitor"]
+
+_SYNC_CHOICES = [
+    ("Skip files already there (checksum)", "checksum"),
+    ("Skip if same size and not older (mtime)", "mtime"),
+    ("Skip if same size", "size"),
+    ("Skip if the file exists", "exists"),
+]
+assert {v for _, v in _SYNC_CHOICES} == set(SYNC_LEVELS)
+
+
+def _default_settings() -> TransferSettings:
+    try:
+        from ..sandbox.world import current
+
+        world = current()
+    except Exception:  # noqa: BLE001 - no sandbox: real Globus settings
+        world = None
+    if world is not None:
+        return TransferSettings.for_world(world)
+    return TransferSettings.from_environment()
+
+
+def _default_login(settings: TransferSettings) -> GlobusLogin | None:
+    """A login, except against a loopback Transfer API that has no loopback Auth (it takes no token)."""
+    url = settings.transfer_url or os.environ.get("GLOBUS_SDK_SERVICE_URL_TRANSFER") or ""
+    loopback_transfer = url.startswith("http://127.0.0.1") or url.startswith("http://localhost")
+    if loopback_transfer and not os.environ.get("GLOBUS_SDK_SERVICE_URL_AUTH"):
+        return None
+    return GlobusLogin()
+
+
+class _TaskRow(w.VBox):
+    """One task: words, bar, counts, Cancel (with a confirm step), event log."""
+
+    def __init__(self, monitor: "TransferMonitor", progress: TaskProgress):
+        self.monitor = monitor
+        self.task_id = progress.task_id
+        self.title = w.HTML()
+        self.status = w.HTML()
+        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="320px"))
+        self.info = w.HTML()
+        self.cancel_button = w.Button(description="Cancel", icon="stop", layout=w.Layout(width="auto"))
+        self.confirm_text = w.HTML("Cancel this transfer? Files already copied stay; the file being copied is dropped.")
+        self.confirm_yes = w.Button(description="Yes, cancel it", button_style="danger", layout=w.Layout(width="auto"))
+        self.confirm_no = w.Button(description="Keep going", layout=w.Layout(width="auto"))
+        self.confirm_row = w.HBox([self.confirm_text, self.confirm_yes, self.confirm_no])
+        self.confirm_row.layout.display = "none"
+        self.events = w.HTML()
+        self.event_log = w.Accordion(children=[self.events])
+        self.event_log.set_title(0, "Events (0)")
+        self.event_log.selected_index = None
+        self.cancel_button.on_click(lambda _b: self._ask())
+        self.confirm_no.on_click(lambda _b: self._hide_confirm())
+        self.confirm_yes.on_click(lambda _b: self._confirm())
+        super().__init__(
+            [
+                self.title,
+                w.HBox([self.status]),
+                w.HBox([self.bar, self.info, self.cancel_button]),
+                self.confirm_row,
+                self.event_log,
+            ],
+            layout=w.Layout(border="1px solid #ddd", padding="4px", margin="2px 0"),
+        )
+        self.add_class("dkw-task-row")
+        self._last_events: tuple = ()
+        self.update(progress)
+
+    def _ask(self) -> None:
+        self.confirm_row.layout.display = ""
+
+    def _hide_confirm(self) -> None:
+        self.confirm_row.layout.display = "none"
+
+    def _confirm(self) -> None:
+        self._hide_confirm()
+        self.monitor._cancel_from_row(self.task_id)
+
+    def update(self, p: TaskProgress) -> None:
+        self.title.value = (
+            f'<b class="dkw-task-label">{escape(p.label or "(no label)")}</b> '
+            f'<span style="color:#888">task {escape(p.task_id)} &rarr; {escape(p.destination_path)}</span>'
+        )
+        colour = "#080" if p.succeeded else "#b00" if (p.done and not p.cancelled) or p.faults else "#a60" if p.cancelled else "#333"
+        self.status.value = (
+            f'<span class="dkw-task-status" data-status="{escape(p.status)}" style="color:{colour}">'
+            f"{escape(p.words)}</span>"
+        )
+        self.bar.value = float(p.fraction or 0.0)
+        self.bar.bar_style = "success" if p.succeeded else "danger" if p.done and not p.cancelled else "warning" if p.cancelled or p.faults else "info"
+        self.info.value = f'<span class="dkw-task-info">{escape(p.text)}</span>'
+        self.cancel_button.layout.display = "none" if p.done else ""
+        if p.done:
+            self._hide_confirm()
+        if p.events != self._last_events:
+            self._last_events = p.events
+            rows = "".join(
+                f'<tr><td>{escape(e.get("time") or "")}</td><td style="color:{"#b00" if e.get("is_error") else "#333"}">'
+                f'{escape(e.get("code") or "")}</td><td>{escape(e.get("description") or "")}</td></tr>'
+                for e in p.events
+            )
+            self.events.value = f'<table class="dkw-task-events">{rows}</table>' if rows else "<i>no events</i>"
+            self.event_log.set_title(0, f"Events ({len(p.events)})")
+
+
+class TransferMonitor(w.VBox):
+    """Start Globus transfers of the model's files and watch every task live.
+
+    Parameters
+    ----------
+    model
+        A :class:`~dkist_widgets.core.model.DatasetModel` (optional: without one only
+        :meth:`transfer_datasets` / :meth:`transfer_quality` can start transfers).
+    settings
+        :class:`TransferSettings`; default: the running sandbox world's, else from
+        the environment (real Globus).
+    login
+        ``"auto"`` (a :class:`GlobusLogin`, none against a loopback without Auth),
+        a login, or ``None``.
+    session, store, watcher
+        Supply to share them between panels; made here otherwise (and then stopped by
+        :meth:`close`).
+    """
+
+    def __init__(
+        self,
+        model: Any = None,
+        *,
+        settings: TransferSettings | None = None,
+        login: GlobusLogin | None | str = "auto",
+        session: TransferSession | None = None,
+        store: TaskStore | None = None,
+        watcher: TransferWatcher | None = None,
+        refresh_interval: float = 1.0,
+        active_interval: float = 2.0,
+        follow_downloads: bool = True,
+        **kwargs: Any,
+    ):
+        if session is None:
+            settings = settings or _default_settings()
+            if login == "auto":
+                login = _default_login(settings)
+            session = TransferSession(settings, login)
+        self.session = session
+        self.settings = session.settings
+        self.login = session.login
+        self.model = model
+        self.follow_downloads = follow_downloads
+        self.refresh_interval = refresh_interval
+        self._owns_watcher = watcher is None
+        self.watcher = watcher or TransferWatcher(session, store, active_interval=active_interval, autostart=False)
+        self._rows: dict[str, _TaskRow] = {}
+        self._lock = threading.RLock()
+        self._last_refresh = 0.0
+        self._refresh_timer: threading.Timer | None = None
+        self.completed: list[str] = []
+
+        # ---- login
+        self.login_panel = LoginPanel(self.login) if self.login is not None else None
+        self.problem = w.HTML()
+        # ---- destination
+        self.endpoint = w.Dropdown(description="To", options=self._endpoint_options(), layout=w.Layout(width="32em"))
+        self.search_text = w.Text(placeholder="find an endpoint by name", layout=w.Layout(width="16em"))
+        self.search_button = w.Button(description="Find", icon="search", layout=w.Layout(width="auto"))
+        self.root = w.Text(value=self.settings.destination_root, description="Root", layout=w.Layout(width="16em"))
+        self.template = w.Text(value=self.settings.destination_template, description="Folder", layout=w.Layout(width="32em"))
+        self.path_preview = w.HTML()
+        self.label = w.Text(placeholder="label (optional)", description="Label", layout=w.Layout(width="32em"))
+        self.sync = w.Dropdown(options=_SYNC_CHOICES, value=self.settings.sync_level, description="Sync")
+        # ---- start
+        self.start_selection = w.Button(description="Selected frames", icon="download", button_style="primary")
+        self.start_subset = w.Button(description="Working subset", icon="download")
+        self.start_dataset = w.Button(description="Whole dataset", icon="download")
+        self.start_quality = w.Button(description="Quality report + movie", icon="file")
+        for button, which in (
+            (self.start_selection, "selection"),
+            (self.start_subset, "subset"),
+            (self.start_dataset, "dataset"),
+            (self.start_quality, "quality"),
+        ):
+            button.on_click(lambda _b, which=which: self._start_clicked(which))
+            button.add_class("dkw-start-" + which)
+        self.message = w.HTML()
+        self.rows = w.VBox()
+        self.history_html = w.HTML()
+        self.history = w.Accordion(children=[self.history_html])
+        self.history.set_title(0, "Earlier transfers")
+        self.history.selected_index = None
+
+        self.search_button.on_click(lambda _b: self._search())
+        self.template.observe(lambda _c: self._preview_path(), names="value")
+        self.root.observe(lambda _c: self._preview_path(), names="value")
+
+        header = [self.login_panel] if self.login_panel is not None else []
+        super().__init__(
+            header
+            + [
+                self.problem,
+                w.HBox([self.endpoint, self.search_text, self.search_button]),
+                w.HBox([self.root, self.template]),
+                self.path_preview,
+                w.HBox([self.label, self.sync]),
+                w.HBox([self.start_selection, self.start_subset, self.start_dataset, self.start_quality]),
+                self.message,
+                self.rows,
+                self.history,
+            ],
+            **kwargs,
+        )
+        self.add_class("dkw-transfer-monitor")
+        if model is not None:
+            model.observe(self._on_model, names=["selection_version", "working_preview", "dataset"])
+        self._on_model()
+        for progress in self.watcher.tasks():
+            self._row(progress)
+        self._render_history()
+        self.watcher.add_callback("change", self._on_change)
+        self.watcher.add_callback("complete", self._on_complete)
+        self.watcher.add_callback("files", self._on_files)
+        self.watcher.start()
+
+    # ------------------------------------------------------------------ destination
+    def _endpoint_options(self) -> list[tuple[str, str]]:
+        options = []
+        if self.settings.destination_endpoint_id:
+            options.append(("This computer (configured destination)", self.settings.destination_endpoint_id))
+        else:
+            local = find_local_endpoint()
+            if local:
+                options.append(("This computer (Globus Connect Personal)", local))
+        return options
+
+    def _search(self) -> None:
+        text = self.search_text.value
+        try:
+            found = self.session.search_endpoints(text)
+        except Exception as err:  # noqa: BLE001
+            self._say(self._explain(err), error=True)
+            return
+        if not found:
+            self._say(f"No endpoint matches {text!r}.", error=True)
+            return
+        keep = [o for o in self.endpoint.options if o[0].startswith("This computer")]
+        self.endpoint.options = keep + [(f"{f['display_name']} ({f['owner']})" if f["owner"] else f["display_name"], f["id"]) for f in found]
+        self.endpoint.value = found[0]["id"]
+        self._say(f"{len(found)} endpoint(s) found; pick one in the list.")
+
+    def _preview_path(self) -> None:
+        inv = self._model_inventory()
+        fields = template_fields(inv) if inv else {k: f"<{k}>" for k in ("dataset_id", "proposal_id", "instrument", "product_id", "bucket", "date", "year")}
+        try:
+            path = expand_destination(self.template.value, fields, self.root.value)
+        except PathTemplateError as err:
+            self.path_preview.value = f'<span style="color:#b00" class="dkw-path-error">{escape(err)}</span>'
+            return
+        local = self.session.local_folder(path) if inv else None
+        where = f" (on this machine: {escape(local)})" if local else ""
+        self.path_preview.value = f'<span class="dkw-path">Files go to <code>{escape(path)}</code>{where}</span>'
+
+    # ------------------------------------------------------------------ model
+    def _model_inventory(self) -> Mapping[str, Any] | None:
+        if self.model is None or self.model.dataset is None:
+            return None
+        try:
+            return _inventory_of(self.model.dataset)
+        except ValueError:
+            return None
+
+    def _on_model(self, _change=None) -> None:
+        has = self._model_inventory() is not None
+        n_sel = self.model.n_selected if has else 0
+        preview = self.model.working_preview if has else None
+        n_sub = preview.n_files if preview is not None else 0
+        self.start_selection.description = f"Selected frames ({n_sel} files)"
+        self.start_subset.description = f"Working subset ({n_sub} files)"
+        self.start_selection.disabled = not has or n_sel == 0
+        self.start_subset.disabled = not has or n_sub == 0
+        self.start_dataset.disabled = not has
+        self.start_quality.disabled = not has
+        self._preview_path()
+
+    # ------------------------------------------------------------------ starting
+    def _plan_kwargs(self) -> dict:
+        return {"label": self.label.value.strip() or None, "template": self.template.value, "root": self.root.value}
+
+    def start(self, which: str) -> str:
+        """Start a transfer of the model's ``selection``, ``subset``, whole ``dataset`` or ``quality`` files."""
+        inv = self._model_inventory()
+        if inv is None:
+            raise ValueError("open a dataset first (the monitor has no model with a dataset)")
+        if which in ("selection", "subset"):
+            plan = self.session.plan_model(self.model, which, **self._plan_kwargs())
+        elif which == "dataset":
+            plan = self.session.plan_datasets([inv], **self._plan_kwargs())
+        elif which == "quality":
+            plan = self.session.plan_quality(inv, **self._plan_kwargs())
+        else:
+            raise ValueError("which must be selection, subset, dataset or quality")
+        return self._submit(plan, follow=True)
+
+    def transfer_datasets(self, records: Iterable[Mapping[str, Any]], label: str | None = None) -> str:
+        """Whole datasets (e.g. rows chosen in the search panel): one task; returns its id."""
+        kwargs = self._plan_kwargs()
+        if label:
+            kwargs["label"] = label
+        return self._submit(self.session.plan_datasets(records, **kwargs), follow=False)
+
+    def transfer_quality(self, record: Mapping[str, Any]) -> str:
+        """A dataset's quality report and movie; returns the task id."""
+        return self._submit(self.session.plan_quality(record, **self._plan_kwargs()), follow=False)
+
+    def _submit(self, plan: TransferPlan, *, follow: bool) -> str:
+        dest = self.endpoint.value or self.session.destination_endpoint()
+        if not dest:
+            raise ValueError("choose a destination endpoint (none was found on this computer)")
+        same_dest = dest == self.settings.destination_endpoint_id or dest == find_local_endpoint()
+        if not same_dest:
+            plan = TransferPlan(plan.kind, plan.label, plan.items, plan.dataset_ids, plan.destination_path, plan.files_total, plan.bytes_total, ())
+        task_id = self.session.submit(plan, destination_endpoint_id=dest, sync_level=self.sync.value)
+        progress = self.watcher.watch(task_id, plan)
+        self._row(progress)
+        self._render_history()
+        self._say(f"Started {plan.label!r}: {plan.summary}. Task {task_id}.")
+        if follow and self.follow_downloads and plan.local_dirs:
+            self._follow(plan.local_dirs[0])
+        return task_id
+
+    def _follow(self, local_dir: str) -> None:
+        """Point the model at the folder files land in, unless it already has local files elsewhere."""
+        model = self.model
+        if model is None or model.dataset is None:
+            return
+        current = getattr(model.dataset.files, "basepath", None) if not model.is_tiled else None
+        if current is not None and os.path.realpath(str(current)) == os.path.realpath(local_dir):
+            return
+        if model.n_local_files == 0:
+            model.set_basepath(local_dir)
+        else:
+            self._say(f"Files land in {local_dir}; the dataset still reads its files from {current} (it already has local files there).")
+
+    def _start_clicked(self, which: str) -> None:
+        buttons = (self.start_selection, self.start_subset, self.start_dataset, self.start_quality)
+        states = [b.disabled for b in buttons]
+        for b in buttons:
+            b.disabled = True
+        try:
+            self.start(which)
+        except Exception as err:  # noqa: BLE001 - a click must never raise into the comm
+            self._say(self._explain(err), error=True)
+        finally:
+            for b, s in zip(buttons, states):
+                b.disabled = s
+            self._on_model()
+
+    def _explain(self, err: BaseException) -> str:
+        if isinstance(err, NotLoggedIn) or is_auth_error(err):
+            if self.login is not None:
+                self.login.handle_error(err)
+            return "Log in to Globus first (see above), then try again."
+        if isinstance(err, (ValueError, PathTemplateError)):
+            return str(err)
+        message = getattr(err, "message", None) or str(err)
+        return f"Globus refused: {message}" if hasattr(err, "http_status") else f"{type(err).__name__}: {message}"
+
+    # ------------------------------------------------------------------ watcher callbacks (watcher thread)
+    def _row(self, progress: TaskProgress) -> _TaskRow:
+        with self._lock:
+            row = self._rows.get(progress.task_id)
+            if row is None:
+                row = _TaskRow(self, progress)
+                self._rows[progress.task_id] = row
+                self.rows.children = (row,) + tuple(self.rows.children)
+            return row
+
+    def _on_change(self, changed: list[TaskProgress]) -> None:
+        self.problem.value = f'<span style="color:#b00" class="dkw-problem">{escape(self.watcher.problem)}</span>' if self.watcher.problem else ""
+        for p in changed:
+            self._row(p).update(p)
+
+    def _on_complete(self, p: TaskProgress) -> None:
+        self.completed.append(p.task_id)
+        if p.succeeded:
+            self._say(f"Transfer {p.label!r} finished: {p.text}.", kind="done")
+        elif p.cancelled:
+            self._say(f"Transfer {p.label!r} was cancelled.", kind="done")
+        else:
+            self._say(f"Transfer {p.label!r} {p.words}.", error=True)
+        self._render_history()
+        self._refresh_model(p, final=True)
+
+    def _on_files(self, p: TaskProgress) -> None:
+        self._refresh_model(p)
+
+    def _refresh_model(self, p: TaskProgress, final: bool = False) -> None:
+        model = self.model
+        inv = self._model_inventory()
+        if inv is None or str(inv.get("datasetId")) not in p.dataset_ids:
+            return
+        with self._lock:
+            now = time.monotonic()
+            wait = self.refresh_interval - (now - self._last_refresh)
+            if wait > 0 and not final:
+                if self._refresh_timer is None:
+                    self._refresh_timer = threading.Timer(wait, self._timed_refresh)
+                    self._refresh_timer.daemon = True
+                    self._refresh_timer.start()
+                return
+            self._last_refresh = now
+        try:
+            model.refresh_local_files()
+        except Exception:  # noqa: BLE001 - a refresh is best effort
+            pass
+
+    def _timed_refresh(self) -> None:
+        with self._lock:
+            self._refresh_timer = None
+            self._last_refresh = time.monotonic()
+        if self.model is not None and self.model.dataset is not None:
+            try:
+                self.model.refresh_local_files()
+            except Exception:  # noqa: BLE001
+                pass
+
+    # ------------------------------------------------------------------ cancel
+    def cancel(self, task_id: str) -> str:
+        """Cancel a task (no confirmation: the row's Cancel button asks first)."""
+        code = self.watcher.cancel(task_id)
+        self._say(f"Cancel requested for task {task_id}: Globus answered {code}.")
+        return code
+
+    def _cancel_from_row(self, task_id: str) -> None:
+        try:
+            self.cancel(task_id)
+        except Exception as err:  # noqa: BLE001
+            self._say(self._explain(err), error=True)
+
+    # ------------------------------------------------------------------ messages, history
+    def _say(self, text: str, *, error: bool = False, kind: str = "info") -> None:
+        colour = "#b00" if error else "#080" if kind == "done" else "#333"
+        cls = "dkw-transfer-message" + (" dkw-error" if error else "") + (" dkw-done" if kind == "done" else "")
+        self.message.value = f'<span class="{cls}" style="color:{colour}">{escape(text)}</span>'
+
+    def _render_history(self) -> None:
+        watched = set(self._rows)
+        rows = []
+        for rec in self.watcher.history():
+            if rec["task_id"] in watched:
+                continue
+            summary = rec.get("summary") or {}
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec.get("submitted_at", 0)))
+            rows.append(
+                f"<tr><td>{escape(when)}</td><td>{escape(rec.get('label', ''))}</td>"
+                f"<td>{escape(summary.get('status', 'unknown'))}</td><td>{escape(rec['task_id'])}</td></tr>"
+            )
+        self.history_html.value = f'<table class="dkw-history">{"".join(rows)}</table>' if rows else "<i>no earlier transfers</i>"
+        self.history.set_title(0, f"Earlier transfers ({len(rows)})")
+
+    def close(self) -> None:
+        self.watcher.remove_callback("change", self._on_change)
+        self.watcher.remove_callback("complete", self._on_complete)
+        self.watcher.remove_callback("files", self._on_files)
+        if self._owns_watcher:
+            self.watcher.stop()
+        if self.model is not None:
+            try:
+                self.model.unobserve(self._on_model, names=["selection_version", "working_preview", "dataset"])
+            except ValueError:
+                pass
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
+        for row in self._rows.values():
+            row.close()
+        if self.login_panel is not None:
+            self.login_panel.close()
+        super().close()
