@@ -1,0 +1,714 @@
+"""SearchPanel: the DKIST archive search as a form and a results grid; fetch, open,
+look at a dataset's quality report and preview movie, hand datasets to transfers.
+
+All the search logic lives in :mod:`dkist_widgets.core.search`; this is the view.
+
+Choices
+-------
+* **Never freezes the notebook.** Searches, downloads and loading run in
+  :class:`~dkist_widgets.core.search.BackgroundJob` threads that only set widget
+  traits; a watchdog gives up after ``search_timeout`` seconds with a message and
+  a late answer is dropped (each search carries a generation number). While work
+  runs, ``busy`` is True and a spinner with a Cancel button shows.
+* **Paging, not one huge grid.** The grid holds one page of results (``page size``
+  rows, at most 1000) fetched with the API's ``pageNumber``/``pageSize``; Previous
+  / Next ask for another page. Sorting and filtering (ipydatagrid's column menus)
+  act on the page shown, which the summary says. 10,000 results stay responsive
+  because only one page ever reaches the browser (see
+  ``benchmarks/results/search_grid.md``).
+* **Stable selection.** The grid's index is "Dataset ID" (ipydatagrid's primary
+  key); selected rectangles are positions in the *sorted/filtered view*, mapped to
+  dataset ids through ``grid.get_visible_data()``; ``selected_ids`` holds ids.
+* **Quality report** is shown as an ``application/pdf`` output inside an
+  ``ipywidgets.Output``: JupyterLab 4's built-in PDF renderer (pdf-extension)
+  displays it inline in an iframe from a blob URL, which works where a
+  ``data:``-URL ``<iframe>`` in an HTML widget is blocked. The saved file's path is
+  shown beside it, so another frontend (or the browser's own PDF viewer being
+  disabled) still leaves the report one click away in the file browser.
+* **Preview movie** is an ``ipywidgets.Video`` holding the MP4 bytes (H.264,
+  autoplay, loop, controls).
+* **Transfers.** The panel does not know the transfer monitor: Transfer calls the
+  callbacks registered with :meth:`SearchPanel.on_transfer_request` with the
+  selected records (API keys), and ``transfer_request`` (a kernel-side trait) holds
+  the last such list.
+* Every text that comes from the user or the data centre is escaped before it goes
+  into HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from pathlib import Path
+
+import ipywidgets as w
+import traitlets
+
+from ..core import search as core
+from ..core.formatting import escape, human_bytes
+
+__all__ = ["SearchPanel"]
+
+PAGE_SIZES = (25, 50, 100, 250, 500, 1000)
+_ANY = "(any)"
+
+_SPINNER_CSS = """<style>
+.dkw-search-spinner{display:inline-block;width:12px;height:12px;border:2px solid #999;
+border-top-color:transparent;border-radius:50%;animation:dkwspin .8s linear infinite;
+vertical-align:middle;margin-right:6px}
+@keyframes dkwspin{to{transform:rotate(360deg)}}
+</style>"""
+
+
+def _dataframe(rows, columns, index="Dataset ID"):
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+    if index in frame.columns:
+        frame = frame.set_index(index)
+    else:
+        frame.index.name = index
+    return frame
+
+
+class SearchPanel(w.VBox):
+    """Search the DKIST archive; choose datasets; fetch, open, inspect, transfer.
+
+    Parameters
+    ----------
+    model
+        A :class:`~dkist_widgets.core.model.DatasetModel` that Open fills (one is
+        made when None; it is ``panel.model``).
+    choices
+        :class:`~dkist_widgets.core.search.FormChoices`; fetched from the data
+        centre's ``searchValues`` in the background when None.
+    search_timeout
+        Seconds before a search, a page or a download is given up.
+    path_template
+        Where ASDFs and the report/movie go (``Fido.fetch`` keys, e.g. ``{dataset_id}``).
+    columns
+        Grid columns shown first (the workshop's by default).
+    """
+
+    busy = traitlets.Bool(False, help="True while a search, download or load runs.")
+    selected_ids = traitlets.List(traitlets.Unicode(), help="Dataset ids of the selected rows.")
+    opened_id = traitlets.Unicode("", help="Dataset id last opened into the model.")
+    transfer_request = traitlets.List(help="Records last handed to the transfer hook.")
+    result = traitlets.Any(None, allow_none=True, help="The SearchResult shown.")
+    message_text = traitlets.Unicode("", help="Plain text of the last message.")
+    message_kind = traitlets.Unicode("", help="info / ok / error")
+
+    def __init__(self, model=None, *, choices: core.FormChoices | None = None,
+                 search_timeout: float = 30.0, path_template: str = core.DEFAULT_PATH_TEMPLATE,
+                 columns=core.DEFAULT_COLUMNS, **kwargs):
+        super().__init__(**kwargs)
+        self.add_class("dkw-search")
+        if model is None:
+            from ..core.model import DatasetModel
+
+            model = DatasetModel()
+        self.model = model
+        self.search_timeout = float(search_timeout)
+        self._lock = threading.RLock()
+        self._generation = 0
+        self._job: core.BackgroundJob | None = None
+        self._transfer_callbacks = []
+        self._wanted_columns = list(columns)
+        self._frame = None
+        self.choices = choices or core.FormChoices()
+        self.choices_loaded = threading.Event()
+
+        self._build_form(path_template)
+        self._build_results()
+        self._build_actions()
+        self.children = [
+            w.HTML("<b>DKIST archive search</b>"),
+            self.form,
+            w.HBox([self.search_button, self.cancel_button, self.busy_html],
+                   layout=w.Layout(align_items="center")),
+            self.message,
+            self.code_box,
+            self.results_box,
+            self.actions_box,
+            self.viewer_box,
+        ]
+        self._apply_choices(self.choices)
+        if choices is None:
+            self._load_choices()
+        else:
+            self.choices_loaded.set()
+
+    # ---------------------------------------------------------------- building
+
+    def _build_form(self, path_template):
+        narrow = w.Layout(width="230px")
+        style = {"description_width": "90px"}
+        self.start = w.Text(description="Start", placeholder="YYYY-MM-DD[THH:MM]", layout=narrow, style=style)
+        self.end = w.Text(description="End", placeholder="YYYY-MM-DD[THH:MM]", layout=narrow, style=style)
+        self.instrument = w.Dropdown(description="Instrument", options=[_ANY], layout=narrow, style=style)
+        self.wavelength_min = w.Text(description="λ min (nm)", layout=narrow, style=style)
+        self.wavelength_max = w.Text(description="λ max (nm)", layout=narrow, style=style)
+        self.embargoed = w.Dropdown(description="Embargoed", options=[(_ANY, "any"), ("no", "no"), ("yes", "yes")],
+                                    value="no", layout=narrow, style=style)
+        self.r0_min = w.Text(description="r0 min (cm)", layout=narrow, style=style)
+        self.r0_max = w.Text(description="r0 max (cm)", layout=narrow, style=style)
+        self.dataset_ids = w.Text(description="Dataset IDs", placeholder="ids, comma separated",
+                                  layout=w.Layout(width="466px"), style=style)
+        self.proposal_id = w.Text(description="Proposal", placeholder="pid_1_23", layout=narrow, style=style)
+        self.target_type = w.Dropdown(description="Target", options=[_ANY], layout=narrow, style=style)
+        self.all_stokes = w.Dropdown(description="All Stokes", options=[(_ANY, "any"), ("yes", "yes"), ("no", "no")],
+                                     value="any", layout=narrow, style=style)
+        self.page_size = w.Dropdown(description="Page size", options=list(PAGE_SIZES),
+                                    value=core.DEFAULT_PAGE_SIZE, layout=narrow, style=style)
+        for control, name in ((self.start, "start"), (self.end, "end"), (self.instrument, "instrument"),
+                              (self.wavelength_min, "wavelength-min"), (self.wavelength_max, "wavelength-max"),
+                              (self.embargoed, "embargoed"), (self.r0_min, "r0-min"), (self.r0_max, "r0-max"),
+                              (self.dataset_ids, "dataset-ids"), (self.proposal_id, "proposal"),
+                              (self.target_type, "target"), (self.all_stokes, "stokes"),
+                              (self.page_size, "page-size")):
+            control.add_class(f"dkw-search-{name}")
+        self.form = w.VBox([
+            w.HBox([self.start, self.end, self.instrument]),
+            w.HBox([self.wavelength_min, self.wavelength_max, self.embargoed]),
+            w.HBox([self.r0_min, self.r0_max, self.all_stokes]),
+            w.HBox([self.dataset_ids, self.target_type]),
+            w.HBox([self.proposal_id, self.page_size]),
+        ])
+        self.search_button = w.Button(description="Search", button_style="primary", icon="search")
+        self.search_button.add_class("dkw-search-go")
+        self.cancel_button = w.Button(description="Cancel", disabled=True)
+        self.cancel_button.add_class("dkw-search-cancel")
+        self.busy_html = w.HTML()
+        self.busy_html.add_class("dkw-search-busy")
+        self.message = w.HTML()
+        self.message.add_class("dkw-search-message")
+        self.code = w.HTML()
+        self.code.add_class("dkw-search-code")
+        self.code_box = w.Accordion(children=[self.code], titles=("Equivalent code",))
+        self.search_button.on_click(lambda _b: self.search())
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.path_template = w.Text(value=path_template, description="Save to",
+                                    layout=w.Layout(width="466px"), style=style)
+        self.path_template.add_class("dkw-search-path")
+
+    def _build_results(self):
+        from ipydatagrid import DataGrid
+
+        self.summary = w.HTML()
+        self.summary.add_class("dkw-search-summary")
+        self.prev_button = w.Button(description="◀ Previous", disabled=True, layout=w.Layout(width="110px"))
+        self.next_button = w.Button(description="Next ▶", disabled=True, layout=w.Layout(width="110px"))
+        self.prev_button.on_click(lambda _b: self.goto_page(-1, relative=True))
+        self.next_button.on_click(lambda _b: self.goto_page(+1, relative=True))
+        self.column_chooser = w.SelectMultiple(options=list(self._wanted_columns), value=(),
+                                               rows=8, layout=w.Layout(width="320px"))
+        self.column_chooser.add_class("dkw-search-columns")
+        self.column_chooser.observe(self._on_columns, names="value")
+        self.grid = DataGrid(_dataframe([], list(self._wanted_columns)), selection_mode="row",
+                             layout=w.Layout(height="300px", width="100%"), auto_fit_columns=True,
+                             base_column_size=110)
+        self.grid.add_class("dkw-search-grid")
+        self.grid.observe(self._on_selection, names="selections")
+        self.results_box = w.VBox([
+            w.HBox([self.summary, self.prev_button, self.next_button], layout=w.Layout(align_items="center")),
+            w.Accordion(children=[self.column_chooser], titles=("Columns",), selected_index=None),
+            self.grid,
+        ])
+
+    def _build_actions(self):
+        def button(label, cls, handler, tooltip):
+            b = w.Button(description=label, disabled=True, tooltip=tooltip)
+            b.add_class(cls)
+            b.on_click(lambda _b: handler())
+            return b
+
+        self.fetch_button = button("Fetch ASDF", "dkw-search-fetch", self.fetch_selected,
+                                   "Download the selected datasets' ASDF files")
+        self.open_button = button("Open", "dkw-search-open", self.open_selected,
+                                  "Load the first selected dataset into the shared model")
+        self.report_button = button("Quality report", "dkw-search-report", self.show_quality_report,
+                                    "Download and show the quality report (PDF)")
+        self.movie_button = button("Movie", "dkw-search-movie", self.play_movie,
+                                   "Download and play the preview movie")
+        self.transfer_button = button("Transfer", "dkw-search-transfer", self.request_transfer,
+                                      "Hand the selected datasets to the transfer monitor")
+        self.progress = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="300px", visibility="hidden"))
+        self.progress_label = w.HTML()
+        self.actions_box = w.VBox([
+            self.path_template,
+            w.HBox([self.fetch_button, self.open_button, self.report_button, self.movie_button,
+                    self.transfer_button]),
+            w.HBox([self.progress, self.progress_label], layout=w.Layout(align_items="center")),
+        ])
+        self.report_output = w.Output(layout=w.Layout(width="100%"))
+        self.report_output.add_class("dkw-search-report-view")
+        self.report_path = w.HTML()
+        self.movie_box = w.VBox()
+        self.movie_box.add_class("dkw-search-movie-view")
+        self.viewer_box = w.VBox([self.report_path, self.report_output, self.movie_box])
+
+    # ---------------------------------------------------------------- choices
+
+    def _load_choices(self):
+        def done(value):
+            choices, problem = value
+            self.choices = choices
+            self._apply_choices(choices)
+            if problem:
+                self._say(problem, "info")
+            self.choices_loaded.set()
+
+        def failed(err):
+            self._say(f"Could not read the search values: {err}", "info")
+            self.choices_loaded.set()
+
+        core.BackgroundJob(lambda _cancel: core.load_form_choices(timeout=min(10.0, self.search_timeout)),
+                           on_done=done, on_error=failed, name="dkw-search-values").start()
+
+    def _apply_choices(self, choices: core.FormChoices):
+        current = self.instrument.value
+        self.instrument.options = [_ANY, *choices.instruments]
+        self.instrument.value = current if current in self.instrument.options else _ANY
+        current = self.target_type.value
+        self.target_type.options = [_ANY, *choices.target_types]
+        self.target_type.value = current if current in self.target_type.options else _ANY
+        lo, hi = choices.time_range
+        if lo and hi:
+            self.start.placeholder = str(lo)[:16]
+            self.end.placeholder = str(hi)[:16]
+        r_lo, r_hi = choices.r0_range_cm
+        if r_lo is not None and r_hi is not None:
+            self.r0_min.placeholder = f"≥ {r_lo:g}"
+            self.r0_max.placeholder = f"≤ {r_hi:g}"
+
+    # ---------------------------------------------------------------- form
+
+    def form_values(self) -> dict:
+        """The form as loosely typed values for :meth:`SearchRequest.from_form`."""
+        pick = lambda v: None if v in (_ANY, "any") else v  # noqa: E731
+        return {
+            "start": self.start.value, "end": self.end.value,
+            "instrument": pick(self.instrument.value),
+            "wavelength_min_nm": self.wavelength_min.value, "wavelength_max_nm": self.wavelength_max.value,
+            "embargoed": pick(self.embargoed.value),
+            "r0_min_cm": self.r0_min.value, "r0_max_cm": self.r0_max.value,
+            "dataset_ids": self.dataset_ids.value, "proposal_id": self.proposal_id.value,
+            "target_type": pick(self.target_type.value), "all_stokes": pick(self.all_stokes.value),
+            "page_size": self.page_size.value,
+        }
+
+    def set_form(self, **values) -> None:
+        """Fill the form from :class:`SearchRequest` field names (tests, notebooks)."""
+        controls = {"start": self.start, "end": self.end, "instrument": self.instrument,
+                    "wavelength_min_nm": self.wavelength_min, "wavelength_max_nm": self.wavelength_max,
+                    "embargoed": self.embargoed, "r0_min_cm": self.r0_min, "r0_max_cm": self.r0_max,
+                    "dataset_ids": self.dataset_ids, "proposal_id": self.proposal_id,
+                    "target_type": self.target_type, "all_stokes": self.all_stokes, "page_size": self.page_size}
+        for name, value in values.items():
+            if name not in controls:
+                raise ValueError(f"no form field {name!r}; fields are {sorted(controls)}")
+            control = controls[name]
+            if isinstance(control, w.Dropdown):
+                if value is None:
+                    value = _ANY if name in ("instrument", "target_type") else "any"
+                elif isinstance(value, bool):
+                    value = "yes" if value else "no"
+                control.value = value
+            else:
+                if isinstance(value, (list, tuple)):
+                    value = ", ".join(value)
+                control.value = "" if value is None else str(value)
+
+    # ---------------------------------------------------------------- messages
+
+    def _say(self, text: str, kind: str = "info") -> None:
+        colour = {"error": "#b00020", "ok": "#1b5e20", "info": "inherit"}.get(kind, "inherit")
+        icon = {"error": "⚠ ", "ok": "✓ ", "info": ""}.get(kind, "")
+        self.message.value = (f"<div class='dkw-msg dkw-msg-{escape(kind)}' style='color:{colour};"
+                              f"white-space:pre-wrap'>{icon}{escape(text)}</div>") if text else ""
+        self.message_text = text
+        self.message_kind = kind
+
+    def _set_busy(self, label: str | None) -> None:
+        self.busy = label is not None
+        self.cancel_button.disabled = label is None
+        self.search_button.disabled = label is not None
+        self.busy_html.value = (f"{_SPINNER_CSS}<span class='dkw-search-spinner'></span>{escape(label)}"
+                                if label else "")
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        none = not self.selected_ids or self.busy
+        for b in (self.fetch_button, self.open_button, self.report_button, self.movie_button,
+                  self.transfer_button):
+            b.disabled = none
+        res = self.result
+        paged = res is not None and not res.from_table and res.request is not None and not self.busy
+        self.prev_button.disabled = not (paged and res.page > 1)
+        self.next_button.disabled = not (paged and res.page < res.n_pages)
+
+    # ---------------------------------------------------------------- work
+
+    def _start(self, label: str, fn, on_done, *, timeout: float | None) -> core.BackgroundJob:
+        """Run ``fn(cancel)`` in the background; ``on_done(value)`` unless superseded."""
+        with self._lock:
+            if self._job is not None and self._job.running:
+                self._job.cancel()
+            self._generation += 1
+            generation = self._generation
+
+        def done(value):
+            with self._lock:
+                if generation != self._generation:
+                    return
+                self._job = None
+            try:
+                on_done(value)
+            except Exception as err:  # noqa: BLE001 - shown, never raised into a thread
+                self._say(f"{label} failed: {err}", "error")
+            finally:
+                self._set_busy(None)
+
+        def failed(err):
+            with self._lock:
+                if generation != self._generation:
+                    return
+                self._job = None
+            if isinstance(err, core.Cancelled):
+                self._say(f"{label}: cancelled.", "info")
+            elif isinstance(err, (core.SearchFailed, core.SearchInputError, core.DownloadError, ValueError)):
+                self._say(str(err), "error")
+            else:
+                self._say(f"{label} failed: {type(err).__name__}: {err}", "error")
+            self._set_busy(None)
+
+        self._set_busy(f"{label}…")
+        job = core.BackgroundJob(fn, on_done=done, on_error=failed, timeout=timeout, name=f"dkw-search-{label}")
+        with self._lock:
+            self._job = job
+        job.start()
+        return job
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Block until the current background work ends (tests, scripts). True if it ended."""
+        with self._lock:
+            job = self._job
+        return True if job is None else job.wait(timeout)
+
+    def cancel(self) -> None:
+        with self._lock:
+            job = self._job
+        if job is not None:
+            job.cancel()
+
+    # ---------------------------------------------------------------- search
+
+    def search(self, page: int = 1) -> core.BackgroundJob | None:
+        """Validate the form and search in the background (None if the form is wrong)."""
+        try:
+            request = core.SearchRequest.from_form({**self.form_values(), "page": page}, self.choices)
+            code = core.fido_code(request)
+        except core.SearchInputError as err:
+            self._say("Cannot search: " + "; ".join(err.problems), "error")
+            return None
+        return self._run_request(request, code)
+
+    def goto_page(self, page: int, *, relative: bool = False) -> core.BackgroundJob | None:
+        res = self.result
+        if res is None or res.request is None or res.from_table:
+            return None
+        target = res.page + page if relative else int(page)
+        target = max(1, min(target, res.n_pages))
+        request = res.request.with_page(target)
+        return self._run_request(request, core.fido_code(request))
+
+    def _run_request(self, request, code):
+        self.code.value = f"<pre class='dkw-code'>{escape(code)}</pre>"
+        self._say("", "info")
+        timeout = self.search_timeout
+        return self._start("Searching", lambda _cancel: core.run_search(request, timeout=timeout),
+                           self._show_result, timeout=timeout + 2)
+
+    def _show_result(self, result: core.SearchResult) -> None:
+        import pandas as pd
+
+        rows, columns = result.rows, result.columns
+        self._frame = _dataframe(rows, columns)
+        available = [c for c in columns if c != "Dataset ID"]
+        chosen = [c for c in self._wanted_columns if c in available and c != "Dataset ID"]
+        with self.hold_trait_notifications():
+            self.result = result
+            self.selected_ids = []
+            self.column_chooser.unobserve(self._on_columns, names="value")
+            try:
+                self.column_chooser.options = available
+                self.column_chooser.value = tuple(chosen)
+            finally:
+                self.column_chooser.observe(self._on_columns, names="value")
+        self._render_grid(chosen if len(self._frame) else list(self._wanted_columns))
+        self.summary.value = escape(result.summary()) + (
+            " <span style='opacity:.7'>Sorting and filtering apply to this page.</span>"
+            if result.n_pages > 1 else "")
+        if not result.records:
+            self._say("No dataset matches this search." if result.total == 0 else
+                      f"This page is empty ({result.total} results in all).", "info")
+        else:
+            self._say(f"Found {result.total:,} dataset(s) in {result.seconds:.2f} s.", "ok")
+        if isinstance(self._frame, pd.DataFrame):
+            self._sync_buttons()
+
+    def _render_grid(self, columns) -> None:
+        frame = self._frame
+        if frame is None:
+            return
+        cols = [c for c in columns if c in frame.columns]
+        view = frame[cols] if len(frame) else _dataframe([], ["Dataset ID", *columns])
+        self.grid.clear_selection()
+        self.grid.data = view
+
+    def _on_columns(self, change) -> None:
+        self._wanted_columns = list(change["new"]) or list(core.DEFAULT_COLUMNS)
+        self._render_grid(list(change["new"]))
+        self._on_selection(None)
+
+    def show_results(self, result: core.SearchResult) -> None:
+        """Show a :class:`SearchResult` (what :meth:`from_results` uses)."""
+        self._show_result(result)
+
+    @classmethod
+    def from_results(cls, res, model=None, **kwargs) -> SearchPanel:
+        """A panel showing Fido results a user already holds (``UnifiedResponse`` or DKIST table)."""
+        tables = _dkist_tables(res)
+        records, total = [], 0
+        for table in tables:
+            if len(table.colnames):
+                records += core.records_from_table(table)
+            total += int(getattr(table, "total_available_results", 0) or len(table))
+        kwargs.setdefault("choices", None)
+        panel = cls(model=model, **kwargs)
+        result = core.SearchResult(records=records, total=max(total, len(records)), from_table=True)
+        panel.code.value = "<pre class='dkw-code'>res  # results given to SearchPanel.from_results</pre>"
+        panel._show_result(result)
+        return panel
+
+    # ---------------------------------------------------------------- selection
+
+    def _on_selection(self, _change) -> None:
+        ids: list[str] = []
+        rects = list(self.grid.selections or [])
+        if rects and self._frame is not None and len(self._frame):
+            try:
+                view_index = list(self.grid.get_visible_data().index)
+            except Exception:  # noqa: BLE001 - fall back to data order
+                view_index = list(self._frame.index)
+            seen = set()
+            for rect in rects:
+                for r in range(int(rect["r1"]), int(rect["r2"]) + 1):
+                    if 0 <= r < len(view_index) and view_index[r] not in seen:
+                        seen.add(view_index[r])
+                        ids.append(str(view_index[r]))
+        self.selected_ids = ids
+
+    @traitlets.observe("selected_ids")
+    def _selected_changed(self, _change):
+        self._sync_buttons()
+        if self.selected_ids:
+            n = len(self.selected_ids)
+            self.progress_label.value = escape(f"{n} selected: {', '.join(self.selected_ids[:5])}"
+                                               + (" …" if n > 5 else ""))
+        else:
+            self.progress_label.value = ""
+
+    def select_ids(self, ids) -> None:
+        """Select rows by dataset id (in the current view order)."""
+        wanted = [str(i) for i in ids]
+        view_index = list(self.grid.get_visible_data().index) if self._frame is not None else []
+        missing = [i for i in wanted if i not in view_index]
+        if missing:
+            raise ValueError(f"not in the grid: {missing}")
+        self.grid.clear_selection()
+        ncols = max(len(self.grid.get_visible_data().columns) - 1, 0)
+        for i in wanted:
+            r = view_index.index(i)
+            self.grid.select(r, 0, r, ncols)
+        self._on_selection(None)
+
+    def selected_records(self) -> list[dict]:
+        res = self.result
+        if res is None:
+            return []
+        out = []
+        for ds_id in self.selected_ids:
+            record = res.record(ds_id)
+            if record is not None:
+                out.append(record)
+        return out
+
+    # ---------------------------------------------------------------- actions
+
+    def _template(self) -> core.PathTemplate | None:
+        try:
+            return core.PathTemplate(self.path_template.value)
+        except ValueError as err:
+            self._say(f"Save to: {err}", "error")
+            return None
+
+    def _progress(self, fraction: float, text: str) -> None:
+        self.progress.layout.visibility = "visible"
+        self.progress.value = max(0.0, min(1.0, fraction))
+        self.progress_label.value = escape(text)
+
+    def fetch_selected(self) -> core.BackgroundJob | None:
+        """Download the selected datasets' ASDFs into the path template."""
+        records = self.selected_records()
+        template = self._template()
+        if not records or template is None:
+            return None
+        timeout = self.search_timeout
+
+        def progress(index, n, done, total):
+            frac = (index + (done / total if total else 0.0)) / n
+            self._progress(frac, f"ASDF {index + 1} of {n}: {human_bytes(done)}"
+                           + (f" of {human_bytes(total)}" if total else ""))
+
+        def work(cancel):
+            return core.fetch_asdfs(records, template, progress=progress, cancel=cancel, timeout=timeout)
+
+        def done(outcomes):
+            ok = [o for o in outcomes if o.path is not None]
+            bad = [o for o in outcomes if o.error]
+            lines = [f"{o.dataset_id}: {o.path}" for o in ok] + [o.error for o in bad]
+            self._progress(1.0, f"{len(ok)} of {len(outcomes)} ASDF file(s) fetched")
+            self.fetched = outcomes
+            self._say("\n".join(lines), "error" if bad else "ok")
+
+        code = (f"files = Fido.fetch(res, path={self.path_template.value!r})  "
+                "# res: the rows selected")
+        self.code.value = self.code.value + f"<pre class='dkw-code'>{escape(code)}</pre>"
+        return self._start("Fetching ASDF", work, done, timeout=None)
+
+    def open_selected(self) -> core.BackgroundJob | None:
+        """Fetch (or reuse) the first selected dataset's ASDF and load it into the model."""
+        records = self.selected_records()
+        template = self._template()
+        if not records or template is None:
+            return None
+        record = records[0]
+        ds_id = str(record.get("datasetId"))
+        timeout = self.search_timeout
+
+        def work(cancel):
+            import dkist
+
+            path = core.download_product(
+                ds_id, "asdf", template, record=record, cancel=cancel, timeout=timeout,
+                progress=lambda d, t: self._progress(d / t if t else 0.0, f"ASDF of {ds_id}: {human_bytes(d)}"))
+            if cancel.is_set():
+                raise core.Cancelled("Open cancelled.")
+            return path, dkist.load_dataset(path)
+
+        def done(value):
+            path, ds = value
+            self.model.set_dataset(ds)
+            self.opened_id = ds_id
+            self._progress(1.0, f"opened {ds_id}")
+            self._say(f"Opened {ds_id} from {path}.", "ok")
+
+        return self._start("Opening", work, done, timeout=None)
+
+    def _product(self, kind: str, on_file) -> core.BackgroundJob | None:
+        records = self.selected_records()
+        template = self._template()
+        if not records or template is None:
+            return None
+        record = records[0]
+        ds_id = str(record.get("datasetId"))
+        timeout = self.search_timeout
+        what = {"quality": "quality report", "movie": "preview movie"}[kind]
+
+        def work(cancel):
+            folder = template.folder_for(record)
+            return core.download_product(
+                ds_id, kind, folder, record=record, cancel=cancel, timeout=timeout,
+                progress=lambda d, t: self._progress(d / t if t else 0.0, f"{what} of {ds_id}: {human_bytes(d)}"))
+
+        def done(path):
+            on_file(ds_id, Path(path))
+            self._progress(1.0, f"{what} of {ds_id}: {human_bytes(Path(path).stat().st_size)}")
+
+        return self._start(f"Downloading the {what}", work, done, timeout=None)
+
+    def show_quality_report(self) -> core.BackgroundJob | None:
+        """Download the first selected dataset's quality report and show it inline."""
+        def show(ds_id, path):
+            data = path.read_bytes()
+            if not data.startswith(b"%PDF-"):
+                raise core.DownloadError(f"The quality report of {ds_id} is not a PDF.")
+            self.report_output.outputs = ({
+                "output_type": "display_data",
+                "data": {"application/pdf": base64.b64encode(data).decode("ascii"),
+                         "text/plain": f"Quality report of {ds_id}: {path}"},
+                "metadata": {},
+            },)
+            self.report_path.value = (f"<span class='dkw-report-path'>Quality report of <b>{escape(ds_id)}</b>: "
+                                      f"<code>{escape(path)}</code> ({human_bytes(len(data))})</span>")
+            self.report_file = path
+            self._say(f"Quality report of {ds_id} saved to {path}.", "ok")
+
+        return self._product("quality", show)
+
+    def play_movie(self) -> core.BackgroundJob | None:
+        """Download the first selected dataset's preview movie and play it inline."""
+        def show(ds_id, path):
+            data = path.read_bytes()
+            video = w.Video(value=data, format="mp4", autoplay=True, loop=True, controls=True,
+                            layout=w.Layout(max_width="640px"))
+            video.add_class("dkw-search-video")
+            self.movie_box.children = [w.HTML(f"Preview movie of <b>{escape(ds_id)}</b>: "
+                                              f"<code>{escape(path)}</code>"), video]
+            self.movie_file = path
+            self._say(f"Preview movie of {ds_id} saved to {path}.", "ok")
+
+        return self._product("movie", show)
+
+    def on_transfer_request(self, callback, remove: bool = False) -> None:
+        """Register ``callback(records)`` for the Transfer button (``remove=True`` to drop it)."""
+        if remove:
+            self._transfer_callbacks = [c for c in self._transfer_callbacks if c is not callback]
+        else:
+            self._transfer_callbacks.append(callback)
+
+    def request_transfer(self) -> list[dict]:
+        """Hand the selected datasets (records) to the registered transfer callbacks."""
+        records = self.selected_records()
+        if not records:
+            return []
+        self.transfer_request = records
+        if not self._transfer_callbacks:
+            self._say("No transfer monitor is connected to this panel "
+                      "(connect one with panel.on_transfer_request(callback)).", "info")
+            return records
+        for callback in list(self._transfer_callbacks):
+            try:
+                callback(records)
+            except Exception as err:  # noqa: BLE001 - show, do not raise into the widget
+                self._say(f"The transfer monitor refused: {err}", "error")
+                return records
+        self._say(f"{len(records)} dataset(s) handed to the transfer monitor: "
+                  + ", ".join(str(r.get("datasetId")) for r in records), "ok")
+        return records
+
+
+def _dkist_tables(res) -> list:
+    from dkist.net.client import DKISTQueryResponseTable
+
+    if isinstance(res, DKISTQueryResponseTable):
+        return [res]
+    tables = []
+    for table in getattr(res, "_list", None) or (list(res) if hasattr(res, "__iter__") else []):
+        if isinstance(table, DKISTQueryResponseTable):
+            tables.append(table)
+    if not tables:
+        raise TypeError("SearchPanel.from_results needs Fido results holding DKIST tables "
+                        f"(got {type(res).__name__})")
+    return tables
