@@ -99,7 +99,8 @@ DEFAULT_COLUMNS = (
 DEFAULT_PATH_TEMPLATE = "~/sunpy/data/{dataset_id}/"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-OPEN_TIME = ("1990-01-01T00:00:00", "2100-01-01T00:00:00")
+#: Open start bound; the open end is tomorrow (UTC, whole day): far-future UTC makes ERFA warn.
+OPEN_TIME = ("1990-01-01T00:00:00", None)
 OPEN_WAVELENGTH_NM = 1.0e5
 OPEN_R0_CM = 1.0e4
 #: The data centre drops r0 >= 0.3 m (FACTS); the form's r0 range is capped there.
@@ -108,6 +109,12 @@ R0_FORM_CAP_CM = 30.0
 DKIST_CLIENT_INSTRUMENTS = ("VBI", "VTF", "VISP", "CRYO-NIRSP", "DL-NIRSP")
 
 PRODUCT_ROUTES = {"asdf": "asdf", "quality": "quality", "movie": "movie"}
+#: What each product's first bytes look like (an HTML error page is not a file).
+_MAGIC = {
+    "asdf": lambda head: head.startswith(b"#ASDF"),
+    "quality": lambda head: head.startswith(b"%PDF-"),
+    "movie": lambda head: head[4:8] == b"ftyp",
+}
 
 
 class SearchInputError(ValueError):
@@ -307,7 +314,7 @@ class SearchRequest:
 
         out: list[tuple[Any, str]] = []
         if self.start or self.end:
-            start, end = self.start or OPEN_TIME[0], self.end or OPEN_TIME[1]
+            start, end = self.start or OPEN_TIME[0], self.end or _open_end()
             out.append((a.Time(start, end), f"a.Time({start!r}, {end!r})"))
         if self.instrument:
             name = self.instrument.upper()
@@ -336,6 +343,11 @@ class SearchRequest:
         if self.page != 1:
             out.append((a.dkist.Page(self.page), f"a.dkist.Page({self.page})"))
         return out
+
+
+def _open_end() -> str:
+    tomorrow = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=2)
+    return f"{tomorrow.isoformat()}T00:00:00"
 
 
 _SENDS_CM: bool | None = None
@@ -643,6 +655,8 @@ def records_from_table(table) -> list[dict]:
                 continue
             key = reverse.get(name, name)
             if isinstance(value, Time):
+                value = value.copy()
+                value.precision = 6
                 value = value.isot
             elif isinstance(value, Quantity):
                 value = float(value.value)
@@ -866,6 +880,7 @@ def download_product(dataset_id: str, kind: str, destination: Path | PathTemplat
         expected_sha = digest.split("sha-256=", 1)[1].split(",")[0].strip() if "sha-256=" in digest else None
         part = target.with_name(target.name + f".{os.getpid()}.{threading.get_ident()}.part")
         sha = hashlib.sha256()
+        head = b""
         done = 0
         try:
             with part.open("wb") as out:
@@ -876,6 +891,8 @@ def download_product(dataset_id: str, kind: str, destination: Path | PathTemplat
                     if not chunk:
                         break
                     out.write(chunk)
+                    if len(head) < 16:
+                        head += chunk[:16]
                     sha.update(chunk)
                     done += len(chunk)
                     if progress:
@@ -886,6 +903,10 @@ def download_product(dataset_id: str, kind: str, destination: Path | PathTemplat
                 expected_sha = None  # base64 digests (RFC 9530) are not compared here
             if expected_sha and sha.hexdigest() != expected_sha.lower():
                 raise DownloadError(f"The {what} of {dataset_id} arrived corrupted (checksum mismatch).")
+            if not _MAGIC[kind](head):
+                content_type = resp.headers.get("Content-Type") or "unknown type"
+                raise DownloadError(f"The data centre sent something that is not the {what} of {dataset_id} "
+                                    f"({content_type}, starting {bytes(head[:24])!r}).")
             part.replace(target)
         except (TimeoutError, socket.timeout) as err:
             raise DownloadError(f"The data centre stopped sending {label} (no data for {timeout:g} s).") from err

@@ -357,11 +357,12 @@ class SearchPanel(w.VBox):
             self._generation += 1
             generation = self._generation
 
+        # self._job stays set after the end: wait() waits on its ``finished`` event,
+        # which is set only after these callbacks return.
         def done(value):
             with self._lock:
                 if generation != self._generation:
                     return
-                self._job = None
             try:
                 on_done(value)
             except Exception as err:  # noqa: BLE001 - shown, never raised into a thread
@@ -373,7 +374,6 @@ class SearchPanel(w.VBox):
             with self._lock:
                 if generation != self._generation:
                     return
-                self._job = None
             if isinstance(err, core.Cancelled):
                 self._say(f"{label}: cancelled.", "info")
             elif isinstance(err, (core.SearchFailed, core.SearchInputError, core.DownloadError, ValueError)):

@@ -1,0 +1,74 @@
+"""Fixtures shared by the search tests: a loopback data centre over a test catalogue.
+
+The catalogue is the one ``test_datacentre`` builds from dkist's test ASDFs (two
+datasets with real files, synthetic records without files), plus records this
+suite needs: a dataset id that is an HTML payload (escaping) and a few VISP
+records with varied r0. ``DKIST_WIDGETS_TEST_ARCHIVE=sample`` uses the project's
+sample archive instead (as in ``test_datacentre``).
+
+Import the fixtures by name into a test module::
+
+    from search_world import search_catalogue_and_root, search_dc, dc  # noqa: F401
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from test_datacentre import _build_test_catalogue, _synthetic
+
+from dkist_widgets.sandbox.datacentre import DataCentre
+from dkist_widgets.sandbox.dkist_config import configure_this_process
+
+#: A dataset id that would run script if rendered as HTML (no '/' so paths stay valid).
+HOSTILE_ID = "<img src=x onerror=alert(1)>"
+HOSTILE_PROPOSAL = "pid_9_666"
+
+
+def build_search_catalogue(root) -> list[dict]:
+    records = _build_test_catalogue(root)
+    visp = next(r for r in records if r["instrumentName"] == "VISP" and r["datasetId"] == "YVl4O")
+    records += [
+        _synthetic(visp, 20, qualityAverageFriedParameter=0.041, targetTypes=["quietsun"]),
+        _synthetic(visp, 21, qualityAverageFriedParameter=0.1, hasAllStokes=False),  # exactly 10 cm
+        _synthetic(visp, 22, qualityAverageFriedParameter=0.2, wavelengthMin=630.0, wavelengthMax=630.4),
+    ]
+    hostile = _synthetic(visp, 23, primaryProposalId=HOSTILE_PROPOSAL,
+                         experimentDescription="<script>alert('x')</script>")
+    hostile["datasetId"] = HOSTILE_ID
+    records.append(hostile)
+    return records
+
+
+@pytest.fixture(scope="module")
+def search_catalogue_and_root(tmp_path_factory):
+    if os.environ.get("DKIST_WIDGETS_TEST_ARCHIVE") == "sample":
+        from dkist_widgets.sandbox.archive import ensure_archive
+
+        archive = ensure_archive()
+        return archive.catalogue, archive.root
+    root = tmp_path_factory.mktemp("search-archive")
+    return build_search_catalogue(root), root
+
+
+@pytest.fixture(scope="module")
+def search_dc(search_catalogue_and_root, tmp_path_factory):
+    """A running loopback data centre with this process's dkist pointed at it."""
+    catalogue, root = search_catalogue_and_root
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    dc = DataCentre(catalogue, root).start()
+    previous = configure_this_process(dc.dataset_endpoint, dc.download_endpoint)
+    yield dc
+    dc.stop()
+    configure_this_process(**previous, refresh_values=False)
+    mp.undo()
+
+
+@pytest.fixture
+def dc(search_dc):
+    search_dc.clear_faults()
+    yield search_dc
+    search_dc.clear_faults()

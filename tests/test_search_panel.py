@@ -1,0 +1,268 @@
+"""SearchPanel, kernel side: form -> background search -> grid; selection -> actions.
+
+Against the loopback data centre (real HTTP, dkist's walker, dkist.load_dataset).
+Expected rows come from the catalogue records; files are compared with the archive.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from search_world import HOSTILE_ID, HOSTILE_PROPOSAL, dc, search_catalogue_and_root, search_dc  # noqa: F401
+
+from dkist_widgets.core import search as core
+from dkist_widgets.core.model import DatasetModel
+from dkist_widgets.panels.search import PAGE_SIZES, SearchPanel
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def active(catalogue):
+    return [r for r in catalogue if (r.get("status") or "ACTIVE") == "ACTIVE"]
+
+
+def with_files(catalogue, root):
+    return [r for r in active(catalogue) if (root / r["bucket"] / r["asdfObjectKey"]).is_file()]
+
+
+@pytest.fixture
+def panel(dc, tmp_path):
+    p = SearchPanel(model=DatasetModel(), path_template=str(tmp_path / "{dataset_id}/"), search_timeout=10)
+    assert p.choices_loaded.wait(10)
+    yield p
+    p.cancel()
+    p.wait(5)
+
+
+def searched(panel, **form):
+    panel.set_form(**form)
+    job = panel.search()
+    assert job is not None, panel.message_text
+    assert panel.wait(20)
+    assert not panel.busy
+    return panel.result
+
+
+def grid_ids(panel):
+    return list(panel.grid.get_visible_data().index)
+
+
+def test_choices_come_from_search_values(panel, search_catalogue_and_root):
+    catalogue, _ = search_catalogue_and_root
+    assert set(panel.instrument.options) - {"(any)"} == {r["instrumentName"] for r in catalogue}
+    assert set(panel.target_type.options) - {"(any)"} == {x for r in catalogue for x in r.get("targetTypes") or []}
+    r0 = [r["qualityAverageFriedParameter"] for r in catalogue if r.get("qualityAverageFriedParameter") is not None]
+    assert panel.r0_min.placeholder == f"≥ {round(min(r0) * 100, 2):g}"
+
+
+def test_form_search_fills_grid(panel, search_catalogue_and_root):
+    catalogue, _ = search_catalogue_and_root
+    expected = [r["datasetId"] for r in active(catalogue) if r["instrumentName"] == "VISP" and not r["isEmbargoed"]]
+    result = searched(panel, instrument="VISP", embargoed=False)
+    assert grid_ids(panel) == expected  # catalogue order, one row per dataset
+    assert result.total == len(expected)
+    assert panel.message_kind == "ok"
+    assert f"of {len(expected):,} datasets" in panel.summary.value
+    assert list(panel.grid.get_visible_data().columns) == [c for c in core.DEFAULT_COLUMNS if c != "Dataset ID"]
+    code = panel.code.value
+    assert "Fido.search(" in code and "a.Instrument(&#x27;VISP&#x27;)" in code and "a.dkist.Embargoed(False)" in code
+    frame = panel.grid.get_visible_data()
+    by_id = {r["datasetId"]: r for r in catalogue}
+    for ds_id in expected:
+        r0 = by_id[ds_id].get("qualityAverageFriedParameter")
+        value = frame.loc[ds_id, "Average Fried Parameter"]
+        assert (value != value) if r0 is None else value == pytest.approx(r0)
+
+
+def test_r0_in_cm_on_the_form(panel, search_catalogue_and_root):
+    catalogue, _ = search_catalogue_and_root
+    searched(panel, r0_min_cm="5", r0_max_cm="10", embargoed=None)
+    expected = [r["datasetId"] for r in active(catalogue) if r.get("qualityAverageFriedParameter") is not None
+                and 0.05 <= r["qualityAverageFriedParameter"] <= 0.10]
+    assert grid_ids(panel) == expected and len(expected) >= 2
+
+
+def test_columns_chooser(panel):
+    searched(panel, embargoed=None)
+    assert "Target Types" in panel.column_chooser.options
+    panel.column_chooser.value = ("Instrument", "Target Types")
+    assert list(panel.grid.get_visible_data().columns) == ["Instrument", "Target Types"]
+    assert panel.grid.get_visible_data().index.name == "Dataset ID"
+
+
+def test_paging(panel, search_catalogue_and_root):
+    catalogue, _ = search_catalogue_and_root
+    expected = [r["datasetId"] for r in active(catalogue)]
+    panel.page_size.options = [4, *PAGE_SIZES]
+    result = searched(panel, embargoed=None, page_size=4)
+    assert result.total == len(expected) and len(grid_ids(panel)) == 4
+    assert not panel.next_button.disabled and panel.prev_button.disabled
+    seen = grid_ids(panel)
+    while not panel.next_button.disabled:
+        panel.next_button.click()
+        assert panel.wait(20)
+        seen += grid_ids(panel)
+        assert panel.result.total == len(expected)
+    assert seen == expected
+    assert not panel.prev_button.disabled
+    assert "a.dkist.Page(" in panel.code.value
+
+
+def test_selection_maps_through_the_sorted_view(panel, search_catalogue_and_root):
+    searched(panel, embargoed=None)
+    ids = list(panel._frame.index)
+    # the browser reports the view order in _visible_rows after a sort: emulate one
+    panel.grid._visible_rows = list(range(len(ids)))[::-1]
+    # the top two rows *as shown*, as the browser sends a row selection
+    panel.grid.selections = [{"r1": 0, "c1": 0, "r2": 1, "c2": 6}]
+    assert panel.selected_ids == [ids[-1], ids[-2]]
+    assert not panel.open_button.disabled
+    # two separate rectangles (ctrl-click), duplicates dropped
+    panel.grid.selections = [{"r1": 2, "c1": 0, "r2": 2, "c2": 6}, {"r1": 0, "c1": 0, "r2": 0, "c2": 6},
+                             {"r1": 2, "c1": 0, "r2": 2, "c2": 6}]
+    assert panel.selected_ids == [ids[-3], ids[-1]]
+    panel.grid.selections = []
+    assert panel.selected_ids == [] and panel.open_button.disabled
+
+
+def test_open_sets_the_model(panel, search_catalogue_and_root):
+    catalogue, root = search_catalogue_and_root
+    record = next(r for r in with_files(catalogue, root) if r["instrumentName"] == "VISP")
+    searched(panel, instrument="VISP", embargoed=None)
+    panel.select_ids([record["datasetId"]])
+    seen = []
+    panel.model.observe(lambda change: seen.append(change["new"]), names="dataset")
+    assert panel.open_selected() is not None
+    assert panel.wait(60), panel.message_text
+    assert panel.message_kind == "ok", panel.message_text
+    ds = panel.model.dataset
+    assert ds is not None and seen and seen[-1] is ds
+    assert ds.meta["inventory"]["datasetId"] == record["datasetId"] == panel.opened_id
+    assert panel.model.n_frames == len(ds.files)
+
+
+def test_fetch_quality_report_and_movie(panel, search_catalogue_and_root, tmp_path):
+    catalogue, root = search_catalogue_and_root
+    records = with_files(catalogue, root)
+    searched(panel, embargoed=None)
+    panel.select_ids([r["datasetId"] for r in records])
+    panel.fetch_selected()
+    assert panel.wait(60)
+    assert panel.message_kind == "ok", panel.message_text
+    assert panel.progress.value == 1.0
+    for record in records:
+        asdf = tmp_path / record["datasetId"] / record["asdfObjectKey"].split("/")[-1]
+        assert asdf.read_bytes() == (root / record["bucket"] / record["asdfObjectKey"]).read_bytes()
+
+    panel.select_ids([records[0]["datasetId"]])
+    panel.show_quality_report()
+    assert panel.wait(30) and panel.message_kind == "ok", panel.message_text
+    (output,) = panel.report_output.outputs
+    shown = base64.b64decode(output["data"]["application/pdf"])
+    assert shown == (root / records[0]["bucket"] / records[0]["qualityReportObjectKey"]).read_bytes()
+    assert records[0]["datasetId"] in panel.report_path.value
+
+    panel.play_movie()
+    assert panel.wait(30) and panel.message_kind == "ok", panel.message_text
+    video = panel.movie_box.children[-1]
+    assert video.format == "mp4" and video.autoplay and video.loop
+    assert bytes(video.value) == (root / records[0]["bucket"] / records[0]["browseMovieObjectKey"]).read_bytes()
+
+
+def test_transfer_hook(panel, search_catalogue_and_root):
+    catalogue, _ = search_catalogue_and_root
+    searched(panel, embargoed=None)
+    chosen = [r["datasetId"] for r in active(catalogue)][:2]
+    panel.select_ids(chosen)
+    panel.transfer_button.click()
+    assert "No transfer monitor" in panel.message_text
+    received = []
+    panel.on_transfer_request(received.append)
+    panel.transfer_button.click()
+    assert [[r["datasetId"] for r in batch] for batch in received] == [chosen]
+    assert received[0][0]["bucket"] and received[0][0]["primaryProposalId"]  # whole records
+    assert [r["datasetId"] for r in panel.transfer_request] == chosen
+
+
+def test_bad_input_keeps_the_panel_usable(panel):
+    searched(panel, embargoed=None)
+    before = grid_ids(panel)
+    panel.set_form(start="2023-02-01", end="2023-01-01", r0_min_cm="abc")
+    assert panel.search() is None
+    assert panel.message_kind == "error"
+    assert "end time" in panel.message_text and "'abc' is not a number" in panel.message_text
+    assert grid_ids(panel) == before and not panel.busy
+
+
+def test_empty_result(panel):
+    searched(panel, dataset_ids="NOPE1", embargoed=None)
+    assert panel.result.total == 0 and grid_ids(panel) == []
+    assert "No dataset matches" in panel.message_text
+    assert panel.open_button.disabled
+
+
+@pytest.mark.parametrize("kind, fragment", [("500", "HTTP 500"), ("garbage", "not JSON"), ("drop", "connection")])
+def test_faults_show_messages(panel, dc, kind, fragment):
+    dc.inject_fault(kind, count=1, routes=["search"])
+    panel.set_form(embargoed=None)
+    panel.search()
+    assert panel.wait(20)
+    assert panel.message_kind == "error" and fragment in panel.message_text, panel.message_text
+    assert not panel.busy and not panel.search_button.disabled
+    searched(panel, embargoed=None)  # usable afterwards
+    assert panel.message_kind == "ok"
+
+
+def test_slow_service_times_out_and_cancel(dc, tmp_path):
+    panel = SearchPanel(model=DatasetModel(), choices=core.FormChoices(), search_timeout=0.5,
+                        path_template=str(tmp_path / "{dataset_id}/"))
+    dc.inject_fault("slow", count=1, delay=5, routes=["search"])
+    started = time.perf_counter()
+    panel.search()
+    assert panel.busy and "Searching" in panel.busy_html.value and not panel.cancel_button.disabled
+    assert panel.wait(10)
+    assert time.perf_counter() - started < 4
+    assert panel.message_kind == "error" and "0.5 s" in panel.message_text
+    assert not panel.busy
+    # a cancel ends the wait at once
+    panel.search_timeout = 30
+    dc.inject_fault("slow", count=1, delay=5, routes=["search"])
+    panel.search()
+    panel.cancel_button.click()
+    assert panel.wait(2) and "cancelled" in panel.message_text and not panel.busy
+
+
+def test_hostile_strings_are_escaped(panel, search_catalogue_and_root):
+    searched(panel, proposal_id=HOSTILE_PROPOSAL, embargoed=None)
+    assert grid_ids(panel) == [HOSTILE_ID]
+    panel.select_ids([HOSTILE_ID])
+    assert "&lt;img src=x onerror=alert(1)&gt;" in panel.progress_label.value
+    panel.fetch_selected()  # no file in the archive: a 404 naming the id
+    assert panel.wait(20)
+    assert panel.message_kind == "error"
+    assert HOSTILE_ID in panel.message_text
+    for html in (panel.message.value, panel.progress_label.value, panel.summary.value, panel.code.value):
+        assert "<img" not in html and "<script" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in panel.message.value
+
+
+def test_from_results(dc, search_catalogue_and_root, tmp_path):
+    from sunpy.net import Fido
+    from sunpy.net import attrs as a
+
+    catalogue, root = search_catalogue_and_root
+    res = Fido.search(a.Instrument("VISP"), a.dkist.Embargoed(False))
+    panel = SearchPanel.from_results(res, path_template=str(tmp_path / "{dataset_id}/"))
+    assert sorted(grid_ids(panel)) == sorted(res[0]["Dataset ID"])
+    assert panel.prev_button.disabled and panel.next_button.disabled
+    assert "from a result table" in panel.summary.value
+    record = next(r for r in with_files(catalogue, root) if r["datasetId"] in grid_ids(panel))
+    panel.select_ids([record["datasetId"]])
+    panel.open_selected()
+    assert panel.wait(60) and panel.message_kind == "ok", panel.message_text
+    assert panel.model.dataset.meta["inventory"]["datasetId"] == record["datasetId"]
+    with pytest.raises(TypeError, match="DKIST tables"):
+        SearchPanel.from_results([1, 2])
