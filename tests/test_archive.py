@@ -211,11 +211,12 @@ def test_inventory_is_the_catalogue_record(archive, datasets):
         record = archive.record(dataset_id)
         inventory = json.loads(json.dumps(ds.meta["inventory"]))
         assert inventory == record, dataset_id
-        headers = ds.flat[0].headers if isinstance(ds, TiledDataset) else ds.headers
         if isinstance(ds, TiledDataset):
             from astropy.table import vstack
 
             headers = vstack([t.headers for t in ds.flat])
+        else:
+            headers = ds.headers
         r0 = headers["ATMOS_R0"]
         assert record["qualityAverageFriedParameter"] == pytest.approx(float(np.ma.mean(r0)))
         assert record["browseMovieUrl"].endswith(f"datasetId={dataset_id}&download=false")
