@@ -25,8 +25,8 @@ Choices
   equal the metres wanted and refuses to search otherwise. The shown code carries
   a comment saying so.
 * **Open bounds.** ``a.Time``, ``a.Wavelength`` and ``a.dkist.FriedParameter`` need
-  both ends; a missing end is filled with an open bound (:data:`OPEN_TIME`,
-  0 / :data:`OPEN_WAVELENGTH_NM` nm, 0 / :data:`OPEN_R0_CM` cm). A range query on
+  both ends; a missing end is filled with an open bound (1990 / two days from now
+  for time, 0 / :data:`OPEN_WAVELENGTH_NM` nm, 0 / :data:`OPEN_R0_CM` cm). A range query on
   r0 never matches datasets without an r0 (API semantics).
 * **Fido routing.** The shown code always carries ``a.dkist.PageSize(n)``, a
   DKIST-only attr, so ``Fido.search`` asks only the DKIST client (with generic
@@ -99,7 +99,7 @@ DEFAULT_COLUMNS = (
 DEFAULT_PATH_TEMPLATE = "~/sunpy/data/{dataset_id}/"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-#: Open start bound; the open end is tomorrow (UTC, whole day): far-future UTC makes ERFA warn.
+#: Open start bound; the open end is two days ahead (UTC): a far-future UTC end makes ERFA warn.
 OPEN_TIME = ("1990-01-01T00:00:00", None)
 OPEN_WAVELENGTH_NM = 1.0e5
 OPEN_R0_CM = 1.0e4
