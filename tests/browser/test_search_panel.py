@@ -122,4 +122,17 @@ def test_search_select_open_shows_in_header_explorer(open_notebook, page, search
         arg=video.element_handle(), timeout=30_000).json_value()
     assert size[0] > 0 and size[1] > 0
     screenshot(page, "search_panel_report_movie")
+
+    # sort the grid (ipydatagrid transform, applied by the browser, which reports the
+    # view order back): the first row *as shown* is now the best seeing
+    best = max((r for r in visp if r.get("qualityAverageFriedParameter") is not None),
+               key=lambda r: r["qualityAverageFriedParameter"])
+    nb.run_cell("sp.grid.transform([{'type': 'sort', 'column': 'Average Fried Parameter', 'desc': True}])")
+    grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 200, box["y"] + 20 + 10)
+    page.wait_for_timeout(500)
+    out = nb.run_cell("print(json.dumps(sp.selected_ids))")
+    assert json.loads(out.stdout) == [best["datasetId"]]
     nb.assert_no_problems()
