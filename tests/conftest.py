@@ -1,0 +1,34 @@
+"""Session-wide test settings.
+
+* The sample archive is generated once per machine into a persistent cache
+  (``$DKIST_WIDGETS_TEST_DATA``, default ``<user cache>/dkist-widgets/test-data``) and
+  reused by later runs, so CI on a machine that ran the tests before skips the
+  ~45 s generation. ``DKIST_WIDGETS_DATA_DIR`` set by the caller wins.
+* Tests that exercise the loopback data centre run against that real sample
+  archive (``DKIST_WIDGETS_TEST_ARCHIVE=sample``) unless the caller chose otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+
+def _default_test_data_dir() -> Path:
+    explicit = os.environ.get("DKIST_WIDGETS_TEST_DATA")
+    if explicit:
+        return Path(explicit)
+    return Path(platformdirs.user_cache_dir("dkist-widgets")) / "test-data"
+
+
+os.environ.setdefault("DKIST_WIDGETS_DATA_DIR", str(_default_test_data_dir()))
+os.environ.setdefault("DKIST_WIDGETS_TEST_ARCHIVE", "sample")
+
+
+def pytest_report_header(config):
+    return [
+        f"dkist-widgets data dir: {os.environ['DKIST_WIDGETS_DATA_DIR']}",
+        f"loopback data centre catalogue: {os.environ['DKIST_WIDGETS_TEST_ARCHIVE']}",
+    ]
