@@ -414,7 +414,7 @@ def test_monitor_panel_start_watch_and_cancel(session, store, model, dest, globu
         assert "<script>" not in row.events.value and "&lt;script&gt;alert(1)&lt;/script&gt;" in row.events.value
         assert "<i>C</i>" not in row.events.value
         deadline = time.monotonic() + 20
-        while not (row.bar.value == 1.0 and model.n_local_files == 3):
+        while not (row.bar.value == 1.0 and model.n_local_files == 3 and "dkw-done" in monitor.message.value):
             assert time.monotonic() < deadline, (row.status.value, model.n_local_files)
             time.sleep(0.05)
         assert "done" in row.status.value and "dkw-done" in monitor.message.value

@@ -440,7 +440,7 @@ class TransferSession:
         ds_id = str(inventory.get("datasetId"))
         return TransferPlan(
             kind=kind,
-            label=clean_label(label or f"{self.settings.label_prefix} {ds_id} {kind} ({len(items)} files)"),
+            label=clean_label(label or f"{self.settings.label_prefix} {ds_id} {kind}, {len(items)} files"),
             items=tuple(items),
             dataset_ids=(ds_id,),
             destination_path=dest,

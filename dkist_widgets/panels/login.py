@@ -16,7 +16,15 @@ import ipywidgets as w
 from ..core.formatting import escape
 from ..core.globus_auth import AWAITING_CODE, LOGGED_IN, LOGGED_OUT, NEEDS_LOGIN, GlobusLogin, LoginError
 
-__all__ = ["LoginPanel"]
+__all__ = ["LoginPanel", "close_tree"]
+
+
+def close_tree(widget: w.Widget) -> None:
+    """Close a widget and every widget under it (boxes do not close their children)."""
+    for child in getattr(widget, "children", ()) or ():
+        close_tree(child)
+    widget.close()
+
 
 _STATE_WORDS = {
     LOGGED_OUT: ("Not logged in to Globus", "#666"),
@@ -103,4 +111,6 @@ class LoginPanel(w.VBox):
             self.login.unobserve(self._render, names=["state", "message", "authorize_url"])
         except ValueError:
             pass
+        for child in self.children:
+            close_tree(child)
         super().close()

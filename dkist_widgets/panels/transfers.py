@@ -37,7 +37,7 @@ from ..core.transfers import (
     find_local_endpoint,
     template_fields,
 )
-from .login import LoginPanel
+from .login import LoginPanel, close_tree
 
 __all__ = ["TransferMonitor"]
 
@@ -80,6 +80,7 @@ class _TaskRow(w.VBox):
         self.title = w.HTML()
         self.status = w.HTML()
         self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="320px"))
+        self.bar.add_class("dkw-task-bar")
         self.info = w.HTML()
         self.cancel_button = w.Button(description="Cancel", icon="stop", layout=w.Layout(width="auto"))
         self.confirm_text = w.HTML("Cancel this transfer? Files already copied stay; the file being copied is dropped.")
@@ -208,12 +209,13 @@ class TransferMonitor(w.VBox):
         self.template = w.Text(value=self.settings.destination_template, description="Folder", layout=w.Layout(width="32em"))
         self.path_preview = w.HTML()
         self.label = w.Text(placeholder="label (optional)", description="Label", layout=w.Layout(width="32em"))
-        self.sync = w.Dropdown(options=_SYNC_CHOICES, value=self.settings.sync_level, description="Sync")
+        self.sync = w.Dropdown(options=_SYNC_CHOICES, value=self.settings.sync_level, description="Sync", layout=w.Layout(width="26em"))
         # ---- start
-        self.start_selection = w.Button(description="Selected frames", icon="download", button_style="primary")
-        self.start_subset = w.Button(description="Working subset", icon="download")
-        self.start_dataset = w.Button(description="Whole dataset", icon="download")
-        self.start_quality = w.Button(description="Quality report + movie", icon="file")
+        wide = {"layout": w.Layout(width="auto")}
+        self.start_selection = w.Button(description="Selected frames", icon="download", button_style="primary", **wide)
+        self.start_subset = w.Button(description="Working subset", icon="download", **wide)
+        self.start_dataset = w.Button(description="Whole dataset", icon="download", **wide)
+        self.start_quality = w.Button(description="Quality report + movie", icon="file", **wide)
         for button, which in (
             (self.start_selection, "selection"),
             (self.start_subset, "subset"),
@@ -359,10 +361,11 @@ class TransferMonitor(w.VBox):
         if not same_dest:
             plan = TransferPlan(plan.kind, plan.label, plan.items, plan.dataset_ids, plan.destination_path, plan.files_total, plan.bytes_total, ())
         task_id = self.session.submit(plan, destination_endpoint_id=dest, sync_level=self.sync.value)
+        # say it before watching: a quick task may finish (and say so) at once
+        self._say(f"Started {plan.label!r}: {plan.summary}. Task {task_id}.")
         progress = self.watcher.watch(task_id, plan)
         self._row(progress)
         self._render_history()
-        self._say(f"Started {plan.label!r}: {plan.summary}. Task {task_id}.")
         if follow and self.follow_downloads and plan.local_dirs:
             self._follow(plan.local_dirs[0])
         return task_id
@@ -510,8 +513,8 @@ class TransferMonitor(w.VBox):
                 pass
         if self._refresh_timer is not None:
             self._refresh_timer.cancel()
-        for row in self._rows.values():
-            row.close()
-        if self.login_panel is not None:
-            self.login_panel.close()
+        with self._lock:
+            self._rows.clear()
+        for child in self.children:
+            close_tree(child)
         super().close()
