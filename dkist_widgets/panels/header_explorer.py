@@ -90,6 +90,15 @@ def _stokes_axis(dataset) -> int | None:
     return None
 
 
+def _trim_nan(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop leading and trailing NaN points: bqplot places a line's label at its last
+    point and logs a console error when that point's y is NaN (gaps inside stay)."""
+    finite = np.flatnonzero(np.isfinite(y))
+    if finite.size == 0:
+        return x[:0], y[:0]
+    return x[finite[0] : finite[-1] + 1], y[finite[0] : finite[-1] + 1]
+
+
 def _safe_url(url) -> str | None:
     url = str(url or "").strip()
     return url if url.lower().startswith(("http://", "https://")) else None
@@ -136,8 +145,10 @@ class HeaderExplorer(w.VBox):
             w.HBox([self.key_picker, self.x_toggle, self._stokes_box]),
             self.key_info,
             self.figure,
-            w.HBox([self.threshold_mode, self.threshold_text, self.threshold_unit, self.combine,
-                    self.add_intervals]),
+            w.HBox([w.HTML("threshold&nbsp;", layout=w.Layout(width="70px")), self.threshold_mode,
+                    self.threshold_text, self.threshold_unit,
+                    w.HTML("&nbsp;&nbsp;brush/threshold&nbsp;"), self.combine, self.add_intervals],
+                   layout=w.Layout(align_items="center")),
             w.HBox([self.invert_button, self.longest_button, self.clear_button, self.all_stokes,
                     self.only_selected]),
             self.summary,
@@ -164,15 +175,18 @@ class HeaderExplorer(w.VBox):
         self._stokes_box = w.HBox()
         self.key_info = w.HTML()
         self.key_info.add_class("dkw-key-info")
-        self.threshold_mode = w.ToggleButtons(options=[("no threshold", "off"), ("keep ≥", ">="), ("keep ≤", "<=")],
-                                              value="off", style={"button_width": "90px"})
+        self.threshold_mode = w.ToggleButtons(options=[("off", "off"), ("keep ≥", ">="), ("keep ≤", "<=")],
+                                              value="off", style={"button_width": "84px"},
+                                              tooltip="Keep frames whose plotted value is above/below the value "
+                                                      "(or drag the red handle at the plot's right edge)")
         self.threshold_mode.observe(lambda _c: self._on_threshold_widgets(), names="value")
         self.threshold_text = w.FloatText(value=0.0, layout=w.Layout(width="100px"))
         self.threshold_text.add_class("dkw-threshold-value")
         self.threshold_text.observe(lambda _c: self._on_threshold_widgets(), names="value")
-        self.threshold_unit = w.HTML()
-        self.combine = w.ToggleButtons(options=[("brush AND threshold", "and"), ("OR", "or")], value="and",
-                                       style={"button_width": "130px"})
+        self.threshold_unit = w.HTML(layout=w.Layout(width="40px"))
+        self.combine = w.ToggleButtons(options=[("AND", "and"), ("OR", "or")], value="and",
+                                       style={"button_width": "62px"},
+                                       tooltip="How brushed intervals and the threshold combine")
         self.combine.observe(lambda _c: self._apply_criteria(), names="value")
         self.add_intervals = w.Checkbox(value=False, description="add intervals", indent=False,
                                         layout=w.Layout(width="120px"))
@@ -200,15 +214,17 @@ class HeaderExplorer(w.VBox):
         self.frame_scale = bq.LinearScale()
         self.y_scale = bq.LinearScale()
         self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
-        self.x_axis = bq.Axis(scale=self.x_scale, label="DATE-AVG", num_ticks=6)
+        self.x_axis = bq.Axis(scale=self.x_scale, label="DATE-AVG", num_ticks=6, tick_format="%H:%M:%S")
         self.y_axis = bq.Axis(scale=self.y_scale, orientation="vertical", label="", tick_format=".3g")
         scales = {"x": self.x_scale, "y": self.unit_scale}
+        # rectangles: closed 5-point lines filled; no outline (stroke_width 0), since
+        # ``opacities`` would fade the fill too
         self.unlocked_mark = bq.Lines(x=np.zeros((0, 5)), y=np.zeros((0, 5)), scales=scales, fill="inside",
-                                      colors=["#cccccc"], fill_colors=["#cccccc"], fill_opacities=[0.45],
-                                      opacities=[0.0], labels=["AO unlocked"])
+                                      colors=["#bbbbbb"], fill_colors=["#bbbbbb"], fill_opacities=[0.45],
+                                      stroke_width=0.0, labels=["AO unlocked"])
         self.intervals_mark = bq.Lines(x=np.zeros((0, 5)), y=np.zeros((0, 5)), scales=scales, fill="inside",
                                        colors=["#4a90d9"], fill_colors=["#4a90d9"], fill_opacities=[0.15],
-                                       opacities=[0.0])
+                                       stroke_width=0.0)
         self.series_marks: dict[str, bq.Lines] = {}
         self.selected_mark = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": self.x_scale, "y": self.y_scale},
                                       colors=["#ff7f0e"], stroke_width=3.0, labels=["selected"])
@@ -635,7 +651,8 @@ class HeaderExplorer(w.VBox):
                 self.x_axis.scale = xs
                 self.brush.scale = xs
                 self.brush.selected = None
-            self.x_axis.label = self.table.time.source if self.x == "time" else "frame"
+            self.x_axis.label = f"{self.table.time.source} (UTC)" if self.x == "time" else "frame"
+            self.x_axis.tick_format = "%H:%M:%S" if self.x == "time" else ".0f"
             unit = self._unit()
             label = self.key or ""
             if self.key in DISPLAY_UNITS:
@@ -652,7 +669,7 @@ class HeaderExplorer(w.VBox):
                     mark.visible = False
                     continue
                 x, y, _ids = self.table.series(self.key, x=self.x, stokes=None if name == "all" else name)
-                xd, yd = decimate_minmax(x, y * self._scale(), self.n_bins)
+                xd, yd = _trim_nan(*decimate_minmax(x, y * self._scale(), self.n_bins))
                 with mark.hold_sync():
                     mark.x = self._x_out(xd)
                     mark.y = yd
@@ -694,7 +711,6 @@ class HeaderExplorer(w.VBox):
             mark.y = y
             mark.fill_colors = [mark.colors[0]] * n
             mark.fill_opacities = [mark.fill_opacities[0]] * n
-            mark.opacities = [0.0] * n
 
     def _draw_overlays(self) -> None:
         if self.table is None:
@@ -746,13 +762,18 @@ class HeaderExplorer(w.VBox):
             sel = self._selected_mask[ids] if self._selected_mask.size else np.zeros(ids.size, dtype=bool)
             if not sel.any():
                 continue
-            xd, yd = decimate_minmax(x, np.where(sel, y * self._scale(), np.nan), self.n_bins)
-            xs += [xd, [xd[-1]]]
-            ys += [yd, [np.nan]]
+            xd, yd = _trim_nan(*decimate_minmax(x, np.where(sel, y * self._scale(), np.nan), self.n_bins))
+            if xd.size == 0:
+                continue
+            if xs:  # a NaN between series breaks the line
+                xs.append(xd[:1])
+                ys.append([np.nan])
+            xs.append(xd)
+            ys.append(yd)
         with self.selected_mark.hold_sync():
             if xs:
                 self.selected_mark.x = self._x_out(np.concatenate(xs))
-                self.selected_mark.y = np.concatenate(ys)
+                self.selected_mark.y = np.concatenate(ys).astype(float)
             else:
                 self.selected_mark.x = self._x_out(np.zeros(0))
                 self.selected_mark.y = np.zeros(0)
