@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 #: Bump when anything about the generated files changes: a new folder is built.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 4
 
 VISP_FE630_ID = "KPLMQ"
 VISP_CA854_ID = "RTZWX"
@@ -122,18 +122,25 @@ class _Plan:
     embargo_end: str | None = None
     create_date: str = "2023-04-21T22:18:17.759000"
     description: str = ""
+    #: One value per dataset: dkist's result table makes this column a Quantity,
+    #: which fails on a column of empty lists.
+    filter_nm: float = 0.0
 
 
 PLANS = (
     _Plan(VISP_FE630_ID, "pid_1_123", "visp", create_date="2022-11-14T22:18:17.759000",
-          description="Quiet-Sun spectropolarimetry in Fe I 630 nm under variable seeing."),
+          description="Quiet-Sun spectropolarimetry in Fe I 630 nm under variable seeing.",
+          filter_nm=630.25),
     _Plan(VISP_CA854_ID, "pid_2_114", "visp", embargoed=True, embargo_end="2027-06-30T00:00:00",
           create_date="2023-05-23T19:02:41.112000",
-          description="Chromospheric Ca II 854 nm raster scans, two repeats, poor seeing."),
+          description="Chromospheric Ca II 854 nm raster scans, two repeats, poor seeing.",
+          filter_nm=854.21),
     _Plan(VBI_HBETA_ID, "pid_1_50", "vbi", create_date="2023-01-10T08:41:09.350000",
-          description="VBI blue H-beta mosaic of a quiet region, three repeats."),
+          description="VBI blue H-beta mosaic of a quiet region, three repeats.",
+          filter_nm=486.135),
     _Plan(VISP_CA397_ID, "pid_2_41", "visp-headers-only", create_date="2024-05-02T11:05:33.001000",
-          description="Large Ca II H sunspot raster (headers only in the sandbox: no FITS)."),
+          description="Large Ca II H sunspot raster (headers only in the sandbox: no FITS).",
+          filter_nm=396.85),
 )
 
 
@@ -170,8 +177,11 @@ def _search_fields(plan: _Plan) -> dict:
         "createDate": plan.create_date,
         "updateDate": plan.create_date,
         "experimentDescription": plan.description,
-        "filterWavelengths": [],
+        "filterWavelengths": [plan.filter_nm],
         "observables": [],
+        # dkist's result table turns this column into a Quantity and fails on null;
+        # polarimetric datasets get a plausible accuracy, imagers 0.
+        "qualityAveragePolarimetricAccuracy": 0.0 if plan.kind == "vbi" else 0.94,
     }
 
 

@@ -335,6 +335,9 @@ def visp_header_table(
     consts = _dataset_constants(spec, template)
     if detector_shape is not None:
         consts["NAXIS2"], consts["NAXIS1"] = detector_shape
+        # the dataset axes (slit, wavelength) must describe the same frame, or the
+        # gWCS and the data array disagree about their shapes
+        consts["DNAXIS2"], consts["DNAXIS1"] = detector_shape
         consts["CRPIX2"], consts["CRPIX1"] = detector_shape[0] / 2, detector_shape[1] / 2
     # Approximate size (MiB) of one file; the FITS writer replaces it by the exact size.
     n_bytes = consts["NAXIS1"] * consts["NAXIS2"] * 4
