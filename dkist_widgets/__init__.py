@@ -14,6 +14,10 @@ _LAZY = {
     "SliceBuilder": "dkist_widgets.panels.slice_builder",
     "FileMap": "dkist_widgets.panels.file_map",
     "WorldStatus": "dkist_widgets.panels.world_status",
+    "SearchPanel": "dkist_widgets.panels.search",
+    "HeaderExplorer": "dkist_widgets.panels.header_explorer",
+    "TransferMonitor": "dkist_widgets.panels.transfers",
+    "LoginPanel": "dkist_widgets.panels.login",
     "sandbox": "dkist_widgets.sandbox",
 }
 

@@ -3,8 +3,9 @@
 The catalogue is the one ``test_datacentre`` builds from dkist's test ASDFs (two
 datasets with real files, synthetic records without files), plus records this
 suite needs: a dataset id that is an HTML payload (escaping) and a few VISP
-records with varied r0. ``DKIST_WIDGETS_TEST_ARCHIVE=sample`` uses the project's
-sample archive instead (as in ``test_datacentre``).
+records with varied r0. These tests need those records, so they keep this catalogue
+even when ``test_datacentre`` runs on the sample archive;
+``DKIST_WIDGETS_SEARCH_TEST_ARCHIVE=sample`` forces the sample archive here too.
 
 Import the fixtures by name into a test module::
 
@@ -44,7 +45,7 @@ def build_search_catalogue(root) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def search_catalogue_and_root(tmp_path_factory):
-    if os.environ.get("DKIST_WIDGETS_TEST_ARCHIVE") == "sample":
+    if os.environ.get("DKIST_WIDGETS_SEARCH_TEST_ARCHIVE") == "sample":
         from dkist_widgets.sandbox.archive import ensure_archive
 
         archive = ensure_archive()

@@ -51,9 +51,12 @@ class World:
     local_endpoint_dir: Path
     dkist_endpoint_id: str = DKIST_ENDPOINT_ID
     local_endpoint_id: str = LOCAL_ENDPOINT_ID
+    #: Loopback Globus Auth (sign-in page, tokens) when the world has one.
+    auth_url: str | None = None
     #: Service objects when this process owns them; None when attached.
     datacentre: object | None = field(default=None, repr=False)
     globus: object | None = field(default=None, repr=False)
+    auth: object | None = field(default=None, repr=False)
     state_file: Path | None = None
 
     @property
@@ -76,8 +79,23 @@ class World:
             "local_endpoint_dir": str(self.local_endpoint_dir),
             "dkist_endpoint_id": self.dkist_endpoint_id,
             "local_endpoint_id": self.local_endpoint_id,
+            "auth_url": self.auth_url,
             "pid": os.getpid(),
         }
+
+    def globus_environment(self) -> dict[str, str]:
+        """Variables that point globus-sdk and the transfer panels at this world."""
+        from ..core.transfers import ENV_DESTINATION, ENV_DESTINATION_ROOT, ENV_SOURCE
+
+        env = {
+            "GLOBUS_SDK_SERVICE_URL_TRANSFER": self.transfer_url,
+            ENV_SOURCE: self.dkist_endpoint_id,
+            ENV_DESTINATION: self.local_endpoint_id,
+            ENV_DESTINATION_ROOT: str(self.local_endpoint_dir),
+        }
+        if self.auth_url:
+            env["GLOBUS_SDK_SERVICE_URL_AUTH"] = self.auth_url
+        return env
 
     def kernel_environment(self, config_dir: Path | None = None) -> dict[str, str]:
         """Environment variables that make a fresh kernel use this world.
@@ -92,6 +110,7 @@ class World:
         env = kernel_environment(
             config_dir, self.dataset_endpoint, self.download_endpoint, self.transfer_url
         )
+        env.update(self.globus_environment())
         if self.state_file is not None:
             env[ENV_WORLD_STATE] = str(self.state_file)
         return env
@@ -99,7 +118,7 @@ class World:
     def stop(self) -> None:
         """Stop the services this process owns (attached worlds just forget them)."""
         global _current
-        for service in (self.globus, self.datacentre):
+        for service in (self.auth, self.globus, self.datacentre):
             if service is not None:
                 service.stop()
         if self.owns_services and self.state_file is not None:
@@ -138,6 +157,7 @@ def _attach(state_file: Path) -> World | None:
         local_endpoint_dir=Path(state["local_endpoint_dir"]),
         dkist_endpoint_id=state.get("dkist_endpoint_id", DKIST_ENDPOINT_ID),
         local_endpoint_id=state.get("local_endpoint_id", LOCAL_ENDPOINT_ID),
+        auth_url=state.get("auth_url"),
         state_file=state_file,
     )
     if not _answers(world.dataset_endpoint + "v1/config"):
@@ -149,7 +169,7 @@ def _point_this_process(world: World) -> None:
     from .dkist_config import configure_this_process
 
     configure_this_process(world.dataset_endpoint, world.download_endpoint)
-    os.environ["GLOBUS_SDK_SERVICE_URL_TRANSFER"] = world.transfer_url
+    os.environ.update(world.globus_environment())
 
 
 def start(
@@ -188,6 +208,7 @@ def start(
 
         from .archive import ensure_archive
         from .datacentre import DataCentre
+        from .globus_auth_service import start_for_world
         from .globus_service import LoopbackGlobus
 
         archive = ensure_archive(progress=progress)
@@ -213,6 +234,10 @@ def start(
             globus=globus,
             state_file=state_file,
         )
+        # Transfers need a sign-in, as with the real Globus: the loopback Auth issues
+        # the only tokens the loopback Transfer API accepts.
+        world.auth = start_for_world(world)
+        world.auth_url = world.auth.url
         state_file.write_text(json.dumps(world.to_json(), indent=2))
         _point_this_process(world)
         _current = world
