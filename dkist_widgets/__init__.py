@@ -19,6 +19,7 @@ _LAZY = {
     "TransferMonitor": "dkist_widgets.panels.transfers",
     "LoginPanel": "dkist_widgets.panels.login",
     "sandbox": "dkist_widgets.sandbox",
+    "explore": "dkist_widgets.explorer",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -1,0 +1,302 @@
+"""explore(): every panel laid out around one DatasetModel.
+
+``explore(x)`` accepts what a user holds at each step of the DKIST workflow:
+
+* nothing — start with the search form;
+* Fido results (a ``UnifiedResponse`` or a DKIST results table) — the search panel
+  shows them, Open loads a row into the model;
+* a path to a dataset's ASDF file (``str`` or ``Path``) — loaded with
+  ``dkist.load_dataset``;
+* a dkist ``Dataset`` or ``TiledDataset`` (or a slice of one).
+
+Choices
+-------
+* **One model.** All panels share one :class:`~dkist_widgets.core.model.DatasetModel`
+  (``explorer.model``; pass ``model=`` to reuse one), so a selection made on the
+  header plot shows on the file map and is what the transfer monitor sends.
+* **Tabs, built lazily.** The overview sits on top; the panels live in a
+  ``Tab``. A panel is built the first time its tab is shown (or when asked for
+  through :meth:`Explorer.panel`), so opening an explorer costs only the overview
+  and the first tab. Search is built at once when there is no dataset yet or
+  results were given. Opening a dataset from the search switches to Headers.
+* **Failures stay local.** Each panel is built inside a guard: an exception (or
+  a missing optional panel such as the preview) becomes a visible message in
+  that tab and the rest of the explorer works.
+* **Search → transfers.** The search panel's transfer request (Transfer button)
+  goes to :meth:`TransferMonitor.transfer_datasets` and the Transfers tab is
+  shown.
+* **Narrow windows and themes.** Boxes wrap (``flex-flow: row wrap``) and widths
+  are relative; colours come from JupyterLab CSS variables.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import ipywidgets as w
+
+from .core.formatting import escape
+from .core.model import DatasetModel
+
+__all__ = ["explore", "Explorer", "PANEL_TITLES"]
+
+PANEL_TITLES = ("Search", "Headers", "Slice & files", "Preview", "Transfers")
+
+_STYLE = """<style>
+.dkw-explorer { color: var(--jp-ui-font-color1, #222); max-width: 100%; }
+.dkw-explorer .dkw-explorer-title { font-size: var(--jp-ui-font-size2, 15px); }
+.dkw-explorer .dkw-wrap { display: flex; flex-flow: row wrap; gap: 8px; }
+.dkw-explorer .dkw-panel-error { border-left: 4px solid var(--jp-error-color1, #d32f2f);
+  padding: 4px 8px; background: var(--jp-layout-color2, #f5f5f5); }
+.dkw-explorer .dkw-panel-note { border-left: 4px solid var(--jp-warn-color1, #f57c00);
+  padding: 4px 8px; background: var(--jp-layout-color2, #f5f5f5); }
+.dkw-explorer .widget-tab > .p-TabBar, .dkw-explorer .widget-tab > .lm-TabBar { flex-wrap: wrap; }
+</style>"""
+
+
+def _is_fido_results(x) -> bool:
+    name = type(x).__name__
+    return name in ("UnifiedResponse", "DKISTQueryResponseTable") or (
+        hasattr(x, "colnames") and "Dataset ID" in getattr(x, "colnames", ())
+    )
+
+
+def _is_dataset(x) -> bool:
+    return type(x).__name__ in ("Dataset", "TiledDataset") or (
+        hasattr(x, "files") and hasattr(x, "wcs") and hasattr(x, "headers")
+    )
+
+
+def _panel_error(title: str, err: BaseException) -> w.HTML:
+    return w.HTML(
+        f"<div class='dkw-panel-error' data-testid='panel-error'><b>{escape(title)} could not be shown.</b> "
+        f"{escape(type(err).__name__)}: {escape(err)}<br>The other panels still work.</div>"
+    )
+
+
+def _make_preview(model):
+    try:
+        from .panels.preview import Preview
+    except ImportError as err:
+        return w.HTML(
+            "<div class='dkw-panel-note' data-testid='panel-note'><b>Preview is not available in this "
+            f"version</b> ({escape(err)}). Plot a slice in code instead: "
+            "<code>ds[0, :, 50, :].plot()</code>.</div>"
+        )
+    return Preview(model)
+
+
+def _make_slice(model):
+    from .panels.file_map import FileMap
+    from .panels.slice_builder import SliceBuilder
+
+    builder = SliceBuilder(model)
+    fmap = FileMap(model)
+    box = w.VBox([builder, fmap], layout=w.Layout(width="100%"))
+    box.slice_builder, box.file_map = builder, fmap
+    return box
+
+
+class Explorer(w.VBox):
+    """The explorer widget; see :func:`explore`.
+
+    Attributes
+    ----------
+    model
+        The shared :class:`DatasetModel`.
+    overview
+        The :class:`~dkist_widgets.panels.overview.DatasetOverview` on top.
+    tabs
+        The ``Tab`` holding the panels, titled :data:`PANEL_TITLES`.
+    errors
+        ``{title: exception}`` for panels that failed to build.
+    """
+
+    def __init__(self, model: DatasetModel, *, results=None, **kwargs):
+        super().__init__(**kwargs)
+        self.add_class("dkw-explorer")
+        self.layout.width = "100%"
+        self.model = model
+        self.errors: dict[str, BaseException] = {}
+        self._panels: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        self._results = results
+        self._builders: dict[str, Callable[[], Any]] = {
+            "Search": self._make_search,
+            "Headers": lambda: _header_explorer(model),
+            "Slice & files": lambda: _make_slice(model),
+            "Preview": lambda: _make_preview(model),
+            "Transfers": self._make_transfers,
+        }
+        from .panels.overview import DatasetOverview
+
+        try:
+            self.overview = DatasetOverview(model)
+        except Exception as err:  # noqa: BLE001
+            self.errors["Overview"] = err
+            self.overview = _panel_error("Overview", err)
+        self._slots = {title: w.VBox(layout=w.Layout(width="100%", min_height="40px"))
+                       for title in PANEL_TITLES}
+        for title, slot in self._slots.items():
+            slot.children = [w.HTML(f"<i>{escape(title)}: opens when this tab is shown.</i>")]
+        self.tabs = w.Tab(children=[self._slots[t] for t in PANEL_TITLES], layout=w.Layout(width="100%"))
+        self.tabs.titles = PANEL_TITLES
+        self.title = w.HTML(_STYLE + "<span class='dkw-explorer-title'><b>DKIST explorer</b></span>")
+        self.children = [self.title, self.overview, self.tabs]
+
+        start = "Search" if (model.dataset is None or results is not None) else "Headers"
+        if results is not None or model.dataset is None:
+            self.panel("Search")
+        self.tabs.selected_index = PANEL_TITLES.index(start)
+        self.panel(start)
+        self.tabs.observe(self._on_tab, names="selected_index")
+        model.observe(self._on_dataset, names="dataset")
+
+    # ------------------------------------------------------------------ panels
+    def panel(self, title: str):
+        """The panel under ``title`` (built now if it was not yet); an error HTML if it failed."""
+        if title not in self._builders:
+            raise KeyError(f"no panel {title!r}; choose from {', '.join(PANEL_TITLES)}")
+        with self._lock:
+            if title in self._panels:
+                return self._panels[title]
+            try:
+                built = self._builders[title]()
+            except Exception as err:  # noqa: BLE001 - one panel must not break the explorer
+                self.errors[title] = err
+                built = _panel_error(title, err)
+            self._panels[title] = built
+            self._slots[title].children = [built]
+            return built
+
+    @property
+    def built_panels(self) -> list[str]:
+        return [t for t in PANEL_TITLES if t in self._panels]
+
+    def show(self, title: str):
+        """Switch to the tab ``title`` and return its panel."""
+        panel = self.panel(title)
+        self.tabs.selected_index = PANEL_TITLES.index(title)
+        return panel
+
+    def _on_tab(self, change) -> None:
+        index = change["new"]
+        if index is not None:
+            self.panel(PANEL_TITLES[index])
+
+    def _on_dataset(self, change) -> None:
+        if change["new"] is not None and self.tabs.selected_index == PANEL_TITLES.index("Search"):
+            self.show("Headers")
+
+    def _make_search(self):
+        from .panels.search import SearchPanel
+
+        if self._results is not None:
+            panel = SearchPanel.from_results(_plain_results(self._results), model=self.model)
+        else:
+            panel = SearchPanel(self.model)
+        panel.on_transfer_request(self._transfer_records)
+        return panel
+
+    def _make_transfers(self):
+        from .panels.transfers import TransferMonitor
+
+        return TransferMonitor(self.model)
+
+    def _transfer_records(self, records) -> None:
+        monitor = self.panel("Transfers")
+        if "Transfers" in self.errors:
+            raise RuntimeError(f"the transfer monitor could not start: {self.errors['Transfers']}")
+        self.tabs.selected_index = PANEL_TITLES.index("Transfers")
+        monitor.transfer_datasets(records)
+
+    def close(self) -> None:
+        try:
+            self.model.unobserve(self._on_dataset, names="dataset")
+        except ValueError:
+            pass
+        for panel in self._panels.values():
+            panel.close()
+        self.overview.close()
+        super().close()
+
+
+def _plain_results(res):
+    """The DKIST table of ``res`` without list-valued quantity columns.
+
+    ``core.search.records_from_table`` (dkist-widgets 0.1.0) turns every
+    ``Quantity`` cell into one float and fails on list-valued ones such as
+    "Filter Wavelengths"; the grid does not show them, so they are dropped here.
+    "Wavelength" (a min/max pair) is kept: it is handled there.
+    """
+    from astropy.units import Quantity
+
+    table = res
+    if type(res).__name__ == "UnifiedResponse":
+        tables = [t for t in res if "Dataset ID" in getattr(t, "colnames", ())]
+        if len(tables) != 1:
+            return res
+        table = tables[0]
+    if not len(getattr(table, "colnames", ())) or not len(table):
+        return res
+    drop = [name for name in table.colnames
+            if name != "Wavelength" and isinstance(table[0][name], Quantity) and table[0][name].shape]
+    if not drop:
+        return table
+    plain = table.copy()
+    plain.remove_columns(drop)
+    if hasattr(table, "total_available_results"):
+        plain.total_available_results = table.total_available_results
+    return plain
+
+
+def _header_explorer(model):
+    from .panels.header_explorer import HeaderExplorer
+
+    return HeaderExplorer(model)
+
+
+def explore(x: Any = None, *, model: DatasetModel | None = None) -> Explorer:
+    """Lay out every panel around one model, starting from what you have.
+
+    Parameters
+    ----------
+    x
+        ``None`` (start with the search form), Fido results (``UnifiedResponse``
+        or DKIST table), a path to an ASDF file, or a dkist ``Dataset`` /
+        ``TiledDataset``.
+    model
+        A :class:`DatasetModel` to share with other panels (made when None). With
+        a dataset or path, the dataset is put into it.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``x`` is a path that does not exist.
+    TypeError
+        ``x`` is none of the above.
+    """
+    model = model if model is not None else DatasetModel()
+    results = None
+    if x is None:
+        pass
+    elif isinstance(x, (str, os.PathLike)):
+        path = Path(x).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"no ASDF file at {str(path)!r}")
+        import dkist
+
+        model.set_dataset(dkist.load_dataset(path))
+    elif _is_fido_results(x):
+        results = x
+    elif _is_dataset(x):
+        model.set_dataset(x)
+    else:
+        raise TypeError(
+            "explore() takes a dkist Dataset or TiledDataset, a path to an ASDF file, "
+            f"Fido search results, or nothing; got {type(x).__name__}"
+        )
+    return Explorer(model, results=results)
