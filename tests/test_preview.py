@@ -54,12 +54,13 @@ def test_preview_draws_dkist_slice_with_world_labels(visp):
     lo, hi = preview.limits
     assert lo == pytest.approx(np.percentile(expected, 1)) and hi == pytest.approx(np.percentile(expected, 99))
     png = _pixels(preview)
-    assert png.shape == (100, 100, 4)
+    assert preview.upscale == 4 and png.shape == (400, 400, 4)  # small images are enlarged
     # brightest pixel at the top of the picture when it is at high y: compare with the data
     iy, ix = np.unravel_index(np.argmax(expected), expected.shape)
-    assert tuple(png[99 - iy, ix, :3]) == (255, 255, 255)
+    assert tuple(png[4 * (99 - iy), 4 * ix, :3]) == (255, 255, 255)
     assert "nm" in preview.slider_labels[2].value  # wavelength slider shows a wavelength
-    assert "raster position" in preview.x_axis_widget.label and "″" in preview.x_axis_widget.label
+    assert preview.x_axis_widget.label == "raster position (pixel)"
+    assert "raster position: 0 → Tx=-357.5″" in preview.world_text.value
     assert "read 100 of 100 files" in preview.status.value
 
 
@@ -73,8 +74,9 @@ def test_missing_files_then_fill_in_on_refresh(visp, tmp_path):
     preview = Preview(model, image_axes=(1, 3))
     assert preview.slab.missing[:, 1::2].all() and not preview.slab.missing[:, ::2].any()
     png = _pixels(preview)
-    column = png[:, 1]  # raster step 1: a missing file
+    column = png[:, 4:8].reshape(-1, 4)  # raster step 1: a missing file
     assert all(tuple(p) in MISSING_COLOURS for p in column)
+    assert {tuple(p) for p in column} == set(MISSING_COLOURS)  # striped, both greys
     assert "missing: 50 of 100 files" in preview.legend.value
     for name in names[1:100:2]:
         shutil.copy(source / name, tmp_path / name)

@@ -40,6 +40,7 @@ __all__ = ["Preview", "render_rgba", "MISSING_COLOURS"]
 #: The two greys of the missing-file stripes (RGBA).
 MISSING_COLOURS = ((176, 176, 176, 255), (222, 222, 222, 255))
 _STRIPE = 6  # stripe period in display pixels
+MIN_DISPLAY_SIDE = 480  # small images are enlarged (pixel repeat) to about this many pixels
 
 
 def render_rgba(values: np.ndarray, missing: np.ndarray, limits, cmap: str = "gray") -> np.ndarray:
@@ -124,6 +125,9 @@ class Preview(w.VBox):
         self.legend.add_class("dkw-preview-legend")
         self.colourbar = w.Image(format="png", layout=w.Layout(width="300px", height="14px"))
         self.colourbar_labels = w.HTML()
+        self.world_text = w.HTML()
+        self.world_text.add_class("dkw-preview-world-axes")
+        self.upscale = 1
 
         self.image_widget = w.Image(format="png")
         self.x_scale = bq.LinearScale()
@@ -151,7 +155,7 @@ class Preview(w.VBox):
 
         controls = w.HBox([self.x_picker, self.y_picker, self.cmap_picker, self.percentile])
         bar = w.HBox([self.colourbar_labels, self.colourbar, self.legend])
-        self.children = [controls, self.slider_box, self.figure, bar, self.status,
+        self.children = [controls, self.slider_box, self.figure, self.world_text, bar, self.status,
                          w.HBox([self.profile_picker, self.profile_title]), self.profile_figure]
 
         self.x_picker.observe(self._on_axes, "value")
@@ -248,13 +252,17 @@ class Preview(w.VBox):
         self.slider_labels[axis].value = f"<span class='dkw-preview-world'>{escape(self._world(axis, index))}</span>"
 
     def _label_axes(self) -> None:
-        for axis, widget in zip(self.image_axes, (self.x_axis_widget, self.y_axis_widget)):
+        lines = []
+        for name, axis, widget in zip("xy", self.image_axes, (self.x_axis_widget, self.y_axis_widget)):
             n = self.shape[axis]
+            widget.label = f"{self.axis_names[axis]} (pixel)"
             first, last = self._world(axis, 0), self._world(axis, n - 1)
-            text = f"{self.axis_names[axis]} (pixel; 0 = {first}, {n - 1} = {last})"
-            if self.model.is_tiled:
-                text = f"{self.axis_names[axis]} (tile pixels; mosaic of {self.model.tile_grid_shape})"
-            widget.label = text
+            lines.append(f"<b>{name}</b>: {escape(self.axis_names[axis])}: 0 → {escape(first)}; "
+                         f"{n - 1} → {escape(last)}")
+        if self.model.is_tiled:
+            lines.append(escape(f"mosaic of {self.model.tile_grid_shape} tiles; world values of tile "
+                                f"{next(iter(self.model.tile_indexes))}"))
+        self.world_text.value = "<br>".join(lines)
 
     # ------------------------------------------------------------------ events
 
@@ -310,14 +318,23 @@ class Preview(w.VBox):
             ny, nx = slab.values.shape
             self.stride = max(1, int(np.ceil(max(ny, nx) / self.max_side)))
             k = self.stride
-            rgba = render_rgba(slab.values[::k, ::k], slab.missing[::k, ::k], self.limits, self.cmap_picker.value)
-            png = _png(rgba)
+            self.upscale = max(1, MIN_DISPLAY_SIDE // max(ny, nx)) if k == 1 else 1
+            values, missing = slab.values[::k, ::k], slab.missing[::k, ::k]
+            if self.upscale > 1:  # so the stripes of a one-pixel-wide missing column stay visible
+                u = self.upscale
+                values = np.repeat(np.repeat(values, u, axis=0), u, axis=1)
+                missing = np.repeat(np.repeat(missing, u, axis=0), u, axis=1)
+            png = _png(render_rgba(values, missing, self.limits, self.cmap_picker.value))
+            # bqplot's Image mark redraws on a new ``image`` widget, not on a change of its value
+            old = self.image_widget
+            self.image_widget = w.Image(value=png, format="png")
             with self.image_mark.hold_sync():
-                self.image_widget.value = png
+                self.image_mark.image = self.image_widget
                 self.image_mark.x = [-0.5, nx - 0.5]
                 self.image_mark.y = [-0.5, ny - 0.5]
                 self.x_scale.min, self.x_scale.max = -0.5, nx - 0.5
                 self.y_scale.min, self.y_scale.max = -0.5, ny - 0.5
+            old.close()
             self._draw_colourbar()
             self.last_draw_seconds = time.perf_counter() - t0
             self._render_status()
