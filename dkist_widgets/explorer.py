@@ -14,10 +14,12 @@ Choices
 * **One model.** All panels share one :class:`~dkist_widgets.core.model.DatasetModel`
   (``explorer.model``; pass ``model=`` to reuse one), so a selection made on the
   header plot shows on the file map and is what the transfer monitor sends.
-* **Tabs, built lazily.** The overview sits on top; the panels live in a
-  ``Tab``. A panel is built the first time its tab is shown (or when asked for
-  through :meth:`Explorer.panel`), so opening an explorer costs only the overview
-  and the first tab. Search is built at once when there is no dataset yet or
+* **Tabs, built lazily, only the selected one attached.** The overview sits on
+  top; the panels live in a ``Tab``. A panel is built the first time its tab is
+  shown (or when asked for through :meth:`Explorer.panel`), so opening an
+  explorer costs only the overview and the first tab. Only the selected tab holds
+  its panel (the others hold a placeholder): bqplot figures drawn into a hidden,
+  zero-size tab get negative sizes, and hidden views would still be updated. Search is built at once when there is no dataset yet or
   results were given. Opening a dataset from the search switches to Headers.
 * **Failures stay local.** Each panel is built inside a guard: an exception (or
   a missing optional panel such as the preview) becomes a visible message in
@@ -141,7 +143,7 @@ class Explorer(w.VBox):
         self._slots = {title: w.VBox(layout=w.Layout(width="100%", min_height="40px"))
                        for title in PANEL_TITLES}
         for title, slot in self._slots.items():
-            slot.children = [w.HTML(f"<i>{escape(title)}: opens when this tab is shown.</i>")]
+            slot.children = [self._placeholder(title)]
         self.tabs = w.Tab(children=[self._slots[t] for t in PANEL_TITLES], layout=w.Layout(width="100%"))
         self.tabs.titles = PANEL_TITLES
         self.title = w.HTML(_STYLE + "<span class='dkw-explorer-title'><b>DKIST explorer</b></span>")
@@ -150,9 +152,9 @@ class Explorer(w.VBox):
         start = "Search" if (model.dataset is None or results is not None) else "Headers"
         if results is not None or model.dataset is None:
             self.panel("Search")
-        self.tabs.selected_index = PANEL_TITLES.index(start)
-        self.panel(start)
         self.tabs.observe(self._on_tab, names="selected_index")
+        self.tabs.selected_index = PANEL_TITLES.index(start)
+        self._slots[start].children = [self.panel(start)]
         model.observe(self._on_dataset, names="dataset")
 
     # ------------------------------------------------------------------ panels
@@ -169,7 +171,8 @@ class Explorer(w.VBox):
                 self.errors[title] = err
                 built = _panel_error(title, err)
             self._panels[title] = built
-            self._slots[title].children = [built]
+            if self.tabs.selected_index == PANEL_TITLES.index(title):
+                self._slots[title].children = [built]
             return built
 
     @property
@@ -183,9 +186,18 @@ class Explorer(w.VBox):
         return panel
 
     def _on_tab(self, change) -> None:
-        index = change["new"]
+        old, index = change["old"], change["new"]
+        if old is not None and old != index:
+            # Detach the hidden tab's panel: plots drawn in a zero-size (hidden)
+            # container get negative sizes (bqplot), and hidden views cost updates.
+            self._slots[PANEL_TITLES[old]].children = [self._placeholder(PANEL_TITLES[old])]
         if index is not None:
-            self.panel(PANEL_TITLES[index])
+            title = PANEL_TITLES[index]
+            self._slots[title].children = [self.panel(title)]
+
+    @staticmethod
+    def _placeholder(title: str) -> w.HTML:
+        return w.HTML(f"<i>{escape(title)}: shown when this tab is selected.</i>")
 
     def _on_dataset(self, change) -> None:
         if change["new"] is not None and self.tabs.selected_index == PANEL_TITLES.index("Search"):
