@@ -46,6 +46,11 @@ _STYLE = """<style>
   font-weight: normal; padding: 2px 0; }
 .dkw-overview .dkw-facts { display: flex; flex-wrap: wrap; gap: 4px 18px; }
 .dkw-overview .dkw-block { min-width: 220px; flex: 1 1 260px; }
+.dkw-overview .dkw-inventory { flex-basis: 100%; }
+.dkw-overview .dkw-kvs { display: flex; flex-wrap: wrap; gap: 2px 16px; margin: 2px 0 4px 0; }
+.dkw-overview .dkw-kv { flex: 0 1 auto; min-width: 150px; max-width: 100%; overflow-wrap: anywhere; }
+.dkw-overview .dkw-links br { display: none; }
+.dkw-overview .dkw-links > a, .dkw-overview .dkw-links { margin-right: 14px; }
 .dkw-overview a { color: var(--jp-content-link-color, #1565c0); }
 .dkw-overview .dkw-muted { color: var(--jp-ui-font-color2, #666); }
 </style>"""
@@ -211,10 +216,11 @@ def overview_html(dataset) -> str:
                          for i, (n, length) in enumerate(axes["pixel"]))
     world_rows = "".join(f"<tr><td>{i}</td><td>{escape(n)}</td><td>{escape(u)}</td></tr>"
                          for i, (n, u) in enumerate(axes["world"]))
-    fact_rows = "".join(f"<tr><th>{escape(label)}</th><td>{_fact_value(key, inventory.get(key))}</td></tr>"
+    fact_rows = "".join(f"<div class='dkw-kv'><span class='dkw-muted'>{escape(label)}</span> "
+                        f"{_fact_value(key, inventory.get(key))}</div>"
                         for key, label in _FACT_KEYS if key in inventory)
     links = [_safe_link(inventory[key], label) for key, label in _LINK_KEYS if inventory.get(key)]
-    links_html = "<br>".join(links) or "<span class='dkw-muted'>no links in the inventory</span>"
+    links_html = " · ".join(links) or "<span class='dkw-muted'>no links in the inventory</span>"
     return (
         _STYLE
         + f"<div class='dkw-overview' data-testid='overview'><b>{title}</b> <span class='dkw-muted'>{kind}</span>"
@@ -225,7 +231,8 @@ def overview_html(dataset) -> str:
         + f"<b>World axes</b><table><tr><th>#</th><th>name</th><th>unit</th></tr>{world_rows}</table></div>"
         + "<div class='dkw-block'><b>Correlation</b> <span class='dkw-muted'>(filled: the world axis "
         + "changes along the pixel axis)</span>" + correlation_html(axes) + "</div>"
-        + f"<div class='dkw-block'><b>Inventory</b><table>{fact_rows}</table>{links_html}</div>"
+        + f"<div class='dkw-block dkw-inventory'><b>Inventory</b><div class='dkw-kvs'>{fact_rows}</div>"
+        + f"<div class='dkw-links'>{links_html}</div></div>"
         + "</div></div>"
     )
 

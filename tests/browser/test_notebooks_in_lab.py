@@ -97,8 +97,10 @@ def test_notebook_runs_in_lab_with_every_widget_rendered(path, open_notebook, pa
         explorer.first.scroll_into_view_if_needed()
         page.wait_for_timeout(500)
         overview = nb.widget("[data-testid=overview]").first
-        box = overview.bounding_box()
-        assert box["width"] <= 720, box  # no overflow past a narrow window
+        widths = overview.evaluate("(el) => [el.scrollWidth, el.clientWidth]")
+        assert widths[0] <= widths[1] + 2, widths  # wraps instead of overflowing sideways
+        colour = overview.evaluate("(el) => getComputedStyle(el).color")
+        assert colour not in ("rgb(0, 0, 0)", "rgb(34, 34, 34)"), colour  # follows the dark theme
         screenshot(page, f"notebook_{path.stem}_dark_narrow", locator=explorer.first)
         page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
         page.set_viewport_size({"width": 1400, "height": 1000})
