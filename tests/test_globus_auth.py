@@ -260,6 +260,15 @@ def test_logout_revokes(auth, transfer, paths):
 
 
 # ---------------------------------------------------------------------- never leaked
+def _state_of(widget) -> dict:
+    """A widget's synced state; every trait as text when a child it lists was closed
+    (other tests in this process leave such containers behind), so nothing is skipped."""
+    try:
+        return widget.get_state()
+    except AttributeError:
+        return {key: repr(getattr(widget, key, None)) for key in widget.keys}
+
+
 def test_tokens_never_reach_widgets_saved_notebooks_or_logs(auth, transfer, paths, tmp_path, caplog):
     from dkist_widgets.panels.login import LoginPanel
     from dkist_widgets.panels.transfers import TransferMonitor
@@ -285,7 +294,7 @@ def test_tokens_never_reach_widgets_saved_notebooks_or_logs(auth, transfer, path
         secrets = stored_tokens(login) + [code]
         assert len(secrets) == 3 and all(len(s) > 20 for s in secrets)
 
-        states = {mid: wid.get_state() for mid, wid in ipywidgets.Widget.widgets.items()}
+        states = {mid: _state_of(wid) for mid, wid in list(ipywidgets.Widget.widgets.items())}
         blob = json.dumps(states, default=str)
         nb = nbformat.v4.new_notebook()
         nb.metadata["widgets"] = {
