@@ -132,3 +132,46 @@ def test_large_images_are_thinned_for_display_only(visp):
     assert preview.stride == 3
     assert _pixels(preview).shape == (34, 34, 4)
     assert preview.slab.values.shape == (100, 100)
+
+
+def test_stats_panel_adds_columns_and_cancels(visp, tmp_path):
+    import threading
+
+    from dkist_widgets.core.pixels import STAT_COLUMNS
+    from dkist_widgets.panels.preview import FrameStatsPanel
+
+    names = np.asarray(visp.files.filenames)
+    source = visp.files.basepath
+    for name in names[:40]:
+        shutil.copy(source / name, tmp_path / name)
+    model = DatasetModel(visp)
+    model.set_basepath(tmp_path)
+    finished = threading.Event()
+    panel = FrameStatsPanel(model, n_workers=2, on_done=lambda job: finished.set())
+    job = panel.start()
+    with pytest.raises(RuntimeError):
+        panel.start()
+    assert finished.wait(30)
+    assert job.n_done == 40 and panel.bar.value == 40 and panel.bar.max == 40
+    assert set(STAT_COLUMNS) <= set(model.headers.colnames)
+    mean = model.headers["PIX_MEAN"]
+    assert int((~mean.mask).sum()) == 40 and bool(mean.mask[40:].all())
+    frame = visp.data[0, 7].compute().astype(np.float64)
+    assert float(mean[7]) == pytest.approx(frame.mean(), rel=1e-9)
+    assert "done: 40 of 40 files" in panel.message.value and not panel.start_button.disabled
+
+    # cancel: hold the first progress report until cancel has been asked
+    release = threading.Event()
+    finished.clear()
+    original = panel._progress
+
+    def slow(done, total):
+        original(done, total)
+        release.wait(5)
+
+    panel._progress = slow
+    job = panel.start()
+    panel.cancel()
+    release.set()
+    assert finished.wait(30)
+    assert job.cancelled and job.n_done < 40 and "cancelled" in panel.message.value
