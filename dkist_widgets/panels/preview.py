@@ -152,6 +152,7 @@ class Preview(w.VBox):
                                         fig_margin={"top": 10, "bottom": 45, "left": 70, "right": 10},
                                         layout=w.Layout(width="640px", height="220px"))
         self.profile_title = w.HTML("<i>click the image for a profile</i>")
+        self.profile_title.add_class("dkw-preview-profile-title")
 
         controls = w.HBox([self.x_picker, self.y_picker, self.cmap_picker, self.percentile])
         bar = w.HBox([self.colourbar_labels, self.colourbar, self.legend])

@@ -79,4 +79,15 @@ def test_preview_renders_slider_moves_missing_fills_in(open_notebook, page):
     after = figure.screenshot()
     screenshot(page, "preview_filled", figure)
     assert _grey_fraction(after) < 0.02
+
+    # a click on the image draws the spectrum there
+    image = nb.widget(".dkw-preview-figure image").first
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
+    expect(nb.widget(".dkw-preview-profile-title").first).to_contain_text("profile along wavelength", timeout=20000)
+    out = nb.run_cell("ix, iy = preview.clicked\n"
+                      "print(ix, iy, np.array_equal(preview.profile_line.y, ds.data[0, ix, :, iy].compute()))")
+    ix, iy, same = out.stdout.split()
+    assert 20 <= int(ix) <= 30 and 45 <= int(iy) <= 55 and same == "True"
+    screenshot(page, "preview_profile", nb.widget(".dkw-preview").first)
     nb.assert_no_problems()
