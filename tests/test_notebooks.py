@@ -123,6 +123,10 @@ def test_notebook_runs_signed_in(path, world, tmp_path, monkeypatch):
         expected = set(eval(snippet, {"ds": ds}).files.filenames)  # noqa: S307 - our own printed slice
         landed = {p.name for p in (local / "dkist" / "pid_1_123" / "KPLMQ").glob("*.fits")}
         assert expected and expected <= landed
+        # the plot cell read the landed files: exactly the other raster steps are NaN
+        first, last = map(int, re.search(r"raster steps (\d+)\.\.(\d+):", out).groups())
+        missing = int(re.search(r"(\d+) of 100 raster steps have no file here", out).group(1))
+        assert missing == 100 - (last - first + 1) < 100
     if path.name == "02_vbi_mosaic.ipynb":
         assert "SUCCEEDED" in out
         landed = list((local / "dkist" / "pid_1_50" / "GHMNE").glob("*.fits"))
@@ -133,4 +137,7 @@ def test_notebook_runs_signed_in(path, world, tmp_path, monkeypatch):
                          ids=lambda p: p.stem)
 def test_notebook_runs_without_sign_in(path, world, tmp_path):
     nb = run_notebook(path, kernel_env(world, tmp_path / "home", tmp_path / "data"), tmp_path)
-    assert "Not signed in yet" in text_of(nb)
+    out = text_of(nb)
+    assert "Not signed in yet" in out
+    if path.name == "01_downloading_data.ipynb":
+        assert "100 of 100 raster steps have no file here" in out
