@@ -18,6 +18,9 @@ _LAZY = {
     "HeaderExplorer": "dkist_widgets.panels.header_explorer",
     "TransferMonitor": "dkist_widgets.panels.transfers",
     "LoginPanel": "dkist_widgets.panels.login",
+    "Preview": "dkist_widgets.panels.preview",
+    "FrameStatsPanel": "dkist_widgets.panels.preview",
+    "DatasetOverview": "dkist_widgets.panels.overview",
     "sandbox": "dkist_widgets.sandbox",
     "explore": "dkist_widgets.explorer",
 }

@@ -76,6 +76,9 @@ def _demo(args: argparse.Namespace) -> int:
     ]
     if args.no_browser:
         command.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # containers and CI machines often run as root; JupyterLab refuses without this
+        command.append("--allow-root")
     if args.first_notebook and (notebooks / args.first_notebook).exists():
         command.append(f"--LabApp.default_url=/lab/tree/{args.first_notebook}")
     command += args.lab_args

@@ -207,7 +207,7 @@ class Explorer(w.VBox):
         from .panels.search import SearchPanel
 
         if self._results is not None:
-            panel = SearchPanel.from_results(_plain_results(self._results), model=self.model)
+            panel = SearchPanel.from_results(self._results, model=self.model)
         else:
             panel = SearchPanel(self.model)
         panel.on_transfer_request(self._transfer_records)
@@ -234,35 +234,6 @@ class Explorer(w.VBox):
             panel.close()
         self.overview.close()
         super().close()
-
-
-def _plain_results(res):
-    """The DKIST table of ``res`` without list-valued quantity columns.
-
-    ``core.search.records_from_table`` (dkist-widgets 0.1.0) turns every
-    ``Quantity`` cell into one float and fails on list-valued ones such as
-    "Filter Wavelengths"; the grid does not show them, so they are dropped here.
-    "Wavelength" (a min/max pair) is kept: it is handled there.
-    """
-    from astropy.units import Quantity
-
-    table = res
-    if type(res).__name__ == "UnifiedResponse":
-        tables = [t for t in res if "Dataset ID" in getattr(t, "colnames", ())]
-        if len(tables) != 1:
-            return res
-        table = tables[0]
-    if not len(getattr(table, "colnames", ())) or not len(table):
-        return res
-    drop = [name for name in table.colnames
-            if name != "Wavelength" and isinstance(table[0][name], Quantity) and table[0][name].shape]
-    if not drop:
-        return table
-    plain = table.copy()
-    plain.remove_columns(drop)
-    if hasattr(table, "total_available_results"):
-        plain.total_available_results = table.total_available_results
-    return plain
 
 
 def _header_explorer(model):

@@ -459,3 +459,17 @@ def test_cancel_download(dc, search_catalogue_and_root, tmp_path):
     with pytest.raises(core.Cancelled):
         core.download_product(record["datasetId"], "asdf", tmp_path, cancel=cancel)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_records_from_table_keeps_list_valued_quantities():
+    """A column such as "Filter Wavelengths" holds a list per row: it stays a list."""
+    from astropy import units as u
+    from astropy.table import Table
+
+    from dkist_widgets.core.search import records_from_table
+
+    table = Table({"Dataset ID": ["A"], "Filter Wavelengths": u.Quantity([[630.25]], u.nm),
+                   "Average Fried Parameter": u.Quantity([0.05], u.m)})
+    (record,) = records_from_table(table)
+    assert record["filterWavelengths"] == [630.25]
+    assert record["qualityAverageFriedParameter"] == 0.05

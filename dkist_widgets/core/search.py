@@ -658,8 +658,8 @@ def records_from_table(table) -> list[dict]:
                 value = value.copy()
                 value.precision = 6
                 value = value.isot
-            elif isinstance(value, Quantity):
-                value = float(value.value)
+            elif isinstance(value, Quantity):  # a scalar, or a list such as "Filter Wavelengths"
+                value = float(value.value) if value.isscalar else np.asarray(value.value).tolist()
             elif isinstance(value, np.ndarray):
                 value = value.tolist()
             elif isinstance(value, np.generic):
