@@ -233,6 +233,9 @@ class Explorer(w.VBox):
         for panel in self._panels.values():
             panel.close()
         self.overview.close()
+        for holder in self.tabs.children:  # tab holders: no live container keeps closed panels
+            holder.close()
+        self.tabs.close()
         super().close()
 
 

@@ -257,5 +257,9 @@ class DatasetOverview(w.VBox):
                                f"{escape(type(err).__name__)}: {escape(err)}</div>")
 
     def close(self) -> None:
-        self.model.unobserve(self._on_dataset, names="dataset")
+        try:  # close() runs again from Widget.__del__: unobserve only once
+            self.model.unobserve(self._on_dataset, names="dataset")
+        except ValueError:
+            pass
+        self.html.close()
         super().close()
