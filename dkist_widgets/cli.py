@@ -3,6 +3,8 @@
 ``dkist-widgets demo``      generate what is missing of the sample archive, start the
                             loopback services, and run JupyterLab on the workshop
                             notebooks with kernels pointed at them.
+``dkist-widgets app``       the explorer alone as a web page (Voila), on the offline
+                            world (``--real`` for the real DKIST and Globus).
 ``dkist-widgets world``     the same services without JupyterLab (prints the env vars
                             a kernel or shell needs), until Ctrl-C.
 ``dkist-widgets generate``  only generate the sample archive.
@@ -97,6 +99,41 @@ def _demo(args: argparse.Namespace) -> int:
         world.stop()
 
 
+APP_NOTEBOOK = Path(__file__).resolve().parent / "app" / "dkist_explorer.ipynb"
+
+
+def _app(args: argparse.Namespace) -> int:
+    """Serve ``explore()`` as a standalone page with Voila (needs the ``app`` extra)."""
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        print("dkist-widgets app needs Voila: pip install 'dkist-widgets[app]'", file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    world = None
+    if not args.real:
+        world = _start_world(args.rate)
+        env.update(world.kernel_environment())
+    command = [sys.executable, "-m", "voila", str(APP_NOTEBOOK), f"--port={args.port}",
+               f"--Voila.ip={args.ip}", "--theme=" + args.theme]
+    if args.no_browser:
+        command.append("--no-browser")
+    _say("starting Voila: " + " ".join(command))
+    page = subprocess.Popen(command, env=env)
+    try:
+        return page.wait()
+    except KeyboardInterrupt:
+        page.send_signal(signal.SIGINT)
+        try:
+            return page.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            page.kill()
+            return 1
+    finally:
+        if world is not None:
+            world.stop()
+
+
 def _world(args: argparse.Namespace) -> int:
     world = _start_world(args.rate)
     for key, value in sorted(world.kernel_environment().items()):
@@ -140,6 +177,16 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("lab_args", nargs=argparse.REMAINDER,
                       help="further arguments passed to jupyter lab")
     demo.set_defaults(run=_demo)
+
+    app = sub.add_parser("app", help="the explorer as a standalone web page (Voila)")
+    app.add_argument("--real", action="store_true",
+                     help="use the configured (real) DKIST and Globus, not the offline world")
+    app.add_argument("--ip", default="127.0.0.1")
+    app.add_argument("--port", type=int, default=8866)
+    app.add_argument("--theme", choices=["light", "dark"], default="light")
+    app.add_argument("--no-browser", action="store_true")
+    app.add_argument("--rate", type=float, default=20e6)
+    app.set_defaults(run=_app)
 
     world = sub.add_parser("world", help="only the loopback services, until Ctrl-C")
     world.add_argument("--rate", type=float, default=20e6)

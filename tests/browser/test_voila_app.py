@@ -1,0 +1,68 @@
+"""`dkist-widgets app`: the explorer served alone by Voila, on the offline world,
+renders in Chromium with its search form filled from the loopback data centre."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from .lab import screenshot
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    pytest.importorskip("voila")
+    port = _free_port()
+    env = dict(os.environ)
+    env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
+    env["JUPYTER_DATA_DIR"] = str(tmp_path / "data")
+    log = open(tmp_path / "app.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dkist_widgets.cli", "app", "--no-browser", f"--port={port}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError((tmp_path / "app.log").read_text()[-3000:])
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        raise AssertionError("the app did not answer within 120 s")
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def test_app_renders_explorer_with_search_form(app_url, page):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(app_url, wait_until="domcontentloaded", timeout=120_000)
+    page.get_by_text("DKIST archive search").first.wait_for(timeout=120_000)
+    # the instrument choices come from the loopback data centre's searchValues
+    instrument = page.locator("select").filter(has_text="VISP").first
+    instrument.wait_for(timeout=30_000)
+    assert "VBI" in instrument.inner_text()
+    assert page.get_by_text("Error displaying widget").count() == 0
+    screenshot(page, "voila_app")
+    assert errors == []
