@@ -396,6 +396,8 @@ def test_monitor_panel_start_watch_and_cancel(session, store, model, dest, globu
 
     model.select_frames([1, 2, 3])
     monitor = TransferMonitor(model, session=session, store=store, active_interval=0.1, refresh_interval=0.2)
+    notified = []  # what the browser-notification widget is told (no front end here)
+    monitor.notifier.send = lambda content, buffers=None: notified.append(content)
     try:
         assert monitor.start_selection.description == "Selected frames (3 files)"
         assert "/~/dkist/pid_1_123/ABCDE/" in monitor.path_preview.value
@@ -419,6 +421,7 @@ def test_monitor_panel_start_watch_and_cancel(session, store, model, dest, globu
             time.sleep(0.05)
         assert "done" in row.status.value and "dkw-done" in monitor.message.value
         assert np.array_equal(np.flatnonzero(model.local_files), [1, 2, 3])  # the model followed the download
+        assert [n["type"] for n in notified] == ["notify"] and notified[0]["title"].startswith("Transfer finished")
 
         # cancel with confirmation on a slow task
         globus.set_rate(20_000)

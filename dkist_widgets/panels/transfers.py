@@ -230,6 +230,9 @@ class TransferMonitor(w.VBox):
         self.history = w.Accordion(children=[self.history_html])
         self.history.set_title(0, "Earlier transfers")
         self.history.selected_index = None
+        from .notifier import Notifier
+
+        self.notifier = Notifier()
 
         self.search_button.on_click(lambda _b: self._search())
         self.template.observe(lambda _c: self._preview_path(), names="value")
@@ -246,6 +249,7 @@ class TransferMonitor(w.VBox):
                 w.HBox([self.label, self.sync]),
                 w.HBox([self.start_selection, self.start_subset, self.start_dataset, self.start_quality]),
                 self.message,
+                self.notifier,
                 self.rows,
                 self.history,
             ],
@@ -426,10 +430,12 @@ class TransferMonitor(w.VBox):
         self.completed.append(p.task_id)
         if p.succeeded:
             self._say(f"Transfer {p.label!r} finished: {p.text}.", kind="done")
+            self.notifier.notify(f"Transfer finished: {p.label}", p.text)
         elif p.cancelled:
             self._say(f"Transfer {p.label!r} was cancelled.", kind="done")
         else:
             self._say(f"Transfer {p.label!r} {p.words}.", error=True)
+            self.notifier.notify(f"Transfer {p.words}: {p.label}", p.text)
         self._render_history()
         self._refresh_model(p, final=True)
 
