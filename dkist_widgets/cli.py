@@ -65,6 +65,20 @@ def _start_world(rate: float):
     return world
 
 
+def _run_until_interrupted(command: list[str], env: dict[str, str]) -> int:
+    """Run a server until it exits; Ctrl-C asks it to stop (then kills it after 15 s)."""
+    process = subprocess.Popen(command, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        try:
+            return process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return 1
+
+
 def _demo(args: argparse.Namespace) -> int:
     world = _start_world(args.rate)
     env = dict(os.environ)
@@ -85,16 +99,8 @@ def _demo(args: argparse.Namespace) -> int:
         command.append(f"--LabApp.default_url=/lab/tree/{args.first_notebook}")
     command += args.lab_args
     _say("starting JupyterLab: " + " ".join(command))
-    lab = subprocess.Popen(command, env=env)
     try:
-        return lab.wait()
-    except KeyboardInterrupt:
-        lab.send_signal(signal.SIGINT)
-        try:
-            return lab.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            lab.kill()
-            return 1
+        return _run_until_interrupted(command, env)
     finally:
         world.stop()
 
@@ -119,16 +125,8 @@ def _app(args: argparse.Namespace) -> int:
     if args.no_browser:
         command.append("--no-browser")
     _say("starting Voila: " + " ".join(command))
-    page = subprocess.Popen(command, env=env)
     try:
-        return page.wait()
-    except KeyboardInterrupt:
-        page.send_signal(signal.SIGINT)
-        try:
-            return page.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            page.kill()
-            return 1
+        return _run_until_interrupted(command, env)
     finally:
         if world is not None:
             world.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -13,27 +12,12 @@ import urllib.request
 
 import pytest
 
-from .lab import screenshot, write_notebook
+from .lab import _free_port, screenshot, write_notebook
+from .test_slice_builder_and_file_map import SETUP
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-CELLS = [
-    "import gzip, pathlib, shutil\n"
-    "import dkist, dkist.data.test\n"
-    "src = pathlib.Path(dkist.data.test.__file__).parent / 'large_visp.asdf.gz'\n"
-    "with gzip.open(src) as f, open('large_visp.asdf', 'wb') as g:\n"
-    "    shutil.copyfileobj(f, g)\n"
-    "ds = dkist.load_dataset('large_visp.asdf')",
-    "from dkist_widgets import DatasetModel, SliceBuilder, FileMap\n"
-    "model = DatasetModel(ds)\n"
-    "SliceBuilder(model)",
-    "fmap = FileMap(model)\nfmap",
-]
+# the same cells as the JupyterLab test: dkist's 80-file VISP, a slice builder, a file map
+CELLS = SETUP
 
 
 @pytest.fixture

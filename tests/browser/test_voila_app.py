@@ -4,7 +4,6 @@ renders in Chromium with its search form filled from the loopback data centre.""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,13 +11,7 @@ import urllib.request
 
 import pytest
 
-from .lab import screenshot
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .lab import _free_port, screenshot
 
 
 @pytest.fixture
