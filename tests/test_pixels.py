@@ -149,6 +149,22 @@ def test_statistics_match_numpy_on_local_files_only(visp, tmp_path):
     assert np.isfinite(table["PIX_MEAN"]).sum() == present.size
 
 
+def test_statistics_on_a_distributed_client_equal_the_threaded_ones(visp, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    present = np.arange(0, 400, 7)
+    model = _partial(visp, tmp_path, present)
+    threaded = px.frame_statistics(model, batch_size=5).table()
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as client:
+        seen = []
+        job = px.frame_statistics(model, client=client, batch_size=5,
+                                  progress=lambda done, total: seen.append(done))
+    assert job.error is None and not job.cancelled and job.n_done == present.size
+    assert seen and seen[-1] == present.size
+    for column in px.STAT_COLUMNS:
+        np.testing.assert_array_equal(job.table()[column], threaded[column])
+
+
 def test_statistics_cancel_in_background(visp):
     model = DatasetModel(visp)
     started = threading.Event()
