@@ -56,7 +56,13 @@ def test_slice_control_count_matches_dkist_and_drag_selects(open_notebook, page)
 
     shown = nb.widget("[data-testid=slice-files]")
     expect(shown).not_to_have_text("80")
-    item = _kernel_json(nb, "[str(builder.item), len(ds[builder.item].files)]")
+    # The slider streams values while dragged; the last ones may still be on their
+    # way to the kernel when we first ask, so ask until the kernel has settled.
+    for _attempt in range(20):
+        item = _kernel_json(nb, "[str(builder.item), len(ds[builder.item].files)]")
+        if shown.inner_text() == str(item[1]):
+            break
+        page.wait_for_timeout(500)
     assert item[0].startswith("(0, slice(0, "), item  # Stokes I and a shorter raster range
     dkist_count = item[1]
     assert 0 < dkist_count < 20
