@@ -62,13 +62,12 @@ import logging
 import os
 import re
 import secrets
-import socket
 import stat as _stat
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -83,6 +82,7 @@ from .globus_engine import (
     _event_time,
     parse_deadline,
 )
+from .loopback_http import LoopbackServer
 
 __all__ = ["LoopbackGlobus", "SandboxGlobusAdmin", "Endpoint", "default_endpoints", "ROUTES"]
 
@@ -401,35 +401,8 @@ class LoopbackGlobus:
         }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(LoopbackServer):
     service: LoopbackGlobus
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Wake keep-alive handler threads blocked on idle connections."""
-        with self._open_lock:
-            conns = list(self._open)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
