@@ -72,6 +72,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "check_frame_ids",
     "FileIndex",
     "ResolvedItem",
     "SliceCover",
@@ -272,6 +273,25 @@ class SliceCover:
 
 # ---------------------------------------------------------------------------
 # the index
+
+
+def check_frame_ids(frame_ids, n_frames: int) -> np.ndarray:
+    """Frame ids (integers or a boolean mask over all frames) as a sorted unique int64
+    array; ``IndexError`` for ids outside ``0..n_frames-1``, ``ValueError`` for other types."""
+    ids = np.asarray(frame_ids)
+    if ids.dtype == bool:
+        if ids.shape != (n_frames,):
+            raise IndexError(f"a boolean frame mask needs {n_frames} entries")
+        return np.flatnonzero(ids).astype(np.int64)
+    if ids.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"frame ids must be integers, got {ids.dtype}")
+    ids = np.unique(ids.astype(np.int64, copy=False).ravel())
+    if ids[0] < 0 or ids[-1] >= n_frames:
+        bad = ids[(ids < 0) | (ids >= n_frames)]
+        raise IndexError(f"frame ids {bad[:5].tolist()} are outside 0..{n_frames - 1}")
+    return ids
 
 
 class FileIndex:
@@ -553,22 +573,7 @@ class FileIndex:
 
     def check_frames(self, frame_ids) -> np.ndarray:
         """Frame ids as a sorted unique int64 array; ``IndexError`` for ids out of range."""
-        ids = np.asarray(frame_ids)
-        if ids.dtype == bool:
-            if ids.shape != (self.n_frames,):
-                raise IndexError(f"a boolean frame mask needs {self.n_frames} entries")
-            return np.flatnonzero(ids).astype(np.int64)
-        if ids.size == 0:
-            return np.zeros(0, dtype=np.int64)
-        if not np.issubdtype(ids.dtype, np.integer):
-            raise ValueError(f"frame ids must be integers, got {ids.dtype}")
-        ids = np.unique(ids.astype(np.int64, copy=False).ravel())
-        if ids[0] < 0 or ids[-1] >= self.n_frames:
-            bad = ids[(ids < 0) | (ids >= self.n_frames)]
-            raise IndexError(
-                f"frame ids {bad[:5].tolist()} are outside 0..{self.n_frames - 1}"
-            )
-        return ids
+        return check_frame_ids(frame_ids, self.n_frames)
 
     def files_for_frames(self, frame_ids) -> np.ndarray:
         """File names of these frames (frames sorted, duplicates removed)."""

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import traitlets
 
-from .fileindex import FileIndex, ResolvedItem, SliceCover, format_item, normalise_item
+from .fileindex import FileIndex, check_frame_ids, ResolvedItem, SliceCover, format_item, normalise_item
 
 __all__ = ["DatasetModel", "SlicePreview", "SELECTION_MODES"]
 
@@ -443,21 +443,7 @@ class DatasetModel(traitlets.HasTraits):
         self.select_frames(np.zeros(0, dtype=np.int64), source=source, mode="replace")
 
     def _check_frames(self, frame_ids) -> np.ndarray:
-        if not self.is_tiled:
-            return self._tiles[0].index.check_frames(frame_ids)
-        ids = np.asarray(frame_ids)
-        if ids.dtype == bool:
-            if ids.shape != (self.n_frames,):
-                raise IndexError(f"a boolean frame mask needs {self.n_frames} entries")
-            return np.flatnonzero(ids).astype(np.int64)
-        if ids.size == 0:
-            return np.zeros(0, dtype=np.int64)
-        if not np.issubdtype(ids.dtype, np.integer):
-            raise ValueError(f"frame ids must be integers, got {ids.dtype}")
-        ids = np.unique(ids.astype(np.int64).ravel())
-        if ids[0] < 0 or ids[-1] >= self.n_frames:
-            raise IndexError(f"frame ids must lie in 0..{self.n_frames - 1}")
-        return ids
+        return check_frame_ids(frame_ids, self.n_frames)
 
     def _split(self, ids: np.ndarray):
         """Yield (tile, local ids) for the tiles holding some of these frames."""
