@@ -77,7 +77,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterable, Mapping
 
-from .loopback_http import LoopbackServer
+from .loopback_http import LoopbackServer, LoopbackService
 
 __all__ = [
     "LoopbackGlobusAuth",
@@ -150,7 +150,7 @@ class OAuthError(Exception):
         self.description = description
 
 
-class LoopbackGlobusAuth:
+class LoopbackGlobusAuth(LoopbackService):
     """The loopback Globus Auth service.
 
     :param access_token_lifetime: seconds an access token lives (Globus: 48 h).
@@ -185,42 +185,15 @@ class LoopbackGlobusAuth:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "LoopbackGlobusAuth":
-        if self._server is not None:
-            return self
-        server = _Server((self._host, self._port), _Handler)
-        server.service = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="globus-auth-sandbox-http", daemon=True
-        )
-        self._thread.start()
+        """Serve on 127.0.0.1; ``url`` is the base for ``NativeAppAuthClient(base_url=...)`` /
+        ``GLOBUS_SDK_SERVICE_URL_AUTH``."""
+        self._serve(_Server, _Handler, "globus-auth-sandbox-http")
         return self
 
     def stop(self) -> None:
         for globus in list(self._protected):
             self.unprotect(globus)
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.close_connections()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def __enter__(self) -> "LoopbackGlobusAuth":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL for ``NativeAppAuthClient(base_url=...)`` / ``GLOBUS_SDK_SERVICE_URL_AUTH``."""
-        if self._server is None:
-            raise RuntimeError("the service is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
+        self._stop_serving()
 
     def kernel_environment(self) -> dict[str, str]:
         """Environment for a kernel that should log in here."""

@@ -82,7 +82,7 @@ from .globus_engine import (
     _event_time,
     parse_deadline,
 )
-from .loopback_http import LoopbackServer
+from .loopback_http import LoopbackServer, LoopbackService
 
 __all__ = ["LoopbackGlobus", "SandboxGlobusAdmin", "Endpoint", "default_endpoints", "ROUTES"]
 
@@ -242,7 +242,7 @@ class FaultPlan:
     )
 
 
-class LoopbackGlobus:
+class LoopbackGlobus(LoopbackService):
     """The loopback Transfer API: an HTTP server over a :class:`TransferEngine`.
 
     :param endpoints: ``{endpoint_id: (display_name, root[, writable])}`` or
@@ -279,40 +279,15 @@ class LoopbackGlobus:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "LoopbackGlobus":
-        if self._server is not None:
-            return self
-        server = _Server((self._host, self._port), _Handler)
-        server.service = self
-        self._server = server
-        self.engine.start()
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="globus-sandbox-http", daemon=True)
-        self._thread.start()
+        """Serve on 127.0.0.1; ``url`` is the base for ``TransferClient(base_url=...)`` /
+        ``GLOBUS_SDK_SERVICE_URL_TRANSFER``."""
+        if self._serve(_Server, _Handler, "globus-sandbox-http"):
+            self.engine.start()
         return self
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.close_connections()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        self._stop_serving()
         self.engine.stop()
-
-    def __enter__(self) -> "LoopbackGlobus":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL for ``TransferClient(base_url=...)`` / ``GLOBUS_SDK_SERVICE_URL_TRANSFER``."""
-        if self._server is None:
-            raise RuntimeError("the service is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
 
     @property
     def endpoints(self) -> dict[str, Endpoint]:

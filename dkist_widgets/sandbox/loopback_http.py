@@ -7,7 +7,7 @@ import threading
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["LoopbackServer"]
+__all__ = ["LoopbackServer", "LoopbackService"]
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -44,3 +44,50 @@ class LoopbackServer(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class LoopbackService:
+    """Start/stop/url of a service served by a :class:`LoopbackServer` in a daemon thread.
+
+    Subclasses set ``_host``, ``_port`` and call :meth:`_serve` / :meth:`_stop_serving`
+    from their own ``start`` / ``stop`` (which add what is theirs: engines, hooks).
+    """
+
+    _server: LoopbackServer | None = None
+    _thread: threading.Thread | None = None
+
+    def _serve(self, server_class: type[LoopbackServer], handler: type, thread_name: str) -> bool:
+        """Bind and serve; ``False`` when already running."""
+        if self._server is not None:
+            return False
+        server = server_class((self._host, self._port), handler)
+        server.service = self
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=thread_name, daemon=True)
+        self._thread.start()
+        return True
+
+    def _stop_serving(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL of the running service (``http://127.0.0.1:PORT/``)."""
+        if self._server is None:
+            raise RuntimeError("the service is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
