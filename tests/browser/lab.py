@@ -36,6 +36,7 @@ Choices:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -650,3 +651,33 @@ def screenshot(page, name: str, locator=None, full_page: bool = False) -> Path:
     else:
         page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+@contextlib.contextmanager
+def served_process(command: Sequence[str], env: Mapping[str, str], ready_url: str,
+                   log_path: Path, timeout: float = 120.0):
+    """Run a server process until ``ready_url`` answers; stop it on exit.
+
+    Fails with the end of its log if it exits early or never answers.
+    """
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(list(command), env=dict(env), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.poll() is not None:
+                    raise AssertionError(Path(log_path).read_text()[-3000:])
+                try:
+                    urllib.request.urlopen(ready_url, timeout=2)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"{command[:4]} did not answer within {timeout:.0f} s")
+                    time.sleep(0.3)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from .lab import _free_port, screenshot, write_notebook
+from .lab import _free_port, screenshot, served_process, write_notebook
 from .test_slice_builder_and_file_map import SETUP
 
 
@@ -37,25 +34,9 @@ def notebook7(tmp_path):
                "--JupyterNotebookApp.expose_app_in_browser=True"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    log = open(tmp_path / "notebook.log", "w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError((tmp_path / "notebook.log").read_text()[-3000:])
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    yield f"{base}/notebooks/n7.ipynb?token={token}"
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with served_process(command, env, f"{base}/api/status?token={token}", tmp_path / "notebook.log", 90):
+        yield f"{base}/notebooks/n7.ipynb?token={token}"
 
 
 def test_panels_render_and_drag_selects_in_notebook7(notebook7, page):

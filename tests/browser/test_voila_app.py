@@ -4,14 +4,11 @@ renders in Chromium with its search form filled from the loopback data centre.""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from .lab import _free_port, screenshot
+from .lab import _free_port, screenshot, served_process
 
 
 @pytest.fixture
@@ -21,30 +18,10 @@ def app_url(tmp_path):
     env = dict(os.environ)
     env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
     env["JUPYTER_DATA_DIR"] = str(tmp_path / "data")
-    log = open(tmp_path / "app.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dkist_widgets.cli", "app", "--no-browser", f"--port={port}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    command = [sys.executable, "-m", "dkist_widgets.cli", "app", "--no-browser", f"--port={port}"]
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError((tmp_path / "app.log").read_text()[-3000:])
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        raise AssertionError("the app did not answer within 120 s")
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with served_process(command, env, url, tmp_path / "app.log", 120):
+        yield url
 
 
 def test_app_renders_explorer_with_search_form(app_url, page):
