@@ -17,10 +17,9 @@ one_start() {
     sleep 0.2
   done
   end=$(date +%s.%N)
-  kill -INT $pid; sleep 3; kill $pid 2>/dev/null; wait $pid 2>/dev/null
+  kill -TERM $pid; wait $pid 2>/dev/null
   # JupyterLab may outlive the demo process by a moment: wait until the port is free
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/lab" || break; sleep 0.2; done
-  pkill -f "jupyter-lab.*--ServerApp.port=$port" 2>/dev/null
   echo "$end - $start" | bc
 }
 echo "first start:  $(one_start) s"

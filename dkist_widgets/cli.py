@@ -66,17 +66,26 @@ def _start_world(rate: float):
 
 
 def _run_until_interrupted(command: list[str], env: dict[str, str]) -> int:
-    """Run a server until it exits; Ctrl-C asks it to stop (then kills it after 15 s)."""
+    """Run a server until it exits. Ctrl-C or SIGTERM stops it too (SIGTERM, which
+    Jupyter servers take as "shut down now"; killed after 15 s), so no server is left
+    running without its loopback services."""
     process = subprocess.Popen(command, env=env)
+
+    def _terminated(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
+        process.terminate()
         try:
             return process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _demo(args: argparse.Namespace) -> int:
