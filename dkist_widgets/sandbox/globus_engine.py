@@ -38,6 +38,14 @@ Choices made where Globus is ambiguous or where the sandbox must be simpler
   file every ``fault_retry_interval`` seconds; if the cause goes away the file is
   copied and ``nice_status`` returns to ``"OK"``; if the deadline comes first the task
   FAILS with ``fatal_error={"code": "DEADLINE", ...}``.
+* **Destination faults on demand.** :meth:`TransferEngine.deny_destination` makes
+  writes under a path fail with ``PERMISSION_DENIED``; :meth:`TransferEngine.fill_destination`
+  makes them fail as a full disk (``ENOSPC``). Globus documents no single code for a
+  full disk; the sandbox uses ``NO_SPACE_LEFT`` as the event ``code`` and
+  ``nice_status`` (``nice_status_details`` and the event ``details`` carry GridFTP's
+  ``"550 ... No space left on device"`` text, as Globus relays the server's error),
+  with ``is_ok=False``; the task stays ACTIVE and retries like any destination
+  error, and finishes once the fault is cleared (:meth:`TransferEngine.clear_faults`).
 * **Directory items.** ``recursive=True`` copies a tree (empty folders included,
   ``filter_rules`` honoured); ``recursive`` omitted auto-detects; ``recursive=False``
   on a folder (or ``True`` on a file) fails the task at once with a ``fatal_error``
@@ -312,6 +320,7 @@ class TransferEngine:
         self._order: list[str] = []  # submission order
         self._submissions: dict[str, str] = {}  # submission_id -> task_id
         self._denied_destinations: list[tuple[str, str]] = []  # (endpoint id, path prefix)
+        self._full_destinations: list[tuple[str, str]] = []  # (endpoint id, path prefix): ENOSPC
         self._corrupt_writes = 0
         self._stopping = False
         self._scheduler: threading.Thread | None = None
@@ -363,6 +372,12 @@ class TransferEngine:
         with self._lock:
             self._denied_destinations.append((endpoint_id, prefix))
 
+    def fill_destination(self, endpoint_id: str, path_prefix: str = "/") -> None:
+        """Writes under ``path_prefix`` on ``endpoint_id`` fail as on a full disk (NO_SPACE_LEFT)."""
+        prefix = "/" + "/".join(p for p in path_prefix.split("/") if p not in ("", "~"))
+        with self._lock:
+            self._full_destinations.append((endpoint_id, prefix))
+
     def corrupt_next_writes(self, count: int = 1) -> None:
         """Flip a byte in the next ``count`` copied files (caught by verify_checksum)."""
         with self._lock:
@@ -371,6 +386,7 @@ class TransferEngine:
     def clear_faults(self) -> None:
         with self._lock:
             self._denied_destinations.clear()
+            self._full_destinations.clear()
             self._corrupt_writes = 0
 
     # ------------------------------------------------------------------ submission
@@ -935,6 +951,13 @@ class TransferEngine:
                 job.destination_path,
                 on_source=False,
             )
+        if self._denied(dst_ep.id, job.destination_path, self._full_destinations):
+            raise _PathFault(
+                "NO_SPACE_LEFT",
+                f"550 {job.destination_path}: No space left on device ({dst_ep.display_name})",
+                job.destination_path,
+                on_source=False,
+            )
         try:
             st = os.stat(job.source)
         except FileNotFoundError:
@@ -973,10 +996,10 @@ class TransferEngine:
             if not task.retrying:
                 task.nice_status, task.nice_status_details, task.is_ok = "OK", None, True
 
-    def _denied(self, endpoint_id: str, path: str) -> bool:
+    def _denied(self, endpoint_id: str, path: str, rules: list[tuple[str, str]] | None = None) -> bool:
         norm = "/" + "/".join(p for p in path.split("/") if p not in ("", "~"))
         with self._lock:
-            for ep_id, prefix in self._denied_destinations:
+            for ep_id, prefix in self._denied_destinations if rules is None else rules:
                 if ep_id == endpoint_id and (prefix == "/" or norm == prefix or norm.startswith(prefix + "/")):
                     return True
         return False

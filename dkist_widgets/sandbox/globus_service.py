@@ -33,6 +33,9 @@ Misbehaviour on demand, from Python (``svc.inject(kind, **params)`` or
 ``server_error``       the next ``count`` requests answer ``status`` (503 default)
 ``unauthorized``       the next ``count`` requests (``None``: until cleared) answer
                        401 ``AuthenticationFailed`` (an expired token)
+``forbidden``          the next ``count`` requests (``None``: until cleared) answer
+                       403 ``PermissionDenied`` (a valid login without the right
+                       to do that, e.g. a consent or an identity missing)
 ``require_token``      only ``Authorization: Bearer <token>`` is accepted
                        (``token=None`` accepts anything again)
 ``task_inactive``      task goes INACTIVE with ``nice_status``; ``task_resume``
@@ -40,10 +43,18 @@ Misbehaviour on demand, from Python (``svc.inject(kind, **params)`` or
 ``task_failed``        task ends FAILED with ``fatal_error={code, description}``
 ``deny_destination``   writes under ``path`` on ``endpoint_id`` get
                        PERMISSION_DENIED (task stays ACTIVE, retrying)
+``destination_full``   writes under ``path`` on ``endpoint_id`` fail as on a full
+                       disk: ``NO_SPACE_LEFT`` (task stays ACTIVE, retrying; see
+                       :mod:`.globus_engine`)
 ``corrupt_write``      the next ``count`` copied files get a flipped byte
                        (``verify_checksum`` catches it)
 ``clear``              drop every pending fault (not ``require_token``)
 =====================  ==========================================================
+
+An outage: :meth:`LoopbackGlobus.go_offline` closes the listening socket (clients get
+*connection refused*) while the engine keeps copying, as Globus does while a laptop
+loses its network; :meth:`LoopbackGlobus.go_online` listens again on the same port
+with the same tasks.
 
 ``POST /_sandbox/rate`` ``{"bytes_per_s": x}`` changes the copy rate,
 ``GET /_sandbox/stats`` gives request counts by route, ``POST /_sandbox/stats/reset``
@@ -178,6 +189,9 @@ class FaultPlan:
     def unauthorized(self, count: int | None = None, route: str | None = None) -> None:
         self._add({"status": 401, "remaining": None if count is None else int(count), "route": route, "retry_after": None})
 
+    def forbidden(self, count: int | None = 1, route: str | None = None) -> None:
+        self._add({"status": 403, "remaining": None if count is None else int(count), "route": route, "retry_after": None})
+
     def require_token(self, token: str | None) -> None:
         with self._lock:
             self._required_digest = None if token is None else _token_digest(token)
@@ -194,6 +208,9 @@ class FaultPlan:
 
     def deny_destination(self, endpoint_id: str, path: str = "/") -> None:
         self._svc.engine.deny_destination(endpoint_id, path)
+
+    def destination_full(self, endpoint_id: str, path: str = "/") -> None:
+        self._svc.engine.fill_destination(endpoint_id, path)
 
     def corrupt_write(self, count: int = 1) -> None:
         self._svc.engine.corrupt_next_writes(count)
@@ -232,11 +249,13 @@ class FaultPlan:
         "rate_limit",
         "server_error",
         "unauthorized",
+        "forbidden",
         "require_token",
         "task_inactive",
         "task_resume",
         "task_failed",
         "deny_destination",
+        "destination_full",
         "corrupt_write",
         "clear",
     )
@@ -288,6 +307,20 @@ class LoopbackGlobus(LoopbackService):
     def stop(self) -> None:
         self._stop_serving()
         self.engine.stop()
+
+    def go_offline(self) -> None:
+        """Stop listening (clients get *connection refused*); tasks keep copying."""
+        if self._server is not None:
+            self._port = self._server.server_address[1]  # come back on the same port
+        self._stop_serving()
+
+    def go_online(self) -> None:
+        """Listen again on the port used before :meth:`go_offline`, with the same tasks."""
+        self._serve(_Server, _Handler, "globus-sandbox-http")
+
+    @property
+    def online(self) -> bool:
+        return self._server is not None
 
     @property
     def endpoints(self) -> dict[str, Endpoint]:
@@ -469,6 +502,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self._error(429, "RateLimitExceeded", "Rate limit exceeded; slow down", {"Retry-After": str(storm["retry_after"])})
                 elif status == 401:
                     self._error(401, "AuthenticationFailed", "Token is not active")
+                elif status == 403:
+                    self._error(403, "PermissionDenied", "You do not have permission to do this (sandbox fault)")
                 else:
                     self._error(status, "ServiceUnavailable" if status == 503 else "InternalServerError", "The service is temporarily unavailable")
                 return
