@@ -35,7 +35,12 @@ Choices
   waits ``Retry-After`` (at least double the interval); with nothing to watch the
   thread sleeps until :meth:`TransferWatcher.watch` wakes it. A 401 / refused
   refresh pauses polling and puts the login in ``needs_login``; logging in again
-  wakes the watcher.
+  wakes the watcher. A 403, another error status or an unreachable service backs
+  off like a quiet tick and says so in :attr:`TransferWatcher.problem` (listeners
+  get a ``change`` whenever that sentence changes, also when no task moved); the
+  first good answer clears it. A watched task missing from three answers in a row
+  (deleted, or a task id from another service) ends as ``UNKNOWN``; the others
+  are watched on.
 * **Progress**: files done = transferred + skipped of ``files`` (the task's count,
   or the plan's before Globus has scanned); bytes done of the plan's total. Files
   skipped by the sync level move no bytes, so the byte goal is the total minus the
@@ -834,7 +839,7 @@ class TransferWatcher:
     def _on_login(self, change: Any) -> None:
         if self.session.login is not None and self.session.login.is_logged_in:
             self.paused_for_login = False
-            self.problem = ""
+            self._set_problem("")  # the view drops "log in again" at once
             self._wake.set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -975,15 +980,22 @@ class TransferWatcher:
                 return self._login_problem()
             if err.http_status == 429:
                 retry_after = _retry_after(err)
-                self.problem = "Globus asked us to slow down (rate limit); polling less often."
+                self._set_problem("Globus asked us to slow down (rate limit); polling less often.")
                 self._quiet_interval = min(60.0, max(retry_after, 2 * (self._interval or self.active_interval)))
                 return self._quiet_interval
-            self.problem = f"Globus answered {err.http_status} ({err.code}); retrying."
+            if err.http_status == 403:
+                said = str(getattr(err, "message", "") or "").strip().rstrip(".")
+                self._set_problem(
+                    f"Globus refused access (403 {err.code}{': ' + said if said else ''}): this Globus identity "
+                    "may not see these transfers. Retrying less often; the tasks are not lost."
+                )
+                return self._backoff()
+            self._set_problem(f"Globus answered {err.http_status} ({err.code}); retrying.")
             return self._backoff()
         except globus_sdk.NetworkError:
-            self.problem = "Cannot reach Globus (network error); retrying."
+            self._set_problem("Cannot reach Globus (connection refused or network down); retrying less often until it answers.")
             return self._backoff()
-        self.problem = ""
+        self._set_problem("")
         now = time.monotonic()
         changed: list[TaskProgress] = []
         completed: list[TaskProgress] = []
@@ -1040,6 +1052,13 @@ class TransferWatcher:
         if any_change:
             self._quiet_interval = self.waiting_interval
         return self._backoff()
+
+    def _set_problem(self, text: str) -> None:
+        """Set :attr:`problem`; tell the listeners when it changed (a view shows it even if no task moved)."""
+        if text == self.problem:
+            return
+        self.problem = text
+        self._emit("change", self.tasks())
 
     def _backoff(self) -> float:
         interval = self._quiet_interval
@@ -1148,7 +1167,7 @@ class TransferWatcher:
         )
 
     def _finish_unknown(self, w: _Watched) -> None:
-        w.progress = replace(w.progress, status="UNKNOWN", words="Globus does not know this task (deleted, or another service)", done=True, updated=time.time())
+        w.progress = replace(w.progress, status="UNKNOWN", words="unknown to Globus (the task was deleted, or belongs to another Globus service); no longer watched", done=True, updated=time.time())
         self.store.update(w.progress.task_id, done=True, summary={"status": "UNKNOWN"})
 
     def _progress_from_record(self, rec: Mapping[str, Any]) -> TaskProgress:
