@@ -334,7 +334,15 @@ class TransferSession:
         self.login = login
         authorizer = login.authorizer() if login is not None else globus_sdk.NullAuthorizer()
         if client is None:
-            client = globus_sdk.TransferClient(authorizer=authorizer, base_url=self.settings.transfer_url)
+            #: Interactive calls (a click: list, submit, cancel, endpoint search) run on the
+            #: kernel's comm thread: two quick retries at most (~1.5 s), not the SDK's
+            #: default five with backoff up to 10 s, which froze the notebook ~13 s
+            #: when Globus could not be reached.
+            client = globus_sdk.TransferClient(
+                authorizer=authorizer,
+                base_url=self.settings.transfer_url,
+                retry_config=RetryConfig(max_retries=2, max_sleep=2),
+            )
         self.client = client
         #: The watcher's client: one retry at most (a refreshed token, or one Retry-After),
         #: since the next tick is the real retry and SDK retries would multiply requests.

@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Any, Iterable, Mapping
 
+import globus_sdk
 import ipywidgets as w
 
 from ..core.formatting import escape
@@ -408,6 +409,8 @@ class TransferMonitor(w.VBox):
             return "Log in to Globus first (see above), then try again."
         if isinstance(err, (ValueError, PathTemplateError)):
             return str(err)
+        if isinstance(err, globus_sdk.NetworkError):
+            return "Cannot reach Globus (connection refused or network down): nothing was done; try again when it answers."
         message = getattr(err, "message", None) or str(err)
         return f"Globus refused: {message}" if hasattr(err, "http_status") else f"{type(err).__name__}: {message}"
 
