@@ -52,6 +52,9 @@ Choices
   ever), written atomically; unfinished task ids are watched again by a new
   watcher after a kernel restart; the file keeps the newest :data:`STORE_LIMIT`
   records. Event logs keep the newest :data:`EVENT_LIMIT` events per task.
+* **Bounded over long runs**: the watcher keeps the :data:`FINISHED_KEEP` most
+  recently started finished tasks in memory (older ones stay in the store, as
+  history); a kernel that watches transfers for days holds no more than that.
 * **Thread safety**: the watcher's state is behind one lock; callbacks run on the
   watcher thread and get immutable :class:`TaskProgress` snapshots.
 """
@@ -105,6 +108,8 @@ DEFAULT_TEMPLATE = "dkist/{proposal_id}/{dataset_id}"
 TASK_LIST_MAX_IDS = 50
 EVENT_LIMIT = 50
 STORE_LIMIT = 500
+#: Finished tasks a watcher keeps in memory (the store keeps STORE_LIMIT records).
+FINISHED_KEEP = 50
 ENV_DESTINATION = "DKIST_WIDGETS_GLOBUS_DESTINATION"
 ENV_DESTINATION_ROOT = "DKIST_WIDGETS_GLOBUS_DESTINATION_ROOT"
 ENV_SOURCE = "DKIST_WIDGETS_GLOBUS_SOURCE"
@@ -944,7 +949,7 @@ class TransferWatcher:
             return w.progress if w else None
 
     def tasks(self) -> list[TaskProgress]:
-        """Watched tasks (unfinished, and finished this session), newest first."""
+        """Watched tasks (unfinished, and the FINISHED_KEEP newest finished this session), newest first."""
         with self._lock:
             items = [w.progress for w in self._tasks.values()]
         return sorted(items, key=lambda p: p.request_time or "~", reverse=True)
@@ -1050,6 +1055,8 @@ class TransferWatcher:
             self._emit("change", changed)
         for p in completed:
             self._emit("complete", p)
+        if completed:
+            self._prune_finished()
         with self._lock:
             remaining = any(not w.progress.done for w in self._tasks.values())
         if not remaining:
@@ -1067,6 +1074,13 @@ class TransferWatcher:
             return
         self.problem = text
         self._emit("change", self.tasks())
+
+    def _prune_finished(self) -> None:
+        """Forget (in memory only) all but the FINISHED_KEEP most recently started finished tasks."""
+        with self._lock:
+            finished = [tid for tid, w in self._tasks.items() if w.progress.done]  # start order
+            for tid in finished[: max(0, len(finished) - FINISHED_KEEP)]:
+                del self._tasks[tid]
 
     def _backoff(self) -> float:
         interval = self._quiet_interval
