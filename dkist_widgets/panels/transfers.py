@@ -7,6 +7,11 @@ while a cell runs. Cancel asks for confirmation. As files land, the model's
 local-file state is refreshed (at most once per ``refresh_interval`` seconds, plus a
 final refresh when a task ends) so the file map and previews fill in.
 
+A monitor left open through many transfers stays the same size: it shows every
+unfinished task and the ``max_finished_rows`` newest finished ones; older finished
+tasks move to "Earlier transfers" (the store's history), and ``completed`` keeps the
+newest :data:`~dkist_widgets.core.transfers.FINISHED_KEEP` task ids.
+
 Everything shown that comes from Globus, the user or the data (labels, paths, event
 descriptions) is escaped. No token is ever put in a trait: the login panel keeps
 them in the core's private token file.
@@ -22,9 +27,11 @@ from typing import Any, Iterable, Mapping
 import globus_sdk
 import ipywidgets as w
 
+from ..core.destination import check_local_destination
 from ..core.formatting import escape
 from ..core.globus_auth import GlobusLogin, NotLoggedIn, is_auth_error
 from ..core.transfers import (
+    FINISHED_KEEP,
     SYNC_LEVELS,
     PathTemplateError,
     TaskProgress,
@@ -70,6 +77,21 @@ def _default_login(settings: TransferSettings) -> GlobusLogin | None:
     if loopback_transfer and not os.environ.get("GLOBUS_SDK_SERVICE_URL_AUTH"):
         return None
     return GlobusLogin()
+
+
+def _close_with_layouts(widget: w.Widget) -> None:
+    """Close a widget, everything under it, and their own layout and style widgets.
+
+    ipywidgets keeps every unclosed widget in a registry, so a row dropped from a
+    long-open monitor must close its layouts and styles too (none is shared).
+    """
+    for child in getattr(widget, "children", ()) or ():
+        _close_with_layouts(child)
+    for name in ("layout", "style"):
+        part = getattr(widget, name, None)
+        if isinstance(part, w.Widget):
+            part.close()
+    widget.close()
 
 
 class _TaskRow(w.VBox):
@@ -164,6 +186,9 @@ class TransferMonitor(w.VBox):
     session, store, watcher
         Supply to share them between panels; made here otherwise (and then stopped by
         :meth:`close`).
+    max_finished_rows
+        Finished tasks shown as rows (newest first); older ones are listed under
+        "Earlier transfers".
     """
 
     def __init__(
@@ -178,6 +203,7 @@ class TransferMonitor(w.VBox):
         refresh_interval: float = 1.0,
         active_interval: float = 2.0,
         follow_downloads: bool = True,
+        max_finished_rows: int = 20,
         **kwargs: Any,
     ):
         if session is None:
@@ -194,6 +220,8 @@ class TransferMonitor(w.VBox):
         self._owns_watcher = watcher is None
         self.watcher = watcher or TransferWatcher(session, store, active_interval=active_interval, autostart=False)
         self._rows: dict[str, _TaskRow] = {}
+        self.max_finished_rows = max_finished_rows
+        self._trimmed: set[str] = set()  # finished tasks whose rows were moved to the history
         self._lock = threading.RLock()
         self._last_refresh = 0.0
         self._refresh_timer: threading.Timer | None = None
@@ -365,6 +393,8 @@ class TransferMonitor(w.VBox):
         same_dest = dest == self.settings.destination_endpoint_id or dest == find_local_endpoint()
         if not same_dest:
             plan = TransferPlan(plan.kind, plan.label, plan.items, plan.dataset_ids, plan.destination_path, plan.files_total, plan.bytes_total, ())
+        if plan.local_dirs:  # files land on this machine: refuse an unwritable or too-small folder now
+            check_local_destination(plan.local_dirs, plan.bytes_total)
         task_id = self.session.submit(plan, destination_endpoint_id=dest, sync_level=self.sync.value)
         # say it before watching: a quick task may finish (and say so) at once
         self._say(f"Started {plan.label!r}: {plan.summary}. Task {task_id}.")
@@ -427,10 +457,37 @@ class TransferMonitor(w.VBox):
     def _on_change(self, changed: list[TaskProgress]) -> None:
         self.problem.value = f'<span style="color:#b00" class="dkw-problem">{escape(self.watcher.problem)}</span>' if self.watcher.problem else ""
         for p in changed:
+            if p.task_id in self._trimmed:
+                continue
             self._row(p).update(p)
+
+    def _trim_rows(self) -> None:
+        """Keep every unfinished row and the ``max_finished_rows`` newest finished ones."""
+        with self._lock:
+            keep, dropped, finished = [], [], 0
+            for row in self.rows.children:
+                progress = self.watcher.progress(row.task_id)
+                if progress is None or progress.done:
+                    finished += 1
+                    if finished > self.max_finished_rows:
+                        dropped.append(row)
+                        continue
+                keep.append(row)
+            if not dropped:
+                return
+            self.rows.children = tuple(keep)
+            for row in dropped:
+                self._rows.pop(row.task_id, None)
+                self._trimmed.add(row.task_id)
+            # only tasks the watcher still holds can send a change again
+            self._trimmed = {tid for tid in self._trimmed if self.watcher.progress(tid) is not None}
+        for row in dropped:
+            _close_with_layouts(row)
 
     def _on_complete(self, p: TaskProgress) -> None:
         self.completed.append(p.task_id)
+        del self.completed[:-FINISHED_KEEP]
+        self._trim_rows()
         if p.succeeded:
             self._say(f"Transfer {p.label!r} finished: {p.text}.", kind="done")
             self.notifier.notify(f"Transfer finished: {p.label}", p.text)
