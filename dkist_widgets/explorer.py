@@ -6,7 +6,7 @@
 * Fido results (a ``UnifiedResponse`` or a DKIST results table) — the search panel
   shows them, Open loads a row into the model;
 * a path to a dataset's ASDF file (``str`` or ``Path``) — loaded with
-  ``dkist.load_dataset``;
+  ``dkist.load_dataset`` (through :func:`~dkist_widgets.core.dataset_files.open_dataset_file`);
 * a dkist ``Dataset`` or ``TiledDataset`` (or a slice of one).
 
 Choices
@@ -21,6 +21,12 @@ Choices
   its panel (the others hold a placeholder): bqplot figures drawn into a hidden,
   zero-size tab get negative sizes, and hidden views would still be updated. Search is built at once when there is no dataset yet or
   results were given. Opening a dataset from the search switches to Headers.
+* **A file or dataset that cannot be opened is a message, not a traceback.** A
+  truncated or corrupt ASDF, an ASDF with no DKIST dataset, or a dataset the model
+  refuses (no files, every tile masked) gives an explorer with a red note saying
+  why (``explorer.load_error``) and the model unchanged: a dataset it held stays,
+  and an empty one starts on the Search tab so the user can pick another. Only a
+  path that does not exist and an input of the wrong type raise.
 * **Failures stay local.** Each panel is built inside a guard: an exception (or
   a missing optional panel such as the preview) becomes a visible message in
   that tab and the rest of the explorer works.
@@ -40,6 +46,7 @@ from typing import Any, Callable
 
 import ipywidgets as w
 
+from .core.dataset_files import DatasetFileError, open_dataset_file
 from .core.formatting import escape
 from .core.model import DatasetModel
 
@@ -115,9 +122,11 @@ class Explorer(w.VBox):
         The ``Tab`` holding the panels, titled :data:`PANEL_TITLES`.
     errors
         ``{title: exception}`` for panels that failed to build.
+    load_error
+        Why the input given to :func:`explore` could not be opened (``""`` if it could).
     """
 
-    def __init__(self, model: DatasetModel, *, results=None, **kwargs):
+    def __init__(self, model: DatasetModel, *, results=None, load_error: str = "", **kwargs):
         super().__init__(**kwargs)
         self.add_class("dkw-explorer")
         self.layout.width = "100%"
@@ -147,7 +156,9 @@ class Explorer(w.VBox):
         self.tabs = w.Tab(children=[self._slots[t] for t in PANEL_TITLES], layout=w.Layout(width="100%"))
         self.tabs.titles = PANEL_TITLES
         self.title = w.HTML(_STYLE + "<span class='dkw-explorer-title'><b>DKIST explorer</b></span>")
-        self.children = [self.title, self.overview, self.tabs]
+        self.load_error = load_error
+        self.load_message = w.HTML(_load_error_html(load_error, model))
+        self.children = [self.title, self.load_message, self.overview, self.tabs]
 
         start = "Search" if (model.dataset is None or results is not None) else "Headers"
         if results is not None or model.dataset is None:
@@ -200,6 +211,8 @@ class Explorer(w.VBox):
         return w.HTML(f"<i>{escape(title)}: shown when this tab is selected.</i>")
 
     def _on_dataset(self, change) -> None:
+        if change["new"] is not None:
+            self.load_message.value = ""  # a dataset opened since: the old failure is history
         if change["new"] is not None and self.tabs.selected_index == PANEL_TITLES.index("Search"):
             self.show("Headers")
 
@@ -233,10 +246,22 @@ class Explorer(w.VBox):
         for panel in self._panels.values():
             panel.close()
         self.overview.close()
+        self.load_message.close()
         for holder in self.tabs.children:  # tab holders: no live container keeps closed panels
             holder.close()
         self.tabs.close()
         super().close()
+
+
+def _load_error_html(message: str, model: DatasetModel) -> str:
+    if not message:
+        return ""
+    if model.dataset is not None:
+        after = "Nothing was changed: the explorer still shows the dataset it had."
+    else:
+        after = "Nothing was loaded: search for a dataset below, or pass another file or dataset to explore()."
+    return (f"<div class='dkw-panel-error' data-testid='load-error'><b>{escape(message)}</b><br>"
+            f"{escape(after)}</div>")
 
 
 def _header_explorer(model):
@@ -258,6 +283,10 @@ def explore(x: Any = None, *, model: DatasetModel | None = None) -> Explorer:
         A :class:`DatasetModel` to share with other panels (made when None). With
         a dataset or path, the dataset is put into it.
 
+    A file that exists but cannot be opened (truncated, corrupt, no DKIST dataset)
+    and a dataset the model cannot hold (no files, every tile masked) do not raise:
+    the explorer shows why (``Explorer.load_error``) and the model is left as it was.
+
     Raises
     ------
     FileNotFoundError
@@ -267,22 +296,26 @@ def explore(x: Any = None, *, model: DatasetModel | None = None) -> Explorer:
     """
     model = model if model is not None else DatasetModel()
     results = None
+    load_error = ""
     if x is None:
         pass
     elif isinstance(x, (str, os.PathLike)):
-        path = Path(x).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"no ASDF file at {str(path)!r}")
-        import dkist
-
-        model.set_dataset(dkist.load_dataset(path))
+        try:
+            model.set_dataset(open_dataset_file(Path(x)))
+        except DatasetFileError as err:
+            load_error = str(err)
+        except (ValueError, TypeError) as err:  # loaded, but the model refuses it
+            load_error = f"Could not open {Path(x).name}: {err}"
     elif _is_fido_results(x):
         results = x
     elif _is_dataset(x):
-        model.set_dataset(x)
+        try:
+            model.set_dataset(x)
+        except (ValueError, TypeError) as err:  # model.set_dataset validates before changing anything
+            load_error = f"Could not explore this {type(x).__name__}: {err}"
     else:
         raise TypeError(
             "explore() takes a dkist Dataset or TiledDataset, a path to an ASDF file, "
             f"Fido search results, or nothing; got {type(x).__name__}"
         )
-    return Explorer(model, results=results)
+    return Explorer(model, results=results, load_error=load_error)

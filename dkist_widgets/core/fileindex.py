@@ -335,7 +335,7 @@ class FileIndex:
         self.loader_ndim = len(self.data_shape) if loader_ndim is None else int(loader_ndim)
         self.n_frames = int(self.fileuri_array.size)
         if self.n_frames == 0:
-            raise ValueError("this dataset has no files")
+            raise ValueError("this dataset has no files (a slice such as ds[0:0] selects none): there is nothing to explore")
         # dkist drops the file axes of a one-file dataset (output_shape is the in-file shape).
         self.n_file_axes = 0 if self.n_frames == 1 else len(self.grid_shape)
         if self.data_shape[: self.n_file_axes] != self.grid_shape[: self.n_file_axes]:

@@ -598,14 +598,14 @@ class SearchPanel(w.VBox):
         timeout = self.search_timeout
 
         def work(cancel):
-            import dkist
+            from ..core.dataset_files import open_dataset_file
 
             path = core.download_product(
                 ds_id, "asdf", template, record=record, cancel=cancel, timeout=timeout,
                 progress=lambda d, t: self._progress(d / t if t else 0.0, f"ASDF of {ds_id}: {human_bytes(d)}"))
             if cancel.is_set():
                 raise core.Cancelled("Open cancelled.")
-            return path, dkist.load_dataset(path)
+            return path, open_dataset_file(path)  # a bad file: DatasetFileError (a ValueError) says why
 
         def done(value):
             path, ds = value
