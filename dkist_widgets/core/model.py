@@ -241,11 +241,26 @@ class DatasetModel(traitlets.HasTraits):
 
     @property
     def headers(self):
-        """The header table whose rows are the frames (``combined_headers`` when tiled)."""
+        """The header table whose rows are the frames (``combined_headers`` when tiled).
+
+        dkist keeps ``combined_headers`` for every tile even when some are masked; the
+        frames are the unmasked tiles' only, so then their own tables are stacked
+        (once per dataset) in frame order.
+        """
         ds = self.dataset
         if ds is None:
             return None
-        return ds.combined_headers if self.is_tiled else ds.headers
+        if not self.is_tiled:
+            return ds.headers
+        combined = ds.combined_headers
+        if combined is None or len(combined) == self.n_frames or not self._tiles:
+            return combined
+        with self._lock:
+            cached = getattr(self, "_tile_headers", None)
+            if cached is None or cached[0] is not ds:
+                cached = (ds, _stack_tile_headers(self._tiles, combined))
+                self._tile_headers = cached
+            return cached[1]
 
     @property
     def headers_match_files(self) -> bool:
@@ -577,6 +592,19 @@ class DatasetModel(traitlets.HasTraits):
 def _frozen(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
+
+
+def _stack_tile_headers(tiles, combined):
+    """The header rows of these tiles, in frame order; ``combined`` when a tile's rows are unusable."""
+    from astropy.table import vstack
+
+    parts = []
+    for tile in tiles:
+        part = getattr(tile.dataset, "headers", None)
+        if part is None or len(part) != tile.index.n_frames:
+            return combined  # headers_match_files then says so
+        parts.append(part)
+    return vstack(parts, metadata_conflicts="silent")
 
 
 def _tiles_of(dataset):
