@@ -172,11 +172,12 @@ def test_select_where_and_time_range_api(ds, explorer):
 
 def test_table_click_maps_through_frame_column_after_sort(ds, explorer):
     grid = explorer.grid
-    assert grid._row_count == len(ds.headers)
-    grid._transforms = [{"type": "sort", "columnIndex": 3, "column": "ATMOS_R0", "desc": True}]
-    grid.selections = [{"r1": 0, "r2": 0, "c1": 0, "c2": 3}]
+    assert grid.n_rows == len(ds.headers)
+    grid.sort = ["ATMOS_R0", True]  # what a second click on the header sends
     best = int(np.nanargmax(_r0(ds)))
-    assert explorer._marked_frame == best
+    assert grid.rows[0][0] == str(best)  # the first row shown is the best seeing
+    assert grid.click_row(0) == best
+    assert explorer._marked_frame == best and grid.marked_frame == best
     assert explorer.marker_mark.visible
     assert np.datetime64(explorer.marker_mark.x[0], "us") == np.datetime64(str(ds.headers["DATE-AVG"][best]), "us")
     assert f"frame {best}" in explorer.row_info.value and np.asarray(ds.files.filenames)[best] in explorer.row_info.value
@@ -187,9 +188,10 @@ def test_other_panels_selection_is_reflected(ds, explorer):
     model.select_frames(np.arange(40, 80), source="file_map")
     assert "file_map" in explorer.status.value
     assert int(_summary_number(explorer, "frames")) == 40
-    np.testing.assert_array_equal(np.flatnonzero(explorer._full_frame["selected"].to_numpy()), np.arange(40, 80))
+    np.testing.assert_array_equal(np.flatnonzero(explorer.grid.selected), np.arange(40, 80))
+    assert explorer.grid.selected_rows[:3] == [False, False, False]  # rows 0.. of the table
     explorer.only_selected.value = True
-    assert explorer.grid._row_count == 40
+    assert explorer.grid.n_rows == 40 and all(explorer.grid.selected_rows)
     np.testing.assert_array_equal(explorer._grid_frame["frame"].to_numpy(), np.arange(40, 80))
 
 

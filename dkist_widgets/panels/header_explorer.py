@@ -31,12 +31,14 @@ Pieces
   "all Stokes at those times" (on by default) then adds the other Stokes states
   of the chosen time slots, so the files of complete Stokes sets are fetched.
   The result replaces the model's selection (``source="header_explorer"``).
-* **Table**: an ipydatagrid ``StreamingDataGrid`` over a DataFrame of a few keys
-  plus a stable ``frame`` column and a ``selected`` column (highlighted). It sorts
-  and filters in the kernel and sends only the visible rows, whatever the
-  dataset size. A clicked row is mapped through the ``frame`` column of the
-  current (sorted/filtered) view, never by position, and marked in the plot by a
-  red vertical line. "only selected rows" filters the table to the selection.
+* **Table**: a :class:`~dkist_widgets.panels.frame_table.FrameTable` (plain DOM rows,
+  one widget model) over a DataFrame of a few keys plus a stable ``frame`` column;
+  selected frames are highlighted. It sorts (header click) and filters (a box per
+  column) in the kernel and sends only the window of rows scrolled to, whatever
+  the dataset size. A clicked row sends its ``frame`` value, never its position,
+  and that frame is marked in the plot by a red vertical line and its row
+  outlined. "only selected rows" filters the table to the selection. (It replaced
+  an ipydatagrid grid whose canvas repaints cost most of the panel's paint time.)
 * **Summary**: frames, files, bytes and fraction of the dataset, escaped HTML.
   Bytes are the files' on-disk sizes when the model knows them
   (``set_file_sizes``), otherwise the data bytes (frames x array bytes per file).
@@ -64,11 +66,11 @@ from ..core.header_table import (
     decimate_minmax,
     describe_key,
 )
+from .frame_table import FrameTable
 
 __all__ = ["HeaderExplorer", "DEFAULT_TABLE_KEYS"]
 
 SOURCE = "header_explorer"
-SELECTED_COLUMN = "selected"
 DEFAULT_TABLE_KEYS = ("DATE-AVG", "ATMOS_R0", "AO_LOCK", "OOBSHIFT", "DINDEX3", "DINDEX4", "DINDEX5",
                       "LIGHTLVL", "XPOSURE")
 STOKES_COLOURS = {"I": "#1f77b4", "Q": "#2ca02c", "U": "#9467bd", "V": "#8c564b", "all": "#1f77b4"}
@@ -572,17 +574,10 @@ class HeaderExplorer(w.VBox):
         if self.table is not None:
             self._refresh_summary()
 
-    def _on_grid_selection(self, change) -> None:
-        """A clicked row: map its view position to a frame id through the ``frame`` column."""
-        if self.grid is None or not change["new"]:
-            return
-        rect = change["new"][-1]
-        row = int(rect.get("r1", -1))
-        view = self.grid._transformed_data if self.grid._transformed_data is not None else self._grid_frame
-        if not 0 <= row < len(view):
-            return
-        frame = int(view[FRAME_COLUMN].iloc[row])
-        self.mark_frame(frame)
+    def _on_table_click(self, frame: int) -> None:
+        """A clicked row names its frame (the table sends the row's ``frame`` value)."""
+        if self.table is not None and 0 <= frame < self.table.n_frames:
+            self.mark_frame(frame)
 
     def mark_frame(self, frame: int) -> None:
         """Show a frame in the plot (vertical red line) and its values under the table."""
@@ -591,6 +586,8 @@ class HeaderExplorer(w.VBox):
         if not 0 <= frame < self.table.n_frames:
             raise IndexError(f"frame {frame} out of range 0..{self.table.n_frames - 1}")
         self._marked_frame = frame
+        if self.grid is not None:
+            self.grid.marked_frame = frame
         x = self.table.axis(self.x).values[frame]
         if np.isfinite(x):
             self.marker_mark.x = self._x_out(np.array([x, x]))
@@ -608,9 +605,26 @@ class HeaderExplorer(w.VBox):
 
     # ------------------------------------------------------------------ selection
 
+    def _key_has_values(self) -> bool:
+        """Whether the plotted key has at least one finite value."""
+        return self.key is None or bool(np.isfinite(self.table.numeric(self.key)).any())
+
+    def _no_values_message(self) -> str:
+        return (f"{self.key} has no finite values (all masked, NaN or infinite): no finite {self.key} "
+                "values to plot or select by.")
+
     def _apply_criteria(self) -> np.ndarray:
         if self.table is None or self._updating or self.model.dataset is None:
             return np.zeros(0, dtype=np.int64)
+        if self.longest_button.value and not self._key_has_values():
+            # "longest good run" of a key with no value would select nothing: refuse, keep the selection
+            self._updating = True
+            try:
+                self.longest_button.value = False
+            finally:
+                self._updating = False
+            self._render_status()
+            return self.model.selected_frames
         with self._lock:
             ids = self.criteria_frames()
             return self._push(ids, mode="replace", source=SOURCE)
@@ -804,6 +818,8 @@ class HeaderExplorer(w.VBox):
         messages = list(getattr(self, "_messages", []))
         if self.key is None:
             messages.append("no numeric header key to plot")
+        elif not self._key_has_values():
+            messages.append(self._no_values_message())
         self.status.value = "<br>".join(f"<span style='color:#a60'>{escape(m)}</span>" for m in messages)
 
     # ------------------------------------------------------------------ summary
@@ -860,22 +876,21 @@ class HeaderExplorer(w.VBox):
     # ------------------------------------------------------------------ grid
 
     def _build_grid(self) -> None:
-        from ipydatagrid import StreamingDataGrid, TextRenderer, VegaExpr
-
         keys = [k for k in self._table_keys if self.table.has(k)]
+        for key in (self._initial_key, R0_KEY):  # the plotted key is a column from the start
+            if key and key not in keys and self.table.has(key):
+                keys.append(key)
         self._grid_keys = keys
         self._full_frame = self.table.frame_table(keys)
-        self._full_frame.insert(1, SELECTED_COLUMN, self._selected_mask.copy())
-        self._grid_frame = self._full_frame
-        highlight = TextRenderer(background_color=VegaExpr(
-            "cell.metadata.data['selected'] ? '#ffe0b3' : 'white'"))
-        self.grid = StreamingDataGrid(
-            self._grid_frame, selection_mode="row", base_column_size=110, base_row_size=22,
-            default_renderer=highlight, layout=w.Layout(height="260px"), debounce_delay=60,
-        )
+        self.grid = FrameTable(self._full_frame, selected=self._selected_mask, height_rows=10)
         self.grid.add_class("dkw-header-grid")
-        self.grid.observe(self._on_grid_selection, names="selections")
+        self.grid.on_click(self._on_table_click)
         self._grid_box.children = [self.grid]
+
+    @property
+    def _grid_frame(self):
+        """The table's rows in view order (after its filters, sort and "only selected")."""
+        return self._full_frame.iloc[self.grid.view.order].reset_index(drop=True)
 
     def _add_table_column(self, key: str) -> None:
         if self.grid is None or key in self._grid_keys or not self.table.has(key):
@@ -883,31 +898,19 @@ class HeaderExplorer(w.VBox):
         self._grid_keys.append(key)
         extra = self.table.frame_table([key])
         self._full_frame[key] = extra[key].to_numpy()
-        self._refresh_grid_rows()
+        self.grid.set_frame(self._full_frame)
 
     def _refresh_grid_rows(self) -> None:
         if self.grid is None:
             return
-        frame = self._full_frame.drop(columns=["ipydguuid"], errors="ignore")
-        if self.only_selected.value:
-            frame = frame[self._selected_mask]
-        self._grid_frame = frame.reset_index(drop=True)
-        self.grid.data = self._grid_frame
-        # re-apply the user's sort/filter to the new rows (this also ticks the view)
-        self.grid._on_transforms_changed({"new": self.grid._transforms})
+        self.grid.set_row_mask(self._selected_mask if self.only_selected.value else None)
 
     def _refresh_grid_selection(self) -> None:
         if self.grid is None:
             return
-        self._full_frame[SELECTED_COLUMN] = self._selected_mask
+        self.grid.set_selected(self._selected_mask)
         if self.only_selected.value:
             self._refresh_grid_rows()
-            return
-        self._grid_frame[SELECTED_COLUMN] = self._selected_mask[self._grid_frame[FRAME_COLUMN].to_numpy()]
-        if self.grid._transforms:
-            self.grid._on_transforms_changed({"new": self.grid._transforms})
-        else:
-            self.grid.tick()
 
     def _require_table(self) -> None:
         if self.table is None:

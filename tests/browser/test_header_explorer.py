@@ -86,23 +86,41 @@ def test_mouse_brush_selects_frames_and_files_count_matches(open_notebook, page)
     nb.assert_no_problems()
 
 
-def test_grid_shows_windowed_rows_and_click_marks_frame(open_notebook, page):
-    nb = open_notebook("header_explorer_grid.ipynb", CELLS, wait_for=".dkw-header-grid", timeout=150)
-    grid = nb.widget(".dkw-header-grid")
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    # click the third data row (header row ~ 20 px, rows 22 px)
-    page.mouse.click(box["x"] + 60, box["y"] + 20 + 22 * 2 + 11)
+def test_table_sorts_scrolls_filters_and_click_marks_frame(open_notebook, page):
+    nb = open_notebook("header_explorer_grid.ipynb", CELLS, wait_for=".dkw-header-grid .row", timeout=150)
+    table = nb.widget(".dkw-header-grid")
+    table.scroll_into_view_if_needed()
+    expect(table.locator(".count")).to_have_text("1,200 rows")
+    # sort by r0, descending (two header clicks): the first row is the best seeing
+    header = table.locator(".head .cell", has_text="ATMOS_R0")
+    header.click()
+    header.click()
+    expect(header).to_have_text("ATMOS_R0 ▼")
+    best = nb.run_cell("print(int(np.nanargmax(np.ma.filled(np.ma.asarray(ds.headers['ATMOS_R0'], float), np.nan))))")
+    best = int(best.stdout.split()[-1])
+    expect(table.locator(".row").first).to_have_attribute("data-frame", str(best), timeout=20_000)
+    # scroll far down: the kernel sends the rows of that window only
+    table.locator("[data-testid='frame-table-body']").evaluate("b => { b.scrollTop = 900 * 22; }")
+    expect(table.locator(".row[style*='top: 19800px']")).to_have_count(1, timeout=20_000)
+    out = nb.run_cell("print(explorer.grid.rows_start, len(explorer.grid.rows))").stdout.split()
+    assert 800 <= int(out[0]) <= 900 and int(out[1]) == 60, out
+    # click the row drawn at view position 900: the frame it shows is marked
+    row = table.locator(".row[style*='top: 19800px']")
+    frame = int(row.get_attribute("data-frame"))
+    row.click()
     expect(nb.widget(".dkw-header-explorer > .widget-html:last-child")).to_contain_text(
-        re.compile(r"frame \d+"), timeout=20_000)
-    out = nb.run_cell("print(explorer._marked_frame, explorer.marker_mark.visible, len(explorer._grid_frame))").stdout.split()
-    assert out[0] == "2" and out[1] == "True" and int(out[2]) == 1200
-    info = nb.widget(".dkw-header-explorer > .widget-html:last-child").inner_text()
-    assert re.search(r"frame 2\b", info)
-    screenshot(page, "header_explorer_grid_click", locator=nb.widget(".dkw-header-explorer"))
-    # ipydatagrid 1.4's StreamingDataGrid throws in its own cell-click handler
-    # (getDatasetRowFromView indexes a primary-key column the streamed window lacks);
-    # the row selection still reaches the kernel, as checked above. Anything else fails.
-    problems = [p for p in nb.problems()
-                if not ("getDatasetRowFromView" in p and "Cannot read properties of undefined" in p)]
-    assert not problems, problems
+        re.compile(rf"frame {frame}\b"), timeout=20_000)
+    oracle = ("order = np.argsort(-np.ma.filled(np.ma.asarray(ds.headers['ATMOS_R0'], float), np.nan), kind='stable')\n"
+              "r0 = np.ma.filled(np.ma.asarray(ds.headers['ATMOS_R0'], float), np.nan)\n"
+              "order = np.concatenate([order[np.isfinite(r0[order])], np.flatnonzero(np.isnan(r0))])\n"
+              "print(order[900], explorer._marked_frame, explorer.marker_mark.visible)")
+    out = nb.run_cell(oracle).stdout.split()
+    assert int(out[0]) == frame == int(out[1]) and out[2] == "True", out
+    expect(table.locator(".row.marked")).to_have_count(1)
+    # a filter typed in a column box: only matching rows remain, counted as pandas would
+    table.locator("input[title^='filter ATMOS_R0:']").fill("<0.05")
+    n = nb.run_cell("print(int((np.ma.filled(np.ma.asarray(ds.headers['ATMOS_R0'], float), np.nan) < 0.05).sum()))")
+    n = int(n.stdout.split()[-1])
+    expect(table.locator(".count")).to_have_text(f"{n:,} of 1,200 rows", timeout=20_000)
+    screenshot(page, "header_explorer_table", locator=nb.widget(".dkw-header-explorer"))
+    nb.assert_no_problems()

@@ -1,0 +1,218 @@
+"""A sorted, filtered, windowed view of a table of frames (no widgets here).
+
+The header explorer's table may hold a million rows; the browser shows a dozen. This
+module keeps the rows in the kernel and answers three questions for the front end:
+which rows are in the view (filters, an optional row mask, a sort), how many there
+are, and the text of the rows in one window of the view. Only that window travels.
+
+Choices
+-------
+* **Rows are identified by the ``frame`` column**, never by position: a click on a
+  row of a sorted, filtered view names the frame the row shows.
+* **Sort** is stable (equal values keep frame order); NaN and empty strings sort
+  last in both directions, so "descending r0" starts with the best seeing.
+* **Filters**, one text per column:
+
+  - numeric columns: ``>0.05``, ``>=5``, ``<3``, ``<=3``, ``=1`` (or a bare number),
+    ``!=1``, a range ``0.02..0.1`` (inclusive), or ``nan`` for the missing values;
+    several conditions separated by spaces or commas all apply (``>2 <5``);
+  - text and time columns: a case-insensitive substring (``2026-11-23T10:0``).
+
+  A filter that cannot be understood is ignored and named in :attr:`TableView.problems`
+  (the panel shows that text; nothing is raised at the user).
+* **Text** of the cells: numbers with up to 6 significant digits, integers as
+  integers, booleans as ``true``/``false``, missing values as an em dash.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["TableView", "parse_numeric_filter", "FilterError", "MISSING_TEXT"]
+
+MISSING_TEXT = "—"
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_CONDITION = re.compile(rf"^(>=|<=|!=|>|<|=)?\s*({_NUMBER})$")
+_RANGE = re.compile(rf"^({_NUMBER})\s*\.\.\s*({_NUMBER})$")
+
+
+class FilterError(ValueError):
+    """A filter text that is not understood (the message says how to write one)."""
+
+
+def parse_numeric_filter(text: str):
+    """A function ``values -> bool mask`` for a numeric filter text (see module doc)."""
+    parts = [p for p in re.split(r"[\s,]+", text.strip()) if p]
+    # re-join operators written apart from their number: "> 5" -> ">5"
+    joined: list[str] = []
+    for part in parts:
+        if joined and joined[-1] in (">", "<", ">=", "<=", "=", "!=", "=="):
+            joined[-1] = joined[-1] + part
+        else:
+            joined.append(part)
+    tests = []
+    for part in joined:
+        part = part.replace("==", "=")
+        if part.lower() == "nan":
+            tests.append(np.isnan)
+            continue
+        match = _RANGE.match(part)
+        if match:
+            lo, hi = sorted((float(match.group(1)), float(match.group(2))))
+            tests.append(lambda v, lo=lo, hi=hi: (v >= lo) & (v <= hi))
+            continue
+        match = _CONDITION.match(part)
+        if not match:
+            raise FilterError(
+                f"{part!r} is not a number condition: write e.g. >0.05, <=3, =1, 0.02..0.1 or nan")
+        op, number = match.group(1) or "=", float(match.group(2))
+        tests.append({
+            ">": lambda v, n=number: v > n,
+            ">=": lambda v, n=number: v >= n,
+            "<": lambda v, n=number: v < n,
+            "<=": lambda v, n=number: v <= n,
+            "=": lambda v, n=number: v == n,
+            "!=": lambda v, n=number: v != n,
+        }[op])
+    if not tests:
+        return None
+
+    def mask(values: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            out = np.ones(values.shape, dtype=bool)
+            for test in tests:
+                out &= test(values)
+        return out
+
+    return mask
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return MISSING_TEXT
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return MISSING_TEXT if np.isnan(value) else ("inf" if value > 0 else "-inf")
+        return f"{float(value):.6g}"
+    text = str(value)
+    return text if text else MISSING_TEXT
+
+
+@dataclass
+class TableView:
+    """Rows of a DataFrame (with a ``frame`` column) seen through filters, a mask and a sort."""
+
+    frame: "object"  # pandas.DataFrame
+    frame_column: str = "frame"
+    sort_column: str | None = None
+    descending: bool = False
+    filters: dict[str, str] = field(default_factory=dict)
+    row_mask: np.ndarray | None = None  # over the frame's rows; None: all rows
+    problems: dict[str, str] = field(default_factory=dict)
+    _order: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+    @property
+    def order(self) -> np.ndarray:
+        """Positions (into :attr:`frame`) of the view's rows, in view order."""
+        if self._order is None:
+            self._order = self._compute_order()
+        return self._order
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.order.size)
+
+    def invalidate(self) -> None:
+        """Recompute the view on next use (after the data, filters, mask or sort changed)."""
+        self._order = None
+
+    def set_sort(self, column: str | None, descending: bool = False) -> None:
+        if column is not None and column not in self.columns:
+            raise KeyError(f"no column {column!r} to sort by (columns: {', '.join(self.columns)})")
+        self.sort_column, self.descending = column, bool(descending)
+        self.invalidate()
+
+    def set_filters(self, filters: dict[str, str]) -> None:
+        self.filters = {str(k): str(v) for k, v in (filters or {}).items() if str(v).strip()}
+        self.invalidate()
+
+    def set_row_mask(self, mask) -> None:
+        self.row_mask = None if mask is None else np.asarray(mask, dtype=bool)
+        self.invalidate()
+
+    def set_frame(self, frame) -> None:
+        self.frame = frame
+        self.invalidate()
+
+    def frames(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Frame ids of view rows ``start:stop``."""
+        return self.frame[self.frame_column].to_numpy()[self.order[start:stop]]
+
+    def rows_text(self, start: int, stop: int) -> list[list[str]]:
+        """The cells' text of view rows ``start:stop`` (column order of :attr:`columns`)."""
+        positions = self.order[max(0, start):max(0, stop)]
+        columns = []
+        for name in self.frame.columns:
+            values = self.frame[name].to_numpy()[positions]
+            columns.append([_cell_text(v) for v in values.tolist()])
+        return [list(row) for row in zip(*columns)] if columns else []
+
+    def position_of_frame(self, frame_id: int) -> int | None:
+        """The view row showing ``frame_id`` (None when filtered out)."""
+        hits = np.flatnonzero(self.frames() == int(frame_id))
+        return int(hits[0]) if hits.size else None
+
+    # ------------------------------------------------------------------ internals
+
+    def _compute_order(self) -> np.ndarray:
+        n = len(self.frame)
+        keep = np.ones(n, dtype=bool) if self.row_mask is None else self.row_mask.copy()
+        if keep.shape != (n,):
+            keep = np.ones(n, dtype=bool)
+        self.problems = {}
+        for column, text in self.filters.items():
+            if column not in self.frame.columns:
+                self.problems[column] = f"no column {column}"
+                continue
+            values = self.frame[column].to_numpy()
+            if values.dtype.kind in "iufb":
+                try:
+                    test = parse_numeric_filter(text)
+                except FilterError as err:
+                    self.problems[column] = str(err)
+                    continue
+                if test is not None:
+                    keep &= test(values.astype(float))
+            else:
+                needle = text.strip().lower()
+                keep &= np.char.find(np.char.lower(values.astype(str)), needle) >= 0
+        positions = np.flatnonzero(keep)
+        if self.sort_column is None or positions.size == 0:
+            return positions
+        values = self.frame[self.sort_column].to_numpy()[positions]
+        if values.dtype.kind in "iufb":
+            numbers = values.astype(float)
+            missing = np.isnan(numbers)
+            key = -numbers if self.descending else numbers
+        else:
+            text = values.astype(str)
+            missing = text == ""
+            key = text
+            if self.descending:
+                # a stable descending sort of strings: rank them, then negate the rank
+                _, key = np.unique(text, return_inverse=True)
+                key = -key
+        order = np.argsort(np.where(missing, 0, key) if key.dtype.kind in "if" else key, kind="stable")
+        order = order[np.argsort(missing[order], kind="stable")]  # missing values last
+        return positions[order]
