@@ -221,8 +221,6 @@ def test_r0_without_a_finite_value_leaves_safe_controls(small, kind):
         ex.close()
 
 
-@pytest.mark.xfail(strict=True, reason="header_explorer.py (lead): no message when ATMOS_R0 has no finite value, "
-                   "and Longest good run replaces the selection with nothing")
 @pytest.mark.parametrize("kind", ["masked", "nan"])
 def test_r0_without_a_finite_value_is_said_and_refusal_keeps_selection(small, kind):
     from dkist_widgets.panels.header_explorer import HeaderExplorer
