@@ -29,7 +29,6 @@ import sys
 import textwrap
 import time
 import traceback
-import uuid
 from pathlib import Path
 
 import globus_sdk
