@@ -140,22 +140,22 @@ class HeaderExplorer(w.VBox):
         self._build_controls()
         self._build_plot()
         self.grid = None
-        self._grid_box = w.VBox()
+        self._grid_placeholder = w.HTML()  # replaced by the table once a dataset is usable
+        self._grid_shown = self._grid_placeholder
         self.children = [
             w.HTML("<b>Header explorer</b> <span style='opacity:.7'>— plot a header key, brush the good "
                    "frames, fetch only their files</span>"),
             w.HBox([self.key_picker, self.x_toggle, self._stokes_box]),
             self.key_info,
             self.figure,
-            w.HBox([w.HTML("threshold&nbsp;", layout=w.Layout(width="70px")), self.threshold_mode,
-                    self.threshold_text, self.threshold_unit,
-                    w.HTML("&nbsp;&nbsp;brush/threshold&nbsp;"), self.combine, self.add_intervals],
+            w.HBox([self.threshold_mode, self.threshold_text, self.threshold_unit, self.combine,
+                    self.add_intervals],
                    layout=w.Layout(align_items="center")),
             w.HBox([self.invert_button, self.longest_button, self.clear_button, self.all_stokes,
                     self.only_selected]),
             self.summary,
             self.status,
-            self._grid_box,
+            self._grid_placeholder,
             self.row_info,
         ]
         model.observe(self._on_dataset, names=["dataset"])
@@ -178,7 +178,8 @@ class HeaderExplorer(w.VBox):
         self.key_info = w.HTML()
         self.key_info.add_class("dkw-key-info")
         self.threshold_mode = w.ToggleButtons(options=[("off", "off"), ("keep ≥", ">="), ("keep ≤", "<=")],
-                                              value="off", style={"button_width": "84px"},
+                                              value="off", description="threshold",
+                                              style={"button_width": "84px", "description_width": "64px"},
                                               tooltip="Keep frames whose plotted value is above/below the value "
                                                       "(or drag the red handle at the plot's right edge)")
         self.threshold_mode.observe(lambda _c: self._on_threshold_widgets(), names="value")
@@ -187,7 +188,8 @@ class HeaderExplorer(w.VBox):
         self.threshold_text.observe(lambda _c: self._on_threshold_widgets(), names="value")
         self.threshold_unit = w.HTML(layout=w.Layout(width="40px"))
         self.combine = w.ToggleButtons(options=[("AND", "and"), ("OR", "or")], value="and",
-                                       style={"button_width": "62px"},
+                                       description="brush/threshold",
+                                       style={"button_width": "62px", "description_width": "initial"},
                                        tooltip="How brushed intervals and the threshold combine")
         self.combine.observe(lambda _c: self._apply_criteria(), names="value")
         self.add_intervals = w.Checkbox(value=False, description="add intervals", indent=False,
@@ -289,7 +291,7 @@ class HeaderExplorer(w.VBox):
     def _show_unusable(self, html: str) -> None:
         self.status.value = html
         self.figure.marks = []
-        self._grid_box.children = []
+        self._show_grid(None)
         self.summary.value = ""
         self.key_info.value = ""
 
@@ -885,7 +887,15 @@ class HeaderExplorer(w.VBox):
         self.grid = FrameTable(self._full_frame, selected=self._selected_mask, height_rows=10)
         self.grid.add_class("dkw-header-grid")
         self.grid.on_click(self._on_table_click)
-        self._grid_box.children = [self.grid]
+        self._show_grid(self.grid)
+
+    def _show_grid(self, grid) -> None:
+        """Put the table (or an empty placeholder) in its place among the children."""
+        current = self._grid_shown
+        new = grid if grid is not None else self._grid_placeholder
+        if current is not new:
+            self.children = tuple(new if child is current else child for child in self.children)
+            self._grid_shown = new
 
     @property
     def _grid_frame(self):
