@@ -6,6 +6,8 @@
   ~45 s generation. ``DKIST_WIDGETS_DATA_DIR`` set by the caller wins.
 * Tests that exercise the loopback data centre run against that real sample
   archive (``DKIST_WIDGETS_TEST_ARCHIVE=sample``) unless the caller chose otherwise.
+* ``world``: a fresh loopback world (data centre, Globus Transfer and Auth) per test
+  module, with its own local endpoint folder; a module may define its own instead.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 from pathlib import Path
 
 import platformdirs
+import pytest
 
 
 def _default_test_data_dir() -> Path:
@@ -32,3 +35,12 @@ def pytest_report_header(config):
         f"dkist-widgets data dir: {os.environ['DKIST_WIDGETS_DATA_DIR']}",
         f"loopback data centre catalogue: {os.environ['DKIST_WIDGETS_TEST_ARCHIVE']}",
     ]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from dkist_widgets import sandbox
+
+    world = sandbox.start(local_endpoint_dir=tmp_path_factory.mktemp("local-endpoint"), attach=False)
+    yield world
+    world.stop()

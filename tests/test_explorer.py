@@ -25,15 +25,6 @@ pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from dkist_widgets import sandbox
-
-    world = sandbox.start(local_endpoint_dir=tmp_path_factory.mktemp("local-endpoint"), attach=False)
-    yield world
-    world.stop()
-
-
-@pytest.fixture(scope="module")
 def archive(world):
     from dkist_widgets.sandbox.archive import ensure_archive
 

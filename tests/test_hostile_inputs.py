@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,15 +30,6 @@ import hostile_datasets as hd  # noqa: E402
 pytestmark = pytest.mark.timeout(120)
 
 ALL_TABS = ("Headers", "Slice & files", "Preview", "Transfers")
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from dkist_widgets import sandbox
-
-    world = sandbox.start(local_endpoint_dir=tmp_path_factory.mktemp("local-endpoint"), attach=False)
-    yield world
-    world.stop()
 
 
 @pytest.fixture(scope="module")

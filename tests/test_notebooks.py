@@ -34,15 +34,6 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from dkist_widgets import sandbox
-
-    world = sandbox.start(local_endpoint_dir=tmp_path_factory.mktemp("local-endpoint"), attach=False)
-    yield world
-    world.stop()
-
-
 def kernel_env(world, home: Path, data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(world.kernel_environment())

@@ -58,10 +58,8 @@ import numpy as np
 
 from ..core.formatting import escape, human_bytes
 from ..core.header_table import (
-    FRAME_COLUMN,
     R0_KEY,
     HeaderTable,
-    MissingKeyError,
     catalogue_problem,
     decimate_minmax,
     describe_key,

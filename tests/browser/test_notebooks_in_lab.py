@@ -27,15 +27,6 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from dkist_widgets import sandbox
-
-    world = sandbox.start(local_endpoint_dir=tmp_path_factory.mktemp("local-endpoint"), attach=False)
-    yield world
-    world.stop()
-
-
-@pytest.fixture(scope="module")
 def lab_server(lab_server_factory, world, tmp_path_factory):
     env = dict(world.kernel_environment())
     env["HOME"] = str(tmp_path_factory.mktemp("home"))
