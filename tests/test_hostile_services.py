@@ -513,8 +513,33 @@ def test_failing_globus_calls_never_show_a_token(closers, protected, auth, dest,
     monitor = monitor_for(closers, session, TaskStore(tmp_path / "t.json"), model)
     snapshots = []  # every widget's synced state, taken while an error is on screen
 
+    def state_now(root=None) -> str:
+        """Synced state of every widget (or of ``root`` and the widgets it references)."""
+        everything = dict(ipywidgets.Widget.widgets)
+        if root is None:
+            return json.dumps({mid: _state_of(wid) for mid, wid in everything.items()}, default=str)
+        states, todo = {}, [root.model_id]
+        while todo:
+            mid = todo.pop()
+            if mid in states or mid not in everything:
+                continue
+            states[mid] = text = json.dumps(_state_of(everything[mid]), default=str)
+            todo += re.findall(r"IPY_MODEL_([0-9a-f]+)", text)
+        return json.dumps(states)
+
     def snapshot():
-        snapshots.append(json.dumps({mid: _state_of(wid) for mid, wid in list(ipywidgets.Widget.widgets.items())}, default=str))
+        snapshots.append(state_now())
+
+    def snapshot_while_shown(words: str, what: str) -> None:
+        def shown() -> bool:
+            if words not in text_of(monitor.problem):
+                return False
+            state = state_now(monitor)  # the monitor's tree only: quick enough to catch the moment
+            if words in state:
+                snapshots.append(state)
+                return True
+            return False
+        wait_for(shown, what=what)
 
     failures = []
     protected.inject("forbidden", count=1)
@@ -539,11 +564,10 @@ def test_failing_globus_calls_never_show_a_token(closers, protected, auth, dest,
     monitor.start_dataset.click()
     (row,) = monitor.rows.children
     protected.inject("server_error", count=2, status=500, route="task_list")
-    wait_for(lambda: "Globus answered 500" in text_of(monitor.problem), what="the 500 while polling")
-    snapshot()
+    # the watcher clears a polling problem on its next good tick: snapshot while it is shown
+    snapshot_while_shown("Globus answered 500", "the 500 while polling")
     protected.inject("forbidden", count=1, route="task_list")
-    wait_for(lambda: "403" in text_of(monitor.problem), what="the 403 while polling")
-    snapshot()
+    snapshot_while_shown("Globus refused access (403", "the 403 while polling")
     protected.set_rate(None)
     wait_done(monitor, row.task_id, "the task")
     before_refresh = stored_tokens(login)
