@@ -146,8 +146,9 @@ class HeaderExplorer(w.VBox):
             w.HBox([self.key_picker, self.x_toggle, self._stokes_box]),
             self.key_info,
             self.figure,
-            w.HBox([self.threshold_mode, self.threshold_text, self.threshold_unit, self.combine,
-                    self.add_intervals],
+            w.HBox([w.HTML("threshold&nbsp;", layout=w.Layout(width="70px")), self.threshold_mode,
+                    self.threshold_text, self.threshold_unit,
+                    w.HTML("&nbsp;&nbsp;brush/threshold&nbsp;"), self.combine, self.add_intervals],
                    layout=w.Layout(align_items="center")),
             w.HBox([self.invert_button, self.longest_button, self.clear_button, self.all_stokes,
                     self.only_selected]),
@@ -176,8 +177,7 @@ class HeaderExplorer(w.VBox):
         self.key_info = w.HTML()
         self.key_info.add_class("dkw-key-info")
         self.threshold_mode = w.ToggleButtons(options=[("off", "off"), ("keep ≥", ">="), ("keep ≤", "<=")],
-                                              value="off", description="threshold",
-                                              style={"button_width": "84px", "description_width": "64px"},
+                                              value="off", style={"button_width": "84px"},
                                               tooltip="Keep frames whose plotted value is above/below the value "
                                                       "(or drag the red handle at the plot's right edge)")
         self.threshold_mode.observe(lambda _c: self._on_threshold_widgets(), names="value")
@@ -186,8 +186,7 @@ class HeaderExplorer(w.VBox):
         self.threshold_text.observe(lambda _c: self._on_threshold_widgets(), names="value")
         self.threshold_unit = w.HTML(layout=w.Layout(width="40px"))
         self.combine = w.ToggleButtons(options=[("AND", "and"), ("OR", "or")], value="and",
-                                       description="brush/threshold",
-                                       style={"button_width": "62px", "description_width": "initial"},
+                                       style={"button_width": "62px"},
                                        tooltip="How brushed intervals and the threshold combine")
         self.combine.observe(lambda _c: self._apply_criteria(), names="value")
         self.add_intervals = w.Checkbox(value=False, description="add intervals", indent=False,

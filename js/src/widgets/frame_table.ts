@@ -53,13 +53,13 @@ function render({ model, el: root }: RenderContext): () => void {
   let lastColumns = "";
   let widths: number[] = [];
 
-  // column widths from the header and the first rows' text (7 px a character, clamped)
+  // column widths from the header and the first rows' text (about 7 px a character, clamped)
   const measure = (cols: string[]) => {
     const rows: string[][] = model.get("rows") ?? [];
     widths = cols.map((name, c) => {
-      let chars = name.length + 2;
-      for (const row of rows.slice(0, 20)) chars = Math.max(chars, (row[c] ?? "").length);
-      return Math.max(64, Math.min(COLUMN_WIDTH * 2, chars * 7 + 14));
+      let px = name.length * 8.5 + 40; // bold header text, the sort arrow and padding
+      for (const row of rows.slice(0, 20)) px = Math.max(px, (row[c] ?? "").length * 7 + 14);
+      return Math.round(Math.max(64, Math.min(COLUMN_WIDTH * 2, px)));
     });
   };
   const sized = (node: HTMLElement, c: number) => {
