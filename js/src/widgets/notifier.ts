@@ -10,7 +10,13 @@ function permission(): string {
 }
 
 function render({ model, el: root }: RenderContext): () => void {
-  const button = el("button", { type: "button", class: "jupyter-button widget-button", "data-testid": "notifier-enable" });
+  // width auto: ipywidgets gives .widget-button a short fixed width that cut the label
+  const button = el("button", {
+    type: "button",
+    class: "jupyter-button widget-button",
+    style: "width:auto",
+    "data-testid": "notifier-enable",
+  });
   const state = el("span", { "data-testid": "notifier-state", style: "margin-left:6px;opacity:.75" });
   root.append(el("div", { class: "dkw-notifier" }, [button, state]));
 
