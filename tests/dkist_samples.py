@@ -176,29 +176,3 @@ def frame_selections(draw, grid_shape, max_boxes=3):
     flat[extra] = True
     return np.flatnonzero(flat)
 
-
-def sample_archive_asdfs():
-    """ASDF paths of the project's sample archive, if it exists and is already generated.
-
-    LEAD: extend here. ``dkist_widgets.sandbox.archive`` was not available when
-    these tests were written; when it is, its datasets join the parametrisation
-    (generation is not triggered from the tests: run ``ensure_archive()`` first).
-    """
-    try:
-        from dkist_widgets.sandbox.archive import FORMAT_VERSION
-        from dkist_widgets.sandbox import paths
-    except Exception:  # noqa: BLE001 - not written yet
-        return []
-    import json
-
-    root = paths.archive_root(FORMAT_VERSION)
-    catalogue = root / "catalogue.json"
-    if not catalogue.exists():
-        return []
-    records = json.loads(catalogue.read_text())["datasets"]
-    out = []
-    for record in records:
-        path = root / record["bucket"] / record["asdfObjectKey"]
-        if path.exists():
-            out.append((record["datasetId"], path))
-    return out

@@ -172,6 +172,23 @@ def dc(datacentre):
     datacentre.clear_faults()
 
 
+@pytest.fixture
+def built_dc(tmp_path_factory):
+    """(data centre, records, root) over the small built catalogue, whatever the env var says:
+    it holds the cases the sample archive has none of (a deprecated dataset, records
+    whose files are missing). dkist points at it for the test, then back."""
+    root = tmp_path_factory.mktemp("built-archive")
+    catalogue = _build_test_catalogue(root)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data-built")))
+    centre = DataCentre(catalogue, root).start()
+    previous = configure_this_process(centre.dataset_endpoint, centre.download_endpoint)
+    yield centre, catalogue, root
+    centre.stop()
+    configure_this_process(**previous, refresh_values=False)
+    mp.undo()
+
+
 # --- helpers: expectations straight from the records --------------------------------
 
 
@@ -313,13 +330,12 @@ def test_dataset_proposal_product(dc, catalogue_and_root):
         assert result_ids(dkist_search(a.dkist.Product(product))) == ids(expected)
 
 
-def test_status_default_is_active_only(dc, catalogue_and_root):
+def test_status_default_is_active_only(built_dc):
     from sunpy.net import attrs as a
 
-    catalogue, _ = catalogue_and_root
+    _, catalogue, _ = built_dc
     deprecated = [r for r in catalogue if r.get("status", "ACTIVE") == "DEPRECATED"]
-    if not deprecated:
-        pytest.skip("catalogue has no deprecated dataset")
+    assert deprecated, "the built catalogue must hold a deprecated dataset"
     rec = deprecated[0]
     assert len(dkist_search(a.dkist.Dataset(rec["datasetId"]))) == 0
     from sunpy.net import Fido
@@ -518,11 +534,10 @@ def test_unknown_dataset_download_is_404_json(dc, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_dataset_whose_files_are_missing_is_404(dc, catalogue_and_root, tmp_path):
-    catalogue, root = catalogue_and_root
+def test_dataset_whose_files_are_missing_is_404(built_dc, tmp_path):
+    dc, catalogue, root = built_dc
     missing = [r for r in catalogue if not (root / r["bucket"] / r["asdfObjectKey"]).is_file()]
-    if not missing:
-        pytest.skip("every dataset has its files")
+    assert missing, "the built catalogue must hold records without files"
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(f"{dc.download_endpoint}/asdf?datasetId={missing[0]['datasetId']}",
                                timeout=5)

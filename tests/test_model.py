@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dkist_samples import (
-    PLAIN, SYNTHETIC, TILED, dkist_answer, frame_selections, items, load, sample_archive_asdfs, synthetic_dataset,
+    PLAIN, SYNTHETIC, TILED, dkist_answer, frame_selections, items, load, synthetic_dataset,
 )
 from dkist_widgets.core.model import DatasetModel
+from dkist_widgets.sandbox.archive import DATASET_IDS
 
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -310,13 +311,19 @@ def test_core_imports_without_ipywidgets():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-ARCHIVE = sample_archive_asdfs()
+@pytest.fixture(scope="module")
+def sample_archive():
+    """The sample archive (generated once per machine, cached: see tests/conftest.py)."""
+    from dkist_widgets.sandbox.archive import ensure_archive
+
+    return ensure_archive()
 
 
-@pytest.mark.skipif(not ARCHIVE, reason="sample archive not generated (run ensure_archive())")
-@pytest.mark.parametrize("dataset_id,path", ARCHIVE, ids=[a for a, _ in ARCHIVE] or None)
-def test_preview_equals_dkist_on_sample_archive(dataset_id, path):
+@pytest.mark.parametrize("dataset_id", DATASET_IDS)
+def test_preview_equals_dkist_on_sample_archive(sample_archive, dataset_id):
     import dkist
+
+    path = sample_archive.asdf_path(dataset_id)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
