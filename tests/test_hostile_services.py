@@ -41,14 +41,13 @@ from dkist_widgets.core.transfers import TaskStore, TransferSession, TransferSet
 from dkist_widgets.sandbox import datacentre as _datacentre
 from dkist_widgets.sandbox import globus_auth_service as _auth_service
 from dkist_widgets.sandbox import globus_service as _globus_service
-from dkist_widgets.sandbox.globus_auth_service import LoopbackGlobusAuth
 from dkist_widgets.sandbox.globus_engine import MAX_ACTIVE_TASKS_PER_USER, PARTIAL_SUFFIX
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
 
 sys.path.insert(0, str(Path(__file__).parent))
 import dkist_samples  # noqa: E402
 from search_world import dc, search_catalogue_and_root, search_dc  # noqa: E402,F401
-from test_globus_auth import _state_of, new_login, sign_in, stored_tokens  # noqa: E402
+from test_globus_auth import _state_of, auth, new_login, sign_in, stored_tokens  # noqa: E402,F401 (auth: the fixture)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -410,13 +409,6 @@ def test_destination_error_shown_retried_then_finishes(closers, session, globus,
 
 
 # ---------------------------------------------------------------------- secrets
-@pytest.fixture
-def auth():
-    svc = LoopbackGlobusAuth(access_token_lifetime=3600).start()
-    yield svc
-    svc.stop()
-
-
 @pytest.fixture
 def protected(globus, auth):
     auth.protect(globus)
