@@ -14,7 +14,7 @@ ipydatagrid for its paged results (hundreds of rows).
 Browser → kernel: ``window_start`` (first row wanted), ``sort`` (``[column,
 descending]`` from a header click), ``filters`` (``{column: text}`` from the filter
 boxes) and a ``click`` message naming the clicked row's frame. Kernel → browser:
-``columns``, ``n_rows``, ``rows_start`` + ``rows`` (the text of the window, the
+``columns``, ``n_rows``, ``window_rows``, ``rows_start`` + ``rows`` (the text of the window, the
 frame column first), ``selected_rows`` (which of those rows are selected, drawn
 highlighted), ``marked_frame`` and ``problem`` (e.g. a filter not understood; shown
 as text).
@@ -57,6 +57,7 @@ class FrameTable(anywidget.AnyWidget):
     marked_frame = traitlets.Int(-1).tag(sync=True)
     problem = traitlets.Unicode("").tag(sync=True)
     height_rows = traitlets.Int(10).tag(sync=True)
+    window_rows = traitlets.Int(WINDOW_ROWS).tag(sync=True)  # rows per window (the browser asks by it)
 
     def __init__(self, frame, *, selected=None, frame_column: str = "frame", height_rows: int = 10, **kwargs):
         self.view = TableView(frame, frame_column=frame_column)
@@ -135,7 +136,7 @@ class FrameTable(anywidget.AnyWidget):
 
     def _send_window(self) -> None:
         start = max(0, min(int(self.window_start), max(0, self.view.n_rows - 1)))
-        stop = min(self.view.n_rows, start + WINDOW_ROWS)
+        stop = min(self.view.n_rows, start + self.window_rows)
         positions = self.view.order[start:stop]
         with self.hold_sync():
             self.rows_start = start

@@ -7,7 +7,6 @@ import type { RenderContext } from "../lib/anywidget";
 import { clear, el } from "../lib/dom";
 import { ROW_HEIGHT, visibleRows, windowToRequest } from "../lib/table_window";
 
-const WINDOW_ROWS = 60; // as dkist_widgets/panels/frame_table.py sends
 const COLUMN_WIDTH = 112;
 
 const STYLE = `
@@ -143,7 +142,7 @@ function render({ model, el: root }: RenderContext): () => void {
     count.textContent =
       nRows === total ? `${total.toLocaleString()} rows` : `${nRows.toLocaleString()} of ${total.toLocaleString()} rows`;
     problem.textContent = model.get("problem") ?? "";
-    const want = windowToRequest([first, last], start, rows.length, WINDOW_ROWS, nRows);
+    const want = windowToRequest([first, last], start, rows.length, model.get("window_rows") ?? rows.length, nRows);
     if (want !== null && want !== pending && want !== model.get("window_start")) {
       pending = want;
       model.set("window_start", want);
