@@ -202,17 +202,13 @@ class TableView:
             return positions
         values = self.frame[self.sort_column].to_numpy()[positions]
         if values.dtype.kind in "iufb":
-            numbers = values.astype(float)
-            missing = np.isnan(numbers)
-            key = -numbers if self.descending else numbers
+            key = values.astype(float)
+            missing = np.isnan(key)
+            key[missing] = 0.0
         else:
             text = values.astype(str)
             missing = text == ""
-            key = text
-            if self.descending:
-                # a stable descending sort of strings: rank them, then negate the rank
-                _, key = np.unique(text, return_inverse=True)
-                key = -key
-        order = np.argsort(np.where(missing, 0, key) if key.dtype.kind in "if" else key, kind="stable")
-        order = order[np.argsort(missing[order], kind="stable")]  # missing values last
-        return positions[order]
+            key = np.unique(text, return_inverse=True)[1]  # ranks, so strings can descend too
+        if self.descending:
+            key = -key
+        return positions[np.lexsort((key, missing))]  # stable; missing values last, then by key
