@@ -18,10 +18,7 @@ import os
 
 import pytest
 
-from test_datacentre import _build_test_catalogue, _synthetic
-
-from dkist_widgets.sandbox.datacentre import DataCentre
-from dkist_widgets.sandbox.dkist_config import configure_this_process
+from test_datacentre import _build_test_catalogue, _synthetic, serving_datacentre
 
 #: A dataset id that would run script if rendered as HTML (no '/' so paths stay valid).
 HOSTILE_ID = "<img src=x onerror=alert(1)>"
@@ -58,14 +55,8 @@ def search_catalogue_and_root(tmp_path_factory):
 def search_dc(search_catalogue_and_root, tmp_path_factory):
     """A running loopback data centre with this process's dkist pointed at it."""
     catalogue, root = search_catalogue_and_root
-    mp = pytest.MonkeyPatch()
-    mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
-    dc = DataCentre(catalogue, root).start()
-    previous = configure_this_process(dc.dataset_endpoint, dc.download_endpoint)
-    yield dc
-    dc.stop()
-    configure_this_process(**previous, refresh_values=False)
-    mp.undo()
+    with serving_datacentre(catalogue, root, tmp_path_factory.mktemp("xdg-data")) as dc:
+        yield dc
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ sample archive (``dkist_widgets.sandbox.archive.ensure_archive()``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import gzip
@@ -149,20 +150,29 @@ def catalogue_and_root(tmp_path_factory):
     return _build_test_catalogue(root), root
 
 
+@contextlib.contextmanager
+def serving_datacentre(catalogue, root, xdg_data_home):
+    """A loopback data centre over (catalogue, root), running, with this process's dkist
+    pointed at it and ``XDG_DATA_HOME`` set to ``xdg_data_home`` (dkist caches
+    searchValues under the user data dir: the tests' copy stays private). On exit the
+    centre stops and dkist's endpoints and ``XDG_DATA_HOME`` are restored."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_DATA_HOME", str(xdg_data_home))
+        centre = DataCentre(catalogue, root).start()
+        previous = configure_this_process(centre.dataset_endpoint, centre.download_endpoint)
+        try:
+            yield centre
+        finally:
+            centre.stop()
+            configure_this_process(**previous, refresh_values=False)
+
+
 @pytest.fixture(scope="module")
 def datacentre(catalogue_and_root, tmp_path_factory):
     """A running loopback data centre with this process's dkist pointed at it."""
     catalogue, root = catalogue_and_root
-    data_home = tmp_path_factory.mktemp("xdg-data")
-    mp = pytest.MonkeyPatch()
-    # dkist caches searchValues under the user data dir: keep the tests' copy private.
-    mp.setenv("XDG_DATA_HOME", str(data_home))
-    dc = DataCentre(catalogue, root).start()
-    previous = configure_this_process(dc.dataset_endpoint, dc.download_endpoint)
-    yield dc
-    dc.stop()
-    configure_this_process(**previous, refresh_values=False)
-    mp.undo()
+    with serving_datacentre(catalogue, root, tmp_path_factory.mktemp("xdg-data")) as dc:
+        yield dc
 
 
 @pytest.fixture
@@ -179,14 +189,8 @@ def built_dc(tmp_path_factory):
     whose files are missing). dkist points at it for the test, then back."""
     root = tmp_path_factory.mktemp("built-archive")
     catalogue = _build_test_catalogue(root)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data-built")))
-    centre = DataCentre(catalogue, root).start()
-    previous = configure_this_process(centre.dataset_endpoint, centre.download_endpoint)
-    yield centre, catalogue, root
-    centre.stop()
-    configure_this_process(**previous, refresh_values=False)
-    mp.undo()
+    with serving_datacentre(catalogue, root, tmp_path_factory.mktemp("xdg-data-built")) as centre:
+        yield centre, catalogue, root
 
 
 # --- helpers: expectations straight from the records --------------------------------
