@@ -37,7 +37,7 @@ Choices
   refresh pauses polling and puts the login in ``needs_login``; logging in again
   wakes the watcher. A 403, another error status or an unreachable service backs
   off like a quiet tick and says so in :attr:`TransferWatcher.problem` (listeners
-  get a ``change`` whenever that sentence changes, also when no task moved); the
+  get a ``change``, of no tasks, whenever that sentence changes); the
   first good answer clears it. A watched task missing from three answers in a row
   (deleted, or a task id from another service) ends as ``UNKNOWN``; the others
   are watched on.
@@ -783,7 +783,8 @@ class TransferWatcher:
     store
         A :class:`TaskStore`; unfinished tasks in it are watched at once.
     on_change
-        ``f(list[TaskProgress])`` after a tick that changed something (watcher thread).
+        ``f(list[TaskProgress])`` after a tick that changed something (watcher thread);
+        ``f([])`` when only :attr:`problem` changed.
     on_complete
         ``f(TaskProgress)`` once per task reaching SUCCEEDED or FAILED.
     on_files
@@ -1069,11 +1070,11 @@ class TransferWatcher:
         return self._backoff()
 
     def _set_problem(self, text: str) -> None:
-        """Set :attr:`problem`; tell the listeners when it changed (a view shows it even if no task moved)."""
+        """Set :attr:`problem`; when it changed, tell the listeners with a ``change`` of no tasks."""
         if text == self.problem:
             return
         self.problem = text
-        self._emit("change", self.tasks())
+        self._emit("change", [])
 
     def _prune_finished(self) -> None:
         """Forget (in memory only) all but the FINISHED_KEEP most recently started finished tasks."""
@@ -1089,10 +1090,9 @@ class TransferWatcher:
 
     def _login_problem(self) -> None:
         self.paused_for_login = True
-        self.problem = "The Globus login expired: log in again and watching resumes."
+        self._set_problem("The Globus login expired: log in again and watching resumes.")
         if self.session.login is not None:
             self.session.login.mark_needs_login()
-        self._emit("change", self.tasks())
         return None
 
     def _events_if_needed(self, w: _Watched, doc: dict) -> bool:
