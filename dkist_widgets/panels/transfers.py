@@ -221,7 +221,6 @@ class TransferMonitor(w.VBox):
         self.watcher = watcher or TransferWatcher(session, store, active_interval=active_interval, autostart=False)
         self._rows: dict[str, _TaskRow] = {}
         self.max_finished_rows = max_finished_rows
-        self._trimmed: set[str] = set()  # finished tasks whose rows were moved to the history
         self._lock = threading.RLock()
         self._last_refresh = 0.0
         self._refresh_timer: threading.Timer | None = None
@@ -456,9 +455,7 @@ class TransferMonitor(w.VBox):
 
     def _on_change(self, changed: list[TaskProgress]) -> None:
         self.problem.value = f'<span style="color:#b00" class="dkw-problem">{escape(self.watcher.problem)}</span>' if self.watcher.problem else ""
-        for p in changed:
-            if p.task_id in self._trimmed:
-                continue
+        for p in changed:  # unfinished tasks, or ones ending this tick: none whose row was trimmed
             self._row(p).update(p)
 
     def _trim_rows(self) -> None:
@@ -478,9 +475,6 @@ class TransferMonitor(w.VBox):
             self.rows.children = tuple(keep)
             for row in dropped:
                 self._rows.pop(row.task_id, None)
-                self._trimmed.add(row.task_id)
-            # only tasks the watcher still holds can send a change again
-            self._trimmed = {tid for tid in self._trimmed if self.watcher.progress(tid) is not None}
         for row in dropped:
             _close_with_layouts(row)
 
