@@ -8,6 +8,9 @@
   archive (``DKIST_WIDGETS_TEST_ARCHIVE=sample``) unless the caller chose otherwise.
 * ``world``: a fresh loopback world (data centre, Globus Transfer and Auth) per test
   module, with its own local endpoint folder; a module may define its own instead.
+* ``archive``: the sample archive (``ensure_archive()``, from the cache above); a
+  module may define its own ``archive`` instead (test_archive, test_transfers and
+  test_hostile_services do).
 """
 
 from __future__ import annotations
@@ -44,3 +47,11 @@ def world(tmp_path_factory):
     world = sandbox.start(local_endpoint_dir=tmp_path_factory.mktemp("local-endpoint"), attach=False)
     yield world
     world.stop()
+
+
+@pytest.fixture(scope="session")
+def archive():
+    """The sample archive. ensure_archive is idempotent and cached on disk, so one per session."""
+    from dkist_widgets.sandbox.archive import ensure_archive
+
+    return ensure_archive()

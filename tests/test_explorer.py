@@ -25,13 +25,6 @@ pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
-def archive(world):
-    from dkist_widgets.sandbox.archive import ensure_archive
-
-    return ensure_archive()
-
-
-@pytest.fixture(scope="module")
 def visp(archive):
     return dkist.load_dataset(archive.asdf_path("KPLMQ"))
 

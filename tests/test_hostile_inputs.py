@@ -33,13 +33,6 @@ ALL_TABS = ("Headers", "Slice & files", "Preview", "Transfers")
 
 
 @pytest.fixture(scope="module")
-def archive(world):
-    from dkist_widgets.sandbox.archive import ensure_archive
-
-    return ensure_archive()
-
-
-@pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     """A 40-frame (4 Stokes x 10 steps) headers-only VISP dataset with full headers."""
     from dkist_widgets.sandbox.headers_only import make_headers_only_dataset
@@ -228,7 +221,7 @@ def test_r0_without_a_finite_value_is_said_and_refusal_keeps_selection(small, ki
 # ---------------------------------------------------------------- 5. zero frames
 
 
-def test_zero_frame_dataset_and_empty_slice(archive):
+def test_zero_frame_dataset_and_empty_slice(world, archive):
     """dkist cannot build a Dataset over 0 files (FileManager.from_parts raises IndexError);
     the closest is ``ds[0:0]``, which dkist itself answers with 0 files."""
     ds = hd.load(archive.asdf_path("KPLMQ"))
@@ -266,7 +259,7 @@ def test_zero_frame_dataset_and_empty_slice(archive):
 # ---------------------------------------------------------------- 6. tiled with masked tiles
 
 
-def test_tiled_dataset_with_masked_tiles(archive):
+def test_tiled_dataset_with_masked_tiles(world, archive):
     ds = hd.load(archive.asdf_path("GHMNE"))
     mask = np.zeros(ds.shape, dtype=bool)
     mask[0, 1] = mask[2, 0] = True

@@ -311,19 +311,11 @@ def test_core_imports_without_ipywidgets():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.fixture(scope="module")
-def sample_archive():
-    """The sample archive (generated once per machine, cached: see tests/conftest.py)."""
-    from dkist_widgets.sandbox.archive import ensure_archive
-
-    return ensure_archive()
-
-
 @pytest.mark.parametrize("dataset_id", DATASET_IDS)
-def test_preview_equals_dkist_on_sample_archive(sample_archive, dataset_id):
+def test_preview_equals_dkist_on_sample_archive(archive, dataset_id):
     import dkist
 
-    path = sample_archive.asdf_path(dataset_id)
+    path = archive.asdf_path(dataset_id)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -16,12 +16,6 @@ import pytest
 import dkist
 from dkist_widgets.core import pixels as px
 from dkist_widgets.core.model import DatasetModel
-from dkist_widgets.sandbox.archive import ensure_archive
-
-
-@pytest.fixture(scope="module")
-def archive():
-    return ensure_archive()
 
 
 @pytest.fixture

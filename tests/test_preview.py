@@ -12,12 +12,6 @@ from PIL import Image
 import dkist
 from dkist_widgets.core.model import DatasetModel
 from dkist_widgets.panels.preview import MISSING_COLOURS, Preview, render_rgba
-from dkist_widgets.sandbox.archive import ensure_archive
-
-
-@pytest.fixture(scope="module")
-def archive():
-    return ensure_archive()
 
 
 @pytest.fixture
