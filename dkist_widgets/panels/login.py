@@ -20,9 +20,18 @@ __all__ = ["LoginPanel", "close_tree"]
 
 
 def close_tree(widget: w.Widget) -> None:
-    """Close a widget and every widget under it (boxes do not close their children)."""
+    """Close a widget, every widget under it, and their layout and style widgets.
+
+    Boxes do not close their children, nor a widget its layout and style, and
+    ipywidgets keeps every unclosed widget in a registry: a tree dropped from a
+    long-open panel (e.g. a finished transfer's row) would stay there.
+    """
     for child in getattr(widget, "children", ()) or ():
         close_tree(child)
+    for name in ("layout", "style"):
+        part = getattr(widget, name, None)
+        if isinstance(part, w.Widget):
+            part.close()
     widget.close()
 
 

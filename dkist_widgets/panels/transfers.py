@@ -79,21 +79,6 @@ def _default_login(settings: TransferSettings) -> GlobusLogin | None:
     return GlobusLogin()
 
 
-def _close_with_layouts(widget: w.Widget) -> None:
-    """Close a widget, everything under it, and their own layout and style widgets.
-
-    ipywidgets keeps every unclosed widget in a registry, so a row dropped from a
-    long-open monitor must close its layouts and styles too (none is shared).
-    """
-    for child in getattr(widget, "children", ()) or ():
-        _close_with_layouts(child)
-    for name in ("layout", "style"):
-        part = getattr(widget, name, None)
-        if isinstance(part, w.Widget):
-            part.close()
-    widget.close()
-
-
 class _TaskRow(w.VBox):
     """One task: words, bar, counts, Cancel (with a confirm step), event log."""
 
@@ -476,7 +461,7 @@ class TransferMonitor(w.VBox):
             for row in dropped:
                 self._rows.pop(row.task_id, None)
         for row in dropped:
-            _close_with_layouts(row)
+            close_tree(row)
 
     def _on_complete(self, p: TaskProgress) -> None:
         self.completed.append(p.task_id)
