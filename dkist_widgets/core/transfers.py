@@ -80,6 +80,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import globus_sdk
 from globus_sdk.transport import RetryConfig
 
+from .destination import check_local_destination
 from .globus_auth import GlobusLogin, NotLoggedIn, is_auth_error, user_data_dir, write_private_json
 
 __all__ = [
@@ -544,14 +545,31 @@ class TransferSession:
         return self.plan_files(record, names, kind="quality", label=label or f"{self.settings.label_prefix} {record.get('datasetId')} quality report and movie", template=template, root=root)
 
     # ------------------------------------------------------------------ submit
+    def for_destination(self, plan: TransferPlan, endpoint_id: str) -> TransferPlan:
+        """The plan as it lands on ``endpoint_id``: its ``local_dirs`` only when that is this machine.
+
+        The local folders are worked out for the configured destination (or the local
+        Globus Connect Personal); files sent to any other endpoint land elsewhere.
+        """
+        if not plan.local_dirs or endpoint_id in (self.settings.destination_endpoint_id, find_local_endpoint()):
+            return plan
+        return replace(plan, local_dirs=())
+
     def submit(self, plan: TransferPlan, *, destination_endpoint_id: str | None = None, sync_level: str | None = None, verify_checksum: bool | None = None) -> str:
-        """Submit one task for the plan; return its task id."""
+        """Submit one task for the plan; return its task id.
+
+        When the files land on this machine, a folder that cannot be written or a disk
+        without room is refused first (:func:`~.destination.check_local_destination`).
+        """
         dest = destination_endpoint_id or self.destination_endpoint()
         if not dest:
             raise ValueError("no destination endpoint: install Globus Connect Personal or pick an endpoint")
         level = sync_level or self.settings.sync_level
         if level not in SYNC_LEVELS:
             raise ValueError(f"sync_level must be one of {SYNC_LEVELS}")
+        plan = self.for_destination(plan, dest)
+        if plan.local_dirs:
+            check_local_destination(plan.local_dirs, plan.bytes_total)
         td = globus_sdk.TransferData(
             self.source_endpoint(),
             dest,

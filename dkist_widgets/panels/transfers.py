@@ -27,7 +27,6 @@ from typing import Any, Iterable, Mapping
 import globus_sdk
 import ipywidgets as w
 
-from ..core.destination import check_local_destination
 from ..core.formatting import escape
 from ..core.globus_auth import GlobusLogin, NotLoggedIn, is_auth_error
 from ..core.transfers import (
@@ -374,12 +373,8 @@ class TransferMonitor(w.VBox):
         dest = self.endpoint.value or self.session.destination_endpoint()
         if not dest:
             raise ValueError("choose a destination endpoint (none was found on this computer)")
-        same_dest = dest == self.settings.destination_endpoint_id or dest == find_local_endpoint()
-        if not same_dest:
-            plan = TransferPlan(plan.kind, plan.label, plan.items, plan.dataset_ids, plan.destination_path, plan.files_total, plan.bytes_total, ())
-        if plan.local_dirs:  # files land on this machine: refuse an unwritable or too-small folder now
-            check_local_destination(plan.local_dirs, plan.bytes_total)
-        task_id = self.session.submit(plan, destination_endpoint_id=dest, sync_level=self.sync.value)
+        plan = self.session.for_destination(plan, dest)  # local_dirs only if the files land here
+        task_id = self.session.submit(plan, destination_endpoint_id=dest, sync_level=self.sync.value)  # checks them
         # say it before watching: a quick task may finish (and say so) at once
         self._say(f"Started {plan.label!r}: {plan.summary}. Task {task_id}.")
         progress = self.watcher.watch(task_id, plan)
