@@ -75,7 +75,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 __all__ = [
     "Endpoint",
@@ -608,19 +608,12 @@ class TransferEngine:
     def make_inactive(self, task_id: str, nice_status: str = "CREDENTIAL_EXPIRED", description: str | None = None) -> None:
         """Turn a task INACTIVE (e.g. expired credentials) until :meth:`resume`."""
         description = description or nice_status.replace("_", " ").lower()
-        with self._cond:
-            task = self._task(task_id)
-            if task.phase in ("succeeded", "failed"):
-                raise GlobusError(409, "ClientError.Conflict", "The task has already ended")
-            running = task.phase == "running"
-            if running:
-                task.stop_reason = "inactive"
-                task.stop_args = {"nice_status": nice_status, "description": description}
-                task.wake.set()
-            elif task.phase == "queued":
+
+        def now(task: _Task) -> None:
+            if task.phase == "queued":  # an INACTIVE task stays as it is
                 self._set_inactive(task, nice_status, description)
-        if running:
-            task.finished.wait(self.cancel_wait)
+
+        self._stop_or_apply(task_id, "inactive", {"nice_status": nice_status, "description": description}, now)
 
     def _set_inactive(self, task: _Task, nice_status: str, description: str) -> None:
         task.phase = "inactive"
@@ -648,17 +641,24 @@ class TransferEngine:
 
     def fail(self, task_id: str, code: str = "PERMISSION_DENIED", description: str = "permission denied") -> None:
         """End a task FAILED with ``fatal_error={"code", "description"}``."""
+        self._stop_or_apply(
+            task_id, "fail", {"code": code, "description": description},
+            lambda task: self._finish_failed(task, code, description),
+        )
+
+    def _stop_or_apply(self, task_id: str, reason: str, args: dict, now: Callable[[_Task], None]) -> None:
+        """A running task's thread stops for ``reason`` (waited for); any other unfinished task gets ``now(task)``."""
         with self._cond:
             task = self._task(task_id)
             if task.phase in ("succeeded", "failed"):
                 raise GlobusError(409, "ClientError.Conflict", "The task has already ended")
             running = task.phase == "running"
             if running:
-                task.stop_reason = "fail"
-                task.stop_args = {"code": code, "description": description}
+                task.stop_reason = reason
+                task.stop_args = args
                 task.wake.set()
             else:
-                self._finish_failed(task, code, description)
+                now(task)
         if running:
             task.finished.wait(self.cancel_wait)
 
