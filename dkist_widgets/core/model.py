@@ -201,6 +201,7 @@ class DatasetModel(traitlets.HasTraits):
         self._selected = _frozen(np.zeros(0, dtype=np.int64))
         self._local = _frozen(np.zeros(0, dtype=bool))
         self._selected_tiles = _frozen(np.zeros(0, dtype=bool))
+        self._tile_headers = None  # unmasked tiles' header rows, stacked on first use (see headers)
         if dataset is not None:
             self.set_dataset(dataset, refresh_local=refresh_local)
 
@@ -213,6 +214,7 @@ class DatasetModel(traitlets.HasTraits):
         with self._lock:
             with self.hold_trait_notifications():
                 self._tiles = tiles
+                self._tile_headers = None
                 self._is_tiled = tiled
                 self._tile_grid_shape = grid_shape
                 self._selected = _frozen(np.zeros(0, dtype=np.int64))
@@ -255,12 +257,12 @@ class DatasetModel(traitlets.HasTraits):
         combined = ds.combined_headers
         if combined is None or len(combined) == self.n_frames or not self._tiles:
             return combined
-        with self._lock:
-            cached = getattr(self, "_tile_headers", None)
-            if cached is None or cached[0] is not ds:
-                cached = (ds, _stack_tile_headers(self._tiles, combined))
-                self._tile_headers = cached
-            return cached[1]
+        with self._lock:  # set_dataset swaps dataset, tiles and this cache under the lock
+            if self.dataset is not ds:  # replaced since it was read above
+                return combined
+            if self._tile_headers is None:
+                self._tile_headers = _stack_tile_headers(self._tiles, combined)
+            return self._tile_headers
 
     @property
     def headers_match_files(self) -> bool:
