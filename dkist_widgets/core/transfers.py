@@ -341,9 +341,9 @@ class TransferSession:
         authorizer = login.authorizer() if login is not None else globus_sdk.NullAuthorizer()
         if client is None:
             #: Interactive calls (a click: list, submit, cancel, endpoint search) run on the
-            #: kernel's comm thread: two quick retries at most (~1.5 s), not the SDK's
-            #: default five with backoff up to 10 s, which froze the notebook ~13 s
-            #: when Globus could not be reached.
+            #: kernel's comm thread: two quick retries at most, not the SDK's default
+            #: five with backoff up to 10 s. With Globus refusing connections a click
+            #: gives up in 1.15 s instead of 15.9 s (benchmarks/results/loopback_http.md).
             client = globus_sdk.TransferClient(
                 authorizer=authorizer,
                 base_url=self.settings.transfer_url,
