@@ -144,6 +144,22 @@ def test_asdf_without_headers(world):
         ex.close()
 
 
+def test_level2_inversion_is_refused_and_the_model_is_kept(world, archive):
+    """dkist's own level 2 test file loads as an Inversion, not a Dataset: said, nothing changed."""
+    path = dkist_samples.asdf_path("test_L2_inversion.asdf.gz")
+    model = DatasetModel(hd.load(archive.asdf_path("KPLMQ")))
+    model.select_frames([3, 4], source="test")
+    ex = explore(path, model=model)
+    try:
+        said = hd.words(ex.load_message.value)
+        assert "(level 2 data), not a level 1 Dataset or TiledDataset" in said, said
+        assert "still shows the dataset it had" in said
+        assert model.n_frames == 400 and list(model.selected_frames) == [3, 4]
+        hd.assert_no_traceback(ex)
+    finally:
+        ex.close()
+
+
 # ---------------------------------------------------------------- 3. missing keys
 
 
