@@ -546,6 +546,15 @@ class SearchPanel(w.VBox):
 
     # ---------------------------------------------------------------- actions
 
+    def _selected_with_template(self):
+        """(selected records, path template) for a fetch, or None (nothing selected, or a
+        template the panel has already said is bad)."""
+        records = self.selected_records()
+        template = self._template()
+        if not records or template is None:
+            return None
+        return records, template
+
     def _template(self) -> core.PathTemplate | None:
         try:
             return core.PathTemplate(self.path_template.value)
@@ -560,10 +569,10 @@ class SearchPanel(w.VBox):
 
     def fetch_selected(self) -> core.BackgroundJob | None:
         """Download the selected datasets' ASDFs into the path template."""
-        records = self.selected_records()
-        template = self._template()
-        if not records or template is None:
+        chosen = self._selected_with_template()
+        if chosen is None:
             return None
+        records, template = chosen
         timeout = self.search_timeout
 
         def progress(index, n, done, total):
@@ -589,10 +598,10 @@ class SearchPanel(w.VBox):
 
     def open_selected(self) -> core.BackgroundJob | None:
         """Fetch (or reuse) the first selected dataset's ASDF and load it into the model."""
-        records = self.selected_records()
-        template = self._template()
-        if not records or template is None:
+        chosen = self._selected_with_template()
+        if chosen is None:
             return None
+        records, template = chosen
         record = records[0]
         ds_id = str(record.get("datasetId"))
         timeout = self.search_timeout
@@ -617,10 +626,10 @@ class SearchPanel(w.VBox):
         return self._start("Opening", work, done, timeout=None)
 
     def _product(self, kind: str, on_file) -> core.BackgroundJob | None:
-        records = self.selected_records()
-        template = self._template()
-        if not records or template is None:
+        chosen = self._selected_with_template()
+        if chosen is None:
             return None
+        records, template = chosen
         record = records[0]
         ds_id = str(record.get("datasetId"))
         timeout = self.search_timeout
