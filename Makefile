@@ -26,10 +26,10 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
-# `npm install` rather than `npm ci`: the lock file pins every version but, as npm writes
-# it here, leaves out optional packages for other platforms, which `npm ci` refuses.
+# `npm ci`: installs exactly the committed lock (which lists every platform's optional
+# packages, so npm never rewrites it) and leaves the working tree clean.
 js/node_modules/.package-lock.json: js/package.json js/package-lock.json
-	cd js && npm install --no-audit --no-fund
+	cd js && npm ci --no-audit --no-fund
 
 # Rebuild the bundle whenever a TypeScript source changed since the last build.
 $(BUNDLE): $(JS_SRC) js/node_modules/.package-lock.json

@@ -28,6 +28,25 @@ def _say(message: str) -> None:
     print(f"[dkist-widgets] {message}", flush=True)
 
 
+def _missing_for(*, sandbox: bool = True, lab: bool = False) -> str | None:
+    """One sentence naming what to install, or None when everything needed is there."""
+    import importlib.util
+
+    needs = []
+    if sandbox:
+        try:
+            import dkist_widgets.sandbox  # noqa: F401
+        except ImportError:
+            needs.append("sandbox")
+    if lab and importlib.util.find_spec("jupyterlab") is None:
+        needs.append("lab")
+    if not needs:
+        return None
+    what = {"sandbox": "the offline sample world", "lab": "JupyterLab"}
+    return (f"dkist-widgets needs {' and '.join(what[n] for n in needs)} for this command: "
+            f"pip install \"dkist-widgets[{','.join(needs)}]\"")
+
+
 def _notebook_dir(requested: str | None) -> Path:
     """The folder JupyterLab serves.
 
@@ -89,6 +108,10 @@ def _run_until_interrupted(command: list[str], env: dict[str, str]) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    problem = _missing_for(sandbox=True, lab=True)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     world = _start_world(args.rate)
     env = dict(os.environ)
     env.update(world.kernel_environment())
@@ -126,6 +149,10 @@ def _app(args: argparse.Namespace) -> int:
         return 2
     env = dict(os.environ)
     world = None
+    problem = None if args.real else _missing_for(sandbox=True)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     if not args.real:
         world = _start_world(args.rate)
         env.update(world.kernel_environment())
@@ -142,6 +169,10 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _world(args: argparse.Namespace) -> int:
+    problem = _missing_for(sandbox=True)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     world = _start_world(args.rate)
     for key, value in sorted(world.kernel_environment().items()):
         print(f"export {key}={value}")
@@ -155,6 +186,10 @@ def _world(args: argparse.Namespace) -> int:
 
 
 def _generate(_args: argparse.Namespace) -> int:
+    problem = _missing_for(sandbox=True)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from .sandbox.archive import ensure_archive
 
     started = time.perf_counter()

@@ -302,15 +302,12 @@ def _cached(root: Path) -> Archive | None:
 
 @contextlib.contextmanager
 def _lock(root: Path):
-    import fcntl
+    """One generator per archive folder across processes, on every platform (``filelock``)."""
+    from filelock import FileLock
 
     root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f".{root.name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(str(root.parent / f".{root.name}.lock")):
+        yield
 
 
 def _build_one(root: Path, plan: _Plan, progress: Progress) -> dict:
