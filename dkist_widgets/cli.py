@@ -59,7 +59,7 @@ def _notebook_dir(requested: str | None) -> Path:
     checkout = Path(__file__).resolve().parent.parent / "notebooks"
     if checkout.is_dir():
         return checkout
-    from .sandbox.paths import data_root
+    from .core.paths import data_root
 
     shipped = Path(__file__).resolve().parent / "_notebooks"
     target = data_root() / "notebooks"

@@ -7,22 +7,11 @@ directory for ``dkist-widgets`` (``~/.local/share/dkist-widgets`` on Linux).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import platformdirs
+from ..core.paths import ENV_DATA_DIR, data_root
 
-__all__ = ["data_root", "archive_root", "local_endpoint_root", "state_root"]
-
-ENV_DATA_DIR = "DKIST_WIDGETS_DATA_DIR"
-
-
-def data_root() -> Path:
-    """The folder that holds the sample archive and the sandbox's state."""
-    env = os.environ.get(ENV_DATA_DIR)
-    root = Path(env).expanduser() if env else Path(platformdirs.user_data_dir("dkist-widgets"))
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+__all__ = ["data_root", "archive_root", "local_endpoint_root", "state_root", "ENV_DATA_DIR"]
 
 
 def archive_root(format_version: int) -> Path:
