@@ -12,7 +12,7 @@ JS_SRC := $(shell find js/src -name '*.ts') js/build.mjs js/package.json js/pack
 BUNDLE := dkist_widgets/static/world_status.js
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-python test-js setup chromium clean-venv
+.PHONY: demo test test-python test-js setup chromium clean-venv lint docs test-oldest
 
 setup: $(STAMP) $(BUNDLE)
 
@@ -49,7 +49,28 @@ test-js: js/node_modules/.package-lock.json
 test-python: setup chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: test-js test-python
+# ruff (lint + format check) through pre-commit's local hooks, so `pre-commit install`
+# gives contributors exactly what CI checks.
+lint: setup
+	$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
+
+# The documentation site, warnings as errors; the workshop notebooks are executed on
+# the sandbox while it builds.
+docs: setup
+	rm -rf docs/_build
+	$(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html
+
+# The kernel-side tests on the lowest versions pyproject.toml declares (.venv-oldest).
+OLDEST := .venv-oldest
+test-oldest: $(BUNDLE)
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(PY) tools/lowest_constraints.py sandbox lab > $(OLDEST)/constraints.txt
+	$(OLDEST)/bin/python -m pip install --quiet -c $(OLDEST)/constraints.txt ".[sandbox,lab]" \
+	  "pytest>=8" "pytest-timeout>=2.3" "hypothesis>=6.100" "nbclient>=0.10" "nbformat>=5.10" "responses>=0.25"
+	$(OLDEST)/bin/python tools/lowest_constraints.py sandbox lab | $(OLDEST)/bin/python tools/check_installed.py
+	$(OLDEST)/bin/python -m pytest tests -m "not browser and not slow" -q -p no:cacheprovider $(OLDEST_ARGS)
+
+test: lint test-js docs test-python
 
 clean-venv:
 	rm -rf $(VENV)

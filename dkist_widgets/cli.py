@@ -1,13 +1,16 @@
 """``dkist-widgets``: the command line.
 
-``dkist-widgets demo``      generate what is missing of the sample archive, start the
-                            loopback services, and run JupyterLab on the workshop
-                            notebooks with kernels pointed at them.
-``dkist-widgets app``       the explorer alone as a web page (Voila), on the offline
-                            world (``--real`` for the real DKIST and Globus).
-``dkist-widgets world``     the same services without JupyterLab (prints the env vars
-                            a kernel or shell needs), until Ctrl-C.
-``dkist-widgets generate``  only generate the sample archive.
+``dkist-widgets demo``
+    generate what is missing of the sample archive, start the loopback services, and
+    run JupyterLab on the workshop notebooks with kernels pointed at them.
+``dkist-widgets app``
+    the explorer alone as a web page (Voila), on the offline world (``--real`` for
+    the real DKIST and Globus).
+``dkist-widgets world``
+    the same services without JupyterLab (prints the env vars a kernel or shell
+    needs), until Ctrl-C.
+``dkist-widgets generate``
+    only generate the sample archive.
 """
 
 from __future__ import annotations

@@ -27,24 +27,23 @@ and rejects exactly the items dkist rejects, with a message that says why.
 What dkist 1.18.1 rejects (checked against ``ds[item]`` on the test ASDFs that ship
 with dkist; tests/test_fileindex.py re-checks every rule with hypothesis):
 
-===========================================  ========================  ==============
-item                                         dkist raises              we raise
-===========================================  ========================  ==============
-``None`` / ``np.newaxis``                    IndexError                IndexError
-two ``...``                                  IndexError                IndexError
-slice step other than ``None``/1             IndexError (WCS)          IndexError
-negative int, negative slice start           ValueError (size unknown) ValueError
-more entries than data axes                  ValueError                ValueError
-an int on every axis (0-d result)            ValueError (WCS)          ValueError
-float, str, array, np.bool_, nested list     ValueError                ValueError
-non-int slice bound (``slice(1.0, 3)``)      TypeError                 ValueError
-int >= axis length (any axis)                IndexError                IndexError
-file axis: negative slice stop               ValueError (headers)      ValueError
-file axis: start > (stop or length)          ValueError (headers)      ValueError
-file axis: stop > length, selection nonempty ValueError (headers)      ValueError
-any item, when the file grid has a length-1  IndexError/ValueError     ValueError
-axis and more than one file                  (headers)
-===========================================  ========================  ==============
+============================================  ===============================  ==========
+item                                          dkist raises                     we raise
+============================================  ===============================  ==========
+``None`` / ``np.newaxis``                     IndexError                       IndexError
+two ``...``                                   IndexError                       IndexError
+slice step other than ``None``/1              IndexError (WCS)                 IndexError
+negative int, negative slice start            ValueError (size unknown)        ValueError
+more entries than data axes                   ValueError                       ValueError
+an int on every axis (0-d result)             ValueError (WCS)                 ValueError
+float, str, array, np.bool_, nested list      ValueError                       ValueError
+non-int slice bound (``slice(1.0, 3)``)       TypeError                        ValueError
+int >= axis length (any axis)                 IndexError                       IndexError
+file axis: negative slice stop                ValueError (headers)             ValueError
+file axis: start > (stop or length)           ValueError (headers)             ValueError
+file axis: stop > length, selection nonempty  ValueError (headers)             ValueError
+a length-1 file axis and more than one file   IndexError/ValueError (headers)  ValueError
+============================================  ===============================  ==========
 
 Quirks mirrored rather than "fixed", because the point is to say what dkist does:
 

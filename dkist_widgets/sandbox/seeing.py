@@ -108,7 +108,7 @@ def seeing_series(
     spell_length
         Mean spell length in samples.
     spell_contrast
-        Typical |log(level / median)| of a spell; 0.45 gives factors ~1.6 up or down.
+        Typical ``|log(level / median)|`` of a spell; 0.45 gives factors ~1.6 up or down.
     unlock_length
         Mean length of an AO-unlocked stretch in samples.
     unlock_rate
