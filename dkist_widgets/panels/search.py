@@ -46,6 +46,7 @@ import traitlets
 
 from ..core import search as core
 from ..core.formatting import escape, human_bytes
+from ..core.units import r0_label
 
 __all__ = ["SearchPanel"]
 
@@ -85,7 +86,10 @@ class SearchPanel(w.VBox):
     search_timeout
         Seconds before a search, a page or a download is given up.
     path_template
-        Where ASDFs and the report/movie go (``Fido.fetch`` keys, e.g. ``{dataset_id}``).
+        Where ASDFs and the report/movie go: a
+        :class:`~dkist_widgets.core.path_template.PathTemplate` with dkist's own keys
+        (``Fido.fetch``'s, e.g. ``{dataset_id}``, ``{primary_proposal_id}``), the
+        aliases ``{proposal_id}``, ``{date}``, ... and ``{file}``.
     columns
         Grid columns shown first (the workshop's by default).
     """
@@ -150,8 +154,8 @@ class SearchPanel(w.VBox):
         self.wavelength_max = w.Text(description="λ max (nm)", layout=narrow, style=style)
         self.embargoed = w.Dropdown(description="Embargoed", options=[(_ANY, "any"), ("no", "no"), ("yes", "yes")],
                                     value="no", layout=narrow, style=style)
-        self.r0_min = w.Text(description="r0 min (cm)", layout=narrow, style=style)
-        self.r0_max = w.Text(description="r0 max (cm)", layout=narrow, style=style)
+        self.r0_min = w.Text(description=r0_label("r0 min"), layout=narrow, style=style)
+        self.r0_max = w.Text(description=r0_label("r0 max"), layout=narrow, style=style)
         self.dataset_ids = w.Text(description="Dataset IDs", placeholder="ids, comma separated",
                                   layout=w.Layout(width="466px"), style=style)
         self.proposal_id = w.Text(description="Proposal", placeholder="pid_1_23", layout=narrow, style=style)
@@ -188,6 +192,8 @@ class SearchPanel(w.VBox):
         self.search_button.on_click(lambda _b: self.search())
         self.cancel_button.on_click(lambda _b: self.cancel())
         self.path_template = w.Text(value=path_template, description="Save to",
+                                    tooltip="A folder; keys as in Fido.fetch: {dataset_id}, {primary_proposal_id}, "
+                                            "{instrument}, {product_id}, {date}, ... and {file}",
                                     layout=w.Layout(width="466px"), style=style)
         self.path_template.add_class("dkw-search-path")
 
