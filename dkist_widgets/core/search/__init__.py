@@ -10,7 +10,7 @@ One concern per module; this package re-exports every public name, so
   :func:`query_parameters`, :func:`fido_code`, :class:`FormChoices`, the r0 unit rule
   (dkist issue 613).
 * :mod:`.results` -- :class:`SearchResult`, :func:`rows_from_records`,
-  :func:`records_from_table`.
+  :func:`records_from_table`, :func:`result_from_fido`.
 * :mod:`.http` -- :class:`SearchFailed`, :func:`run_search`,
   :func:`fetch_search_values`, :func:`load_form_choices`.
 * :mod:`.downloads` -- :func:`download_product`, :func:`fetch_asdfs`,
@@ -44,7 +44,7 @@ from .request import (
     fido_code,
     query_parameters,
 )
-from .results import DEFAULT_COLUMNS, SearchResult, records_from_table, rows_from_records
+from .results import DEFAULT_COLUMNS, SearchResult, records_from_table, result_from_fido, rows_from_records
 
 __all__ = [
     "BackgroundJob",
@@ -77,6 +77,7 @@ __all__ = [
     "load_form_choices",
     "query_parameters",
     "records_from_table",
+    "result_from_fido",
     "rows_from_records",
     "run_search",
 ]

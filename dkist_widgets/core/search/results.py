@@ -24,7 +24,7 @@ from typing import Any
 
 from .request import SearchRequest
 
-__all__ = ["DEFAULT_COLUMNS", "SearchResult", "rows_from_records", "records_from_table"]
+__all__ = ["DEFAULT_COLUMNS", "SearchResult", "rows_from_records", "records_from_table", "result_from_fido"]
 
 #: The workshop's columns, shown by default.
 DEFAULT_COLUMNS = (
@@ -182,3 +182,31 @@ def records_from_table(table) -> list[dict]:
         records.append(record)
     return records
 
+
+def _dkist_tables(res) -> list:
+    from dkist.net.client import DKISTQueryResponseTable
+
+    if isinstance(res, DKISTQueryResponseTable):
+        return [res]
+    tables = []
+    for table in getattr(res, "_list", None) or (list(res) if hasattr(res, "__iter__") else []):
+        if isinstance(table, DKISTQueryResponseTable):
+            tables.append(table)
+    if not tables:
+        raise TypeError("SearchPanel.from_results needs Fido results holding DKIST tables "
+                        f"(got {type(res).__name__})")
+    return tables
+
+
+def result_from_fido(res) -> SearchResult:
+    """A :class:`SearchResult` of the DKIST tables in Fido results a user holds
+    (``UnifiedResponse`` or a ``DKISTQueryResponseTable``); TypeError for anything else.
+
+    The total is the tables' ``total_available_results`` (or their length) summed.
+    """
+    records, total = [], 0
+    for table in _dkist_tables(res):
+        if len(table.colnames):
+            records += records_from_table(table)
+        total += int(getattr(table, "total_available_results", 0) or len(table))
+    return SearchResult(records=records, total=max(total, len(records)), from_table=True)
