@@ -16,7 +16,8 @@ Keys
 * **Aliases** kept from earlier releases: the destination fields of
   :data:`TEMPLATE_FIELDS` (``dataset_id``, ``proposal_id``, ``instrument``,
   ``product_id``, ``bucket``, ``date``, ``year``) and the download key
-  ``wavelength`` (= ``wavelength_min``). Three of them are dkist keys too with the
+  ``wavelength`` (= ``wavelength_min``; ``Fido.fetch`` would write its
+  ``[min max] nm`` pair, spaces and all). Three of them are dkist keys too with the
   same value; ``proposal_id`` = ``primary_proposal_id``; ``bucket`` =
   ``storage_bucket``; ``date``/``year`` are the first 10/4 characters of
   ``startTime``.
