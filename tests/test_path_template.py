@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from search_world import dc, search_catalogue_and_root, search_dc  # noqa: F401
 
 from dkist_widgets.core import search as core
@@ -174,7 +173,8 @@ def test_fido_path_with_dkist_keys_equals_dkists_make_filename(dc, search_catalo
 def test_fido_fetch_lands_where_the_engine_says(dc, search_catalogue_and_root, tmp_path):
     """A real ``Fido.fetch(path=...)`` with dkist's own keys, and our download with the
     same template, write the same relative paths, byte for byte the same files."""
-    from sunpy.net import Fido, attrs as a
+    from sunpy.net import Fido
+    from sunpy.net import attrs as a
 
     catalogue, root = search_catalogue_and_root
     records = [r for r in catalogue if (root / r["bucket"] / r["asdfObjectKey"]).is_file()][:2]

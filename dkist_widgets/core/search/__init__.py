@@ -25,7 +25,8 @@ One concern per module; this package re-exports every public name, so
 
 from __future__ import annotations
 
-from ..jobs import BackgroundJob as _BackgroundJob, Cancelled
+from ..jobs import BackgroundJob as _BackgroundJob
+from ..jobs import Cancelled
 from ..path_template import PathTemplate, PathTemplateError
 from .downloads import DEFAULT_PATH_TEMPLATE, PRODUCT_ROUTES, DownloadError, FetchOutcome, download_product, fetch_asdfs
 from .http import SearchFailed, fetch_search_values, http_client_errors, load_form_choices, run_search

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import socket
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -141,7 +140,7 @@ def download_product(dataset_id: str, kind: str, destination: Path | PathTemplat
                 raise DownloadError(f"The data centre sent something that is not the {what} of {dataset_id} "
                                     f"({content_type}, starting {bytes(head[:24])!r}).")
             part.replace(target)
-        except (TimeoutError, socket.timeout) as err:
+        except TimeoutError as err:
             raise DownloadError(f"The data centre stopped sending {label} (no data for {timeout:g} s).") from err
         except (ConnectionError, http_client_errors()) as err:
             raise DownloadError(f"The connection broke while downloading {label}: {err or type(err).__name__}.") from err

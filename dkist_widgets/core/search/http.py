@@ -76,7 +76,7 @@ def _open(url: str, timeout: float, what: str, method: str = "GET"):
         return urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as err:
         raise SearchFailed(_explain_http_error(err, what)) from err
-    except (TimeoutError, socket.timeout) as err:
+    except TimeoutError as err:
         raise SearchFailed(f"No answer from the data centre within {timeout:g} s ({what}).") from err
     except urllib.error.URLError as err:
         reason = err.reason
@@ -96,7 +96,7 @@ def _read_json(url: str, timeout: float, what: str) -> Any:
     with _open(url, timeout, what) as resp:
         try:
             body = resp.read()
-        except (TimeoutError, socket.timeout) as err:
+        except TimeoutError as err:
             raise SearchFailed(f"The data centre stopped answering within {timeout:g} s ({what}).") from err
         except (ConnectionError, OSError, http_client_errors()) as err:
             raise SearchFailed(f"The connection to the data centre broke ({what}): {err or type(err).__name__}.") from err

@@ -96,7 +96,7 @@ def _parse_time(value, name: str, problems: list[str]) -> str | None:
                             "2022-06-01T12:00)")
             return None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed.isoformat(timespec="seconds" if not parsed.microsecond else "microseconds")
 
 
@@ -248,9 +248,8 @@ class SearchRequest:
 
     def _attrs_and_code(self) -> list[tuple[Any, str]]:
         import astropy.units as u
-        from sunpy.net import attrs as a
-
         import dkist.net  # noqa: F401 - registers a.dkist
+        from sunpy.net import attrs as a
 
         out: list[tuple[Any, str]] = []
         if self.start or self.end:
@@ -286,7 +285,7 @@ class SearchRequest:
 
 
 def _open_end() -> str:
-    tomorrow = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=2)
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)
     return f"{tomorrow.isoformat()}T00:00:00"
 
 
@@ -298,9 +297,8 @@ def dkist_sends_fried_in_cm() -> bool:
     global _SENDS_CM
     if _SENDS_CM is None:
         import astropy.units as u
-        from sunpy.net import attrs as a
-
         from dkist.net.attr_walker import walker
+        from sunpy.net import attrs as a
 
         sent = walker.create(a.dkist.FriedParameter(1 * u.cm, 2 * u.cm))[0]
         lo = float(sent["qualityAverageFriedParameterMin"])
@@ -327,9 +325,8 @@ def _fried_attr(lo_cm: float, hi_cm: float):
 
 def query_parameters(request: SearchRequest) -> dict[str, Any]:
     """URL parameters for ``request``, made by dkist's own attr walker; r0 checked to be metres."""
-    from sunpy.net import attr
-
     from dkist.net.attr_walker import walker
+    from sunpy.net import attr
 
     queries = walker.create(attr.and_(*request.attrs()))
     if len(queries) != 1:  # pragma: no cover - we never build OR queries
@@ -339,7 +336,7 @@ def query_parameters(request: SearchRequest) -> dict[str, Any]:
         want = (r0_from_display(request.r0_min_cm or 0.0),
                 r0_from_display(request.r0_max_cm if request.r0_max_cm is not None else OPEN_R0_CM))
         got = (float(params["qualityAverageFriedParameterMin"]), float(params["qualityAverageFriedParameterMax"]))
-        if not all(math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-12) for g, w in zip(got, want)):
+        if not all(math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-12) for g, w in zip(got, want, strict=True)):
             raise RuntimeError(f"r0 would be sent as {got}, not the metres {want}: refusing to search")
     return params
 

@@ -152,7 +152,6 @@ def records_from_table(table) -> list[dict]:
     import numpy as np
     from astropy.time import Time
     from astropy.units import Quantity
-
     from dkist.utils.inventory import INVENTORY_KEY_MAP
 
     reverse = {v: k for k, v in INVENTORY_KEY_MAP.items()}
