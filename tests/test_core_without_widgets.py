@@ -6,10 +6,12 @@ from pathlib import Path
 
 import dkist_widgets
 
+_PACKAGE = Path(dkist_widgets.__file__).parent
+#: Every module under core/, packages (core/search/) included.
 CORE_MODULES = sorted(
-    f"dkist_widgets.core.{p.stem}"
-    for p in (Path(dkist_widgets.__file__).parent / "core").glob("*.py")
-    if p.stem != "__init__"
+    ".".join(("dkist_widgets", *p.relative_to(_PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+    for p in (_PACKAGE / "core").rglob("*.py")
+    if p.relative_to(_PACKAGE).parts != ("core", "__init__.py")
 )
 
 

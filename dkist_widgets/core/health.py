@@ -2,7 +2,9 @@
 
 A probe is one HTTP GET with a short timeout. Any HTTP answer below 500 counts as
 "reachable": the real Globus answers 401 without a token, and that still tells the
-user the network path works. Connection errors, timeouts and 5xx count as down.
+user the network path works. Connection errors, timeouts and 5xx count as down; a
+URL that cannot be asked at all (malformed, endless redirects) is down with the
+reason's name, never an exception in the checking thread.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ def probe(name: str, url: str, timeout: float = 3.0) -> ServiceHealth:
         return ServiceHealth(name, url, False, f"no answer within {timeout:g} s", None)
     except requests.ConnectionError:
         return ServiceHealth(name, url, False, "cannot connect", None)
+    except requests.RequestException as err:  # a malformed URL, too many redirects...
+        return ServiceHealth(name, url, False, f"cannot ask ({type(err).__name__})", None)
     latency = (time.perf_counter() - start) * 1000.0
     if response.status_code >= 500:
         return ServiceHealth(name, url, False, f"server error {response.status_code}", latency)

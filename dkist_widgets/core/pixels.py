@@ -41,6 +41,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .jobs import BackgroundJob
+
 __all__ = [
     "Slab",
     "Layout",
@@ -377,8 +379,9 @@ class StatsJob:
     progress
         ``progress(n_done, n_total)`` after every round (from the worker thread).
 
-    Use :meth:`run` (blocking) or :meth:`start` (background thread) then
-    :meth:`wait`; :meth:`cancel` stops after the current round. ``values`` holds
+    Use :meth:`run` (blocking) or :meth:`start` (a background job, with an
+    optional ``on_finished`` callback) then :meth:`wait`; :meth:`cancel` stops after
+    the current round. ``values`` holds
     the results so far, NaN where not computed.
     """
 
@@ -412,14 +415,18 @@ class StatsJob:
         self.elapsed = 0.0
         self._cancel = threading.Event()
         self._finished = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._job: BackgroundJob | None = None
 
     # -- control
-    def start(self) -> StatsJob:
-        if self._thread is not None:
+    def start(self, on_finished: Callable[[StatsJob], None] | None = None) -> StatsJob:
+        """Run in the background (a :class:`~dkist_widgets.core.jobs.BackgroundJob`);
+        ``on_finished(self)`` is called from the worker thread once :attr:`finished`."""
+        if self._job is not None:
             raise RuntimeError("this job was already started")
-        self._thread = threading.Thread(target=self._run_safely, name="dkist-widgets-stats", daemon=True)
-        self._thread.start()
+        self._job = BackgroundJob(lambda _cancel: self._run_safely(),
+                                  on_done=(lambda _none: on_finished(self)) if on_finished else None,
+                                  name="dkist-widgets-stats")
+        self._job.start()
         return self
 
     def run(self) -> StatsJob:
@@ -429,6 +436,7 @@ class StatsJob:
         return self
 
     def cancel(self) -> None:
+        """Stop after the current round; the job ends normally with :attr:`cancelled` True."""
         self._cancel.set()
 
     def wait(self, timeout: float | None = None) -> bool:

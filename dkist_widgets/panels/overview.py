@@ -24,12 +24,14 @@ Choices
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 import ipywidgets as w
 import numpy as np
 
-from ..core.formatting import escape, human_bytes
+from ..core.formatting import escape, human_bytes, link_html
+from ..core.inventory import inventory_of
+from ..core.units import r0_label, r0_to_display
 
 __all__ = ["DatasetOverview", "dataset_facts", "axes_description", "overview_html"]
 
@@ -64,7 +66,7 @@ _FACT_KEYS = (
     ("endTime", "End"),
     ("wavelengthMin", "Wavelength min (nm)"),
     ("wavelengthMax", "Wavelength max (nm)"),
-    ("qualityAverageFriedParameter", "Average r0 (m)"),
+    ("qualityAverageFriedParameter", r0_label("Average r0")),
     ("isEmbargoed", "Embargoed"),
     ("embargoEndDate", "Embargo ends"),
     ("frameCount", "Frames (inventory)"),
@@ -90,13 +92,6 @@ def _first_tile(dataset):
                 return data.data[position]
         return None
     return dataset
-
-
-def _inventory(dataset) -> Mapping[str, Any]:
-    inventory = getattr(dataset, "inventory", None)
-    if inventory is None:
-        inventory = (getattr(dataset, "meta", None) or {}).get("inventory")
-    return inventory or {}
 
 
 def axes_description(dataset) -> dict:
@@ -144,14 +139,6 @@ def dataset_facts(dataset) -> dict:
     return facts
 
 
-def _safe_link(url, label) -> str:
-    text = escape(url)
-    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
-        return (f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">'
-                f"{escape(label)}</a>")
-    return f"{escape(label)}: <span class='dkw-muted'>{text}</span>"
-
-
 def _fact_value(key, value) -> str:
     if value is None or value == "":
         return "<span class='dkw-muted'>—</span>"
@@ -160,9 +147,9 @@ def _fact_value(key, value) -> str:
             return escape(human_bytes(float(value) * 2**30))  # the inventory holds GiB
         except (TypeError, ValueError):
             return escape(value)
-    if key == "qualityAverageFriedParameter":
+    if key == "qualityAverageFriedParameter":  # metres in the inventory
         try:
-            return escape(f"{float(value):.3f}")
+            return escape(f"{r0_to_display(value):.1f}")
         except (TypeError, ValueError):
             return escape(value)
     if isinstance(value, (list, tuple)):
@@ -196,7 +183,7 @@ def overview_html(dataset) -> str:
                 "or call <code>explore(ds)</code>.</span></div>")
     axes = axes_description(dataset)
     facts = dataset_facts(dataset)
-    inventory = _inventory(dataset)
+    inventory = inventory_of(dataset)
     title = escape(inventory.get("datasetId", "dataset"))
     kind = "TiledDataset" if facts["tiled"] else "Dataset"
 
@@ -219,7 +206,7 @@ def overview_html(dataset) -> str:
     fact_rows = "".join(f"<div class='dkw-kv'><span class='dkw-muted'>{escape(label)}</span> "
                         f"{_fact_value(key, inventory.get(key))}</div>"
                         for key, label in _FACT_KEYS if key in inventory)
-    links = [_safe_link(inventory[key], label) for key, label in _LINK_KEYS if inventory.get(key)]
+    links = [link_html(inventory[key], label) for key, label in _LINK_KEYS if inventory.get(key)]
     links_html = " · ".join(links) or "<span class='dkw-muted'>no links in the inventory</span>"
     return (
         _STYLE

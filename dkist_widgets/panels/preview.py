@@ -417,8 +417,9 @@ class Preview(w.VBox):
 class FrameStatsPanel(w.VBox):
     """Compute per-frame pixel statistics over the local files, with progress and cancel.
 
-    Runs a :class:`~dkist_widgets.core.pixels.StatsJob` in a background thread (dask
-    threads, or ``client`` when given). When it ends, the statistics are added to
+    Runs a :class:`~dkist_widgets.core.pixels.StatsJob` as a background job
+    (:class:`~dkist_widgets.core.jobs.BackgroundJob`; dask threads, or ``client`` when
+    given). When it ends, the statistics are added to
     ``model.headers`` as ``PIX_*`` columns (:func:`~dkist_widgets.core.pixels.add_stats_columns`),
     so a ``HeaderExplorer`` created afterwards plots, thresholds and brushes them like
     r0. ``on_done(job)`` is called (from the worker thread) after that.
@@ -452,9 +453,7 @@ class FrameStatsPanel(w.VBox):
         self.cancel_button.disabled = False
         where = "a dask.distributed client" if self.client is not None else f"{self.n_workers} threads"
         self.message.value = escape(f"reading {self.job.n_total} local files with {where}…")
-        job = self.job
-        threading.Thread(target=self._run, args=(job,), daemon=True, name="dkist-widgets-stats-panel").start()
-        return job
+        return self.job.start(on_finished=self._finished)
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -463,9 +462,8 @@ class FrameStatsPanel(w.VBox):
     def _progress(self, done: int, total: int) -> None:
         self.bar.value = done
 
-    def _run(self, job: px.StatsJob) -> None:
-        job.start()
-        job.wait()
+    def _finished(self, job: px.StatsJob) -> None:
+        """Called from the job's worker thread when it has finished."""
         if job.error is not None:
             self.message.value = escape(f"failed: {type(job.error).__name__}: {job.error}")
         else:

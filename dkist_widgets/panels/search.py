@@ -12,21 +12,16 @@ Choices
   runs, ``busy`` is True and a spinner with a Cancel button shows.
 * **Paging, not one huge grid.** The grid holds one page of results (``page size``
   rows, at most 1000) fetched with the API's ``pageNumber``/``pageSize``; Previous
-  / Next ask for another page. Sorting and filtering (ipydatagrid's column menus)
-  act on the page shown, which the summary says. 10,000 results stay responsive
-  because only one page ever reaches the browser (see
-  ``benchmarks/results/search_grid.md``).
-* **Stable selection.** The grid's index is "Dataset ID" (ipydatagrid's primary
-  key); selected rectangles are positions in the *sorted/filtered view*, mapped to
-  dataset ids through ``grid.get_visible_data()``; ``selected_ids`` holds ids.
-* **Quality report** is shown as an ``application/pdf`` output inside an
-  ``ipywidgets.Output``: JupyterLab 4's built-in PDF renderer (pdf-extension)
-  displays it inline in an iframe from a blob URL, which works where a
-  ``data:``-URL ``<iframe>`` in an HTML widget is blocked. The saved file's path is
-  shown beside it, so another frontend (or the browser's own PDF viewer being
-  disabled) still leaves the report one click away in the file browser.
-* **Preview movie** is an ``ipywidgets.Video`` holding the MP4 bytes (H.264,
-  autoplay, loop, controls).
+  / Next ask for another page (:class:`~dkist_widgets.panels.search_results.ResultsGrid`
+  shows it and maps its selection to dataset ids; ``selected_ids`` holds ids).
+* **Parts.** The form is :class:`~dkist_widgets.panels.search_form.SearchForm`
+  (its controls stay reachable as ``panel.start``, ``panel.r0_min``, ...); the
+  quality report and preview movie are shown by
+  :class:`~dkist_widgets.panels.search_products.ProductViewer` (a PDF output and a
+  ``Video``; ``panel.report_output``, ``panel.movie_box``, ...).
+* **Paths.** Fetch, Open and the report/movie go where the "Save to"
+  :class:`~dkist_widgets.core.path_template.PathTemplate` says: dkist's own keys
+  (``{primary_proposal_id}``, as in ``Fido.fetch``), the aliases and ``{file}``.
 * **Transfers.** The panel does not know the transfer monitor: Transfer calls the
   callbacks registered with :meth:`SearchPanel.on_transfer_request` with the
   selected records (API keys), and ``transfer_request`` (a kernel-side trait) holds
@@ -37,7 +32,6 @@ Choices
 
 from __future__ import annotations
 
-import base64
 import threading
 from pathlib import Path
 
@@ -46,11 +40,12 @@ import traitlets
 
 from ..core import search as core
 from ..core.formatting import escape, human_bytes
+from .search_form import FIELD_CONTROLS, PAGE_SIZES, SearchForm
+from .search_products import ProductViewer
+from .search_results import ResultsGrid
+from .search_results import dataframe as _dataframe  # noqa: F401 - benchmarks/bench_search_grid.py imports it
 
-__all__ = ["SearchPanel"]
-
-PAGE_SIZES = (25, 50, 100, 250, 500, 1000)
-_ANY = "(any)"
+__all__ = ["SearchPanel", "PAGE_SIZES"]
 
 _SPINNER_CSS = """<style>
 .dkw-search-spinner{display:inline-block;width:12px;height:12px;border:2px solid #999;
@@ -58,17 +53,6 @@ border-top-color:transparent;border-radius:50%;animation:dkwspin .8s linear infi
 vertical-align:middle;margin-right:6px}
 @keyframes dkwspin{to{transform:rotate(360deg)}}
 </style>"""
-
-
-def _dataframe(rows, columns, index="Dataset ID"):
-    import pandas as pd
-
-    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
-    if index in frame.columns:
-        frame = frame.set_index(index)
-    else:
-        frame.index.name = index
-    return frame
 
 
 class SearchPanel(w.VBox):
@@ -85,7 +69,10 @@ class SearchPanel(w.VBox):
     search_timeout
         Seconds before a search, a page or a download is given up.
     path_template
-        Where ASDFs and the report/movie go (``Fido.fetch`` keys, e.g. ``{dataset_id}``).
+        Where ASDFs and the report/movie go: a
+        :class:`~dkist_widgets.core.path_template.PathTemplate` with dkist's own keys
+        (``Fido.fetch``'s, e.g. ``{dataset_id}``, ``{primary_proposal_id}``), the
+        aliases ``{proposal_id}``, ``{date}``, ... and ``{file}``.
     columns
         Grid columns shown first (the workshop's by default).
     """
@@ -114,7 +101,6 @@ class SearchPanel(w.VBox):
         self._job: core.BackgroundJob | None = None
         self._transfer_callbacks = []
         self._wanted_columns = list(columns)
-        self._frame = None
         self.choices = choices or core.FormChoices()
         self.choices_loaded = threading.Event()
 
@@ -141,39 +127,9 @@ class SearchPanel(w.VBox):
     # ---------------------------------------------------------------- building
 
     def _build_form(self, path_template):
-        narrow = w.Layout(width="230px")
-        style = {"description_width": "90px"}
-        self.start = w.Text(description="Start", placeholder="YYYY-MM-DD[THH:MM]", layout=narrow, style=style)
-        self.end = w.Text(description="End", placeholder="YYYY-MM-DD[THH:MM]", layout=narrow, style=style)
-        self.instrument = w.Dropdown(description="Instrument", options=[_ANY], layout=narrow, style=style)
-        self.wavelength_min = w.Text(description="λ min (nm)", layout=narrow, style=style)
-        self.wavelength_max = w.Text(description="λ max (nm)", layout=narrow, style=style)
-        self.embargoed = w.Dropdown(description="Embargoed", options=[(_ANY, "any"), ("no", "no"), ("yes", "yes")],
-                                    value="no", layout=narrow, style=style)
-        self.r0_min = w.Text(description="r0 min (cm)", layout=narrow, style=style)
-        self.r0_max = w.Text(description="r0 max (cm)", layout=narrow, style=style)
-        self.dataset_ids = w.Text(description="Dataset IDs", placeholder="ids, comma separated",
-                                  layout=w.Layout(width="466px"), style=style)
-        self.proposal_id = w.Text(description="Proposal", placeholder="pid_1_23", layout=narrow, style=style)
-        self.target_type = w.Dropdown(description="Target", options=[_ANY], layout=narrow, style=style)
-        self.all_stokes = w.Dropdown(description="All Stokes", options=[(_ANY, "any"), ("yes", "yes"), ("no", "no")],
-                                     value="any", layout=narrow, style=style)
-        self.page_size = w.Dropdown(description="Page size", options=list(PAGE_SIZES),
-                                    value=core.DEFAULT_PAGE_SIZE, layout=narrow, style=style)
-        for control, name in ((self.start, "start"), (self.end, "end"), (self.instrument, "instrument"),
-                              (self.wavelength_min, "wavelength-min"), (self.wavelength_max, "wavelength-max"),
-                              (self.embargoed, "embargoed"), (self.r0_min, "r0-min"), (self.r0_max, "r0-max"),
-                              (self.dataset_ids, "dataset-ids"), (self.proposal_id, "proposal"),
-                              (self.target_type, "target"), (self.all_stokes, "stokes"),
-                              (self.page_size, "page-size")):
-            control.add_class(f"dkw-search-{name}")
-        self.form = w.VBox([
-            w.HBox([self.start, self.end, self.instrument]),
-            w.HBox([self.wavelength_min, self.wavelength_max, self.embargoed]),
-            w.HBox([self.r0_min, self.r0_max, self.all_stokes]),
-            w.HBox([self.dataset_ids, self.target_type]),
-            w.HBox([self.proposal_id, self.page_size]),
-        ])
+        self.form = SearchForm()
+        for attr in FIELD_CONTROLS.values():  # panel.start, panel.r0_min, ... as before
+            setattr(self, attr, getattr(self.form, attr))
         self.search_button = w.Button(description="Search", button_style="primary", icon="search")
         self.search_button.add_class("dkw-search-go")
         self.cancel_button = w.Button(description="Cancel", disabled=True)
@@ -187,33 +143,23 @@ class SearchPanel(w.VBox):
         self.code_box = w.Accordion(children=[self.code], titles=("Equivalent code",))
         self.search_button.on_click(lambda _b: self.search())
         self.cancel_button.on_click(lambda _b: self.cancel())
-        self.path_template = w.Text(value=path_template, description="Save to",
-                                    layout=w.Layout(width="466px"), style=style)
+        self.path_template = w.Text(value=path_template, description="Save to", style={"description_width": "90px"},
+                                    tooltip="A folder; keys as in Fido.fetch: {dataset_id}, {primary_proposal_id}, "
+                                            "{instrument}, {product_id}, {date}, ... and {file}",
+                                    layout=w.Layout(width="466px"))
         self.path_template.add_class("dkw-search-path")
 
     def _build_results(self):
-        from ipydatagrid import DataGrid
-
-        self.summary = w.HTML()
-        self.summary.add_class("dkw-search-summary")
-        self.prev_button = w.Button(description="◀ Previous", disabled=True, layout=w.Layout(width="110px"))
-        self.next_button = w.Button(description="Next ▶", disabled=True, layout=w.Layout(width="110px"))
-        self.prev_button.on_click(lambda _b: self.goto_page(-1, relative=True))
-        self.next_button.on_click(lambda _b: self.goto_page(+1, relative=True))
-        self.column_chooser = w.SelectMultiple(options=list(self._wanted_columns), value=(),
-                                               rows=8, layout=w.Layout(width="320px"))
-        self.column_chooser.add_class("dkw-search-columns")
-        self.column_chooser.observe(self._on_columns, names="value")
-        self.grid = DataGrid(_dataframe([], list(self._wanted_columns)), selection_mode="row",
-                             layout=w.Layout(height="300px", width="100%"), auto_fit_columns=True,
-                             base_column_size=110)
-        self.grid.add_class("dkw-search-grid")
+        self.results_box = ResultsGrid(self._wanted_columns, on_page=lambda step: self.goto_page(step, relative=True),
+                                       on_columns=lambda: self._on_selection(None))
+        for name in ("summary", "prev_button", "next_button", "column_chooser", "grid"):
+            setattr(self, name, getattr(self.results_box, name))
         self.grid.observe(self._on_selection, names="selections")
-        self.results_box = w.VBox([
-            w.HBox([self.summary, self.prev_button, self.next_button], layout=w.Layout(align_items="center")),
-            w.Accordion(children=[self.column_chooser], titles=("Columns",), selected_index=None),
-            self.grid,
-        ])
+
+    @property
+    def _frame(self):
+        """The page shown, as a pandas frame indexed by dataset id (None before a result)."""
+        return self.results_box.frame
 
     def _build_actions(self):
         def button(label, cls, handler, tooltip):
@@ -240,12 +186,10 @@ class SearchPanel(w.VBox):
                     self.transfer_button]),
             w.HBox([self.progress, self.progress_label], layout=w.Layout(align_items="center")),
         ])
-        self.report_output = w.Output(layout=w.Layout(width="100%"))
-        self.report_output.add_class("dkw-search-report-view")
-        self.report_path = w.HTML()
-        self.movie_box = w.VBox()
-        self.movie_box.add_class("dkw-search-movie-view")
-        self.viewer_box = w.VBox([self.report_path, self.report_output, self.movie_box])
+        self.viewer_box = ProductViewer()
+        self.report_output = self.viewer_box.report_output
+        self.report_path = self.viewer_box.report_path
+        self.movie_box = self.viewer_box.movie_box
 
     # ---------------------------------------------------------------- choices
 
@@ -266,58 +210,17 @@ class SearchPanel(w.VBox):
                            on_done=done, on_error=failed, name="dkw-search-values").start()
 
     def _apply_choices(self, choices: core.FormChoices):
-        current = self.instrument.value
-        self.instrument.options = [_ANY, *choices.instruments]
-        self.instrument.value = current if current in self.instrument.options else _ANY
-        current = self.target_type.value
-        self.target_type.options = [_ANY, *choices.target_types]
-        self.target_type.value = current if current in self.target_type.options else _ANY
-        lo, hi = choices.time_range
-        if lo and hi:
-            self.start.placeholder = str(lo)[:16]
-            self.end.placeholder = str(hi)[:16]
-        r_lo, r_hi = choices.r0_range_cm
-        if r_lo is not None and r_hi is not None:
-            self.r0_min.placeholder = f"≥ {r_lo:g}"
-            self.r0_max.placeholder = f"≤ {r_hi:g}"
+        self.form.apply_choices(choices)
 
     # ---------------------------------------------------------------- form
 
     def form_values(self) -> dict:
         """The form as loosely typed values for :meth:`SearchRequest.from_form`."""
-        pick = lambda v: None if v in (_ANY, "any") else v  # noqa: E731
-        return {
-            "start": self.start.value, "end": self.end.value,
-            "instrument": pick(self.instrument.value),
-            "wavelength_min_nm": self.wavelength_min.value, "wavelength_max_nm": self.wavelength_max.value,
-            "embargoed": pick(self.embargoed.value),
-            "r0_min_cm": self.r0_min.value, "r0_max_cm": self.r0_max.value,
-            "dataset_ids": self.dataset_ids.value, "proposal_id": self.proposal_id.value,
-            "target_type": pick(self.target_type.value), "all_stokes": pick(self.all_stokes.value),
-            "page_size": self.page_size.value,
-        }
+        return self.form.values()
 
     def set_form(self, **values) -> None:
         """Fill the form from :class:`SearchRequest` field names (tests, notebooks)."""
-        controls = {"start": self.start, "end": self.end, "instrument": self.instrument,
-                    "wavelength_min_nm": self.wavelength_min, "wavelength_max_nm": self.wavelength_max,
-                    "embargoed": self.embargoed, "r0_min_cm": self.r0_min, "r0_max_cm": self.r0_max,
-                    "dataset_ids": self.dataset_ids, "proposal_id": self.proposal_id,
-                    "target_type": self.target_type, "all_stokes": self.all_stokes, "page_size": self.page_size}
-        for name, value in values.items():
-            if name not in controls:
-                raise ValueError(f"no form field {name!r}; fields are {sorted(controls)}")
-            control = controls[name]
-            if isinstance(control, w.Dropdown):
-                if value is None:
-                    value = _ANY if name in ("instrument", "target_type") else "any"
-                elif isinstance(value, bool):
-                    value = "yes" if value else "no"
-                control.value = value
-            else:
-                if isinstance(value, (list, tuple)):
-                    value = ", ".join(value)
-                control.value = "" if value is None else str(value)
+        self.form.set(**values)
 
     # ---------------------------------------------------------------- messages
 
@@ -432,23 +335,12 @@ class SearchPanel(w.VBox):
     def _show_result(self, result: core.SearchResult) -> None:
         import pandas as pd
 
-        rows, columns = result.rows, result.columns
-        self._frame = _dataframe(rows, columns)
-        available = [c for c in columns if c != "Dataset ID"]
-        chosen = [c for c in self._wanted_columns if c in available and c != "Dataset ID"]
         with self.hold_trait_notifications():
             self.result = result
             self.selected_ids = []
-            self.column_chooser.unobserve(self._on_columns, names="value")
-            try:
-                self.column_chooser.options = available
-                self.column_chooser.value = tuple(chosen)
-            finally:
-                self.column_chooser.observe(self._on_columns, names="value")
-        self._render_grid(chosen if len(self._frame) else list(self._wanted_columns))
-        self.summary.value = escape(result.summary()) + (
-            " <span style='opacity:.7'>Sorting and filtering apply to this page.</span>"
-            if result.n_pages > 1 else "")
+            columns = self.results_box.load(result)
+        self.results_box.render(columns)
+        self.results_box.summarise(result)
         if not result.records:
             self._say("No dataset matches this search." if result.total == 0 else
                       f"This page is empty ({result.total} results in all).", "info")
@@ -457,20 +349,6 @@ class SearchPanel(w.VBox):
         if isinstance(self._frame, pd.DataFrame):
             self._sync_buttons()
 
-    def _render_grid(self, columns) -> None:
-        frame = self._frame
-        if frame is None:
-            return
-        cols = [c for c in columns if c in frame.columns]
-        view = frame[cols] if len(frame) else _dataframe([], ["Dataset ID", *columns])
-        self.grid.clear_selection()
-        self.grid.data = view
-
-    def _on_columns(self, change) -> None:
-        self._wanted_columns = list(change["new"]) or list(core.DEFAULT_COLUMNS)
-        self._render_grid(list(change["new"]))
-        self._on_selection(None)
-
     def show_results(self, result: core.SearchResult) -> None:
         """Show a :class:`SearchResult` (what :meth:`from_results` uses)."""
         self._show_result(result)
@@ -478,15 +356,9 @@ class SearchPanel(w.VBox):
     @classmethod
     def from_results(cls, res, model=None, **kwargs) -> SearchPanel:
         """A panel showing Fido results a user already holds (``UnifiedResponse`` or DKIST table)."""
-        tables = _dkist_tables(res)
-        records, total = [], 0
-        for table in tables:
-            if len(table.colnames):
-                records += core.records_from_table(table)
-            total += int(getattr(table, "total_available_results", 0) or len(table))
+        result = core.result_from_fido(res)
         kwargs.setdefault("choices", None)
         panel = cls(model=model, **kwargs)
-        result = core.SearchResult(records=records, total=max(total, len(records)), from_table=True)
         panel.code.value = "<pre class='dkw-code'>res  # results given to SearchPanel.from_results</pre>"
         panel._show_result(result)
         return panel
@@ -494,20 +366,7 @@ class SearchPanel(w.VBox):
     # ---------------------------------------------------------------- selection
 
     def _on_selection(self, _change) -> None:
-        ids: list[str] = []
-        rects = list(self.grid.selections or [])
-        if rects and self._frame is not None and len(self._frame):
-            try:
-                view_index = list(self.grid.get_visible_data().index)
-            except Exception:  # noqa: BLE001 - fall back to data order
-                view_index = list(self._frame.index)
-            seen = set()
-            for rect in rects:
-                for r in range(int(rect["r1"]), int(rect["r2"]) + 1):
-                    if 0 <= r < len(view_index) and view_index[r] not in seen:
-                        seen.add(view_index[r])
-                        ids.append(str(view_index[r]))
-        self.selected_ids = ids
+        self.selected_ids = self.results_box.selected_ids()
 
     @traitlets.observe("selected_ids")
     def _selected_changed(self, _change):
@@ -521,16 +380,7 @@ class SearchPanel(w.VBox):
 
     def select_ids(self, ids) -> None:
         """Select rows by dataset id (in the current view order)."""
-        wanted = [str(i) for i in ids]
-        view_index = list(self.grid.get_visible_data().index) if self._frame is not None else []
-        missing = [i for i in wanted if i not in view_index]
-        if missing:
-            raise ValueError(f"not in the grid: {missing}")
-        self.grid.clear_selection()
-        ncols = max(len(self.grid.get_visible_data().columns) - 1, 0)
-        for i in wanted:
-            r = view_index.index(i)
-            self.grid.select(r, 0, r, ncols)
+        self.results_box.select(ids)
         self._on_selection(None)
 
     def selected_records(self) -> list[dict]:
@@ -650,17 +500,7 @@ class SearchPanel(w.VBox):
     def show_quality_report(self) -> core.BackgroundJob | None:
         """Download the first selected dataset's quality report and show it inline."""
         def show(ds_id, path):
-            data = path.read_bytes()
-            if not data.startswith(b"%PDF-"):
-                raise core.DownloadError(f"The quality report of {ds_id} is not a PDF.")
-            self.report_output.outputs = ({
-                "output_type": "display_data",
-                "data": {"application/pdf": base64.b64encode(data).decode("ascii"),
-                         "text/plain": f"Quality report of {ds_id}: {path}"},
-                "metadata": {},
-            },)
-            self.report_path.value = (f"<span class='dkw-report-path'>Quality report of <b>{escape(ds_id)}</b>: "
-                                      f"<code>{escape(path)}</code> ({human_bytes(len(data))})</span>")
+            self.viewer_box.show_report(ds_id, path)
             self.report_file = path
             self._say(f"Quality report of {ds_id} saved to {path}.", "ok")
 
@@ -669,12 +509,7 @@ class SearchPanel(w.VBox):
     def play_movie(self) -> core.BackgroundJob | None:
         """Download the first selected dataset's preview movie and play it inline."""
         def show(ds_id, path):
-            data = path.read_bytes()
-            video = w.Video(value=data, format="mp4", autoplay=True, loop=True, controls=True,
-                            layout=w.Layout(max_width="640px"))
-            video.add_class("dkw-search-video")
-            self.movie_box.children = [w.HTML(f"Preview movie of <b>{escape(ds_id)}</b>: "
-                                              f"<code>{escape(path)}</code>"), video]
+            self.viewer_box.show_movie(ds_id, path)
             self.movie_file = path
             self._say(f"Preview movie of {ds_id} saved to {path}.", "ok")
 
@@ -706,18 +541,3 @@ class SearchPanel(w.VBox):
         self._say(f"{len(records)} dataset(s) handed to the transfer monitor: "
                   + ", ".join(str(r.get("datasetId")) for r in records), "ok")
         return records
-
-
-def _dkist_tables(res) -> list:
-    from dkist.net.client import DKISTQueryResponseTable
-
-    if isinstance(res, DKISTQueryResponseTable):
-        return [res]
-    tables = []
-    for table in getattr(res, "_list", None) or (list(res) if hasattr(res, "__iter__") else []):
-        if isinstance(table, DKISTQueryResponseTable):
-            tables.append(table)
-    if not tables:
-        raise TypeError("SearchPanel.from_results needs Fido results holding DKIST tables "
-                        f"(got {type(res).__name__})")
-    return tables

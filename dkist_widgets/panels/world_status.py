@@ -1,8 +1,8 @@
 """WorldStatus: which DKIST data centre and Globus service this kernel talks to.
 
-Thin anywidget view over :mod:`dkist_widgets.core.health`. The check runs in a
-background thread that only sets traits, so the notebook never blocks on a slow
-or dead service.
+Thin anywidget view over :mod:`dkist_widgets.core.health`. The check runs as a
+:class:`~dkist_widgets.core.jobs.BackgroundJob` that only sets traits, so the
+notebook never blocks on a slow or dead service; one check runs at a time (a lock).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import anywidget
 import traitlets
 
 from ..core.health import default_services, probe
+from ..core.jobs import BackgroundJob
 from .static_assets import esm_path
 
 __all__ = ["WorldStatus"]
@@ -46,10 +47,9 @@ class WorldStatus(anywidget.AnyWidget):
 
     def check(self, wait: bool = True) -> None:
         """Probe every service; with ``wait=False`` return at once and update later."""
-        thread = threading.Thread(target=self._run_check, name="dkw-world-check", daemon=True)
-        thread.start()
+        job = BackgroundJob(lambda _cancel: self._run_check(), name="dkw-world-check").start()
         if wait:
-            thread.join()
+            job.wait()
 
     def _run_check(self) -> None:
         with self._lock:
