@@ -36,7 +36,7 @@ slice step other than ``None``/1              IndexError (WCS)                 I
 negative int, negative slice start            ValueError (size unknown)        ValueError
 more entries than data axes                   ValueError                       ValueError
 an int on every axis (0-d result)             ValueError (WCS)                 ValueError
-float, str, array, np.bool_, nested list      ValueError                       ValueError
+float, str, array, ``np.bool_``, nested list  ValueError                       ValueError
 non-int slice bound (``slice(1.0, 3)``)       TypeError                        ValueError
 int >= axis length (any axis)                 IndexError                       IndexError
 file axis: negative slice stop                ValueError (headers)             ValueError
