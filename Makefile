@@ -68,7 +68,7 @@ test-oldest: $(BUNDLE)
 	$(OLDEST)/bin/python -m pip install --quiet -c $(OLDEST)/constraints.txt ".[sandbox,lab]" \
 	  "pytest>=8" "pytest-timeout>=2.3" "hypothesis>=6.100" "nbclient>=0.10" "nbformat>=5.10" "responses>=0.25"
 	$(OLDEST)/bin/python tools/lowest_constraints.py sandbox lab | $(OLDEST)/bin/python tools/check_installed.py
-	$(OLDEST)/bin/python -m pytest tests -m "not browser and not slow" -q -p no:cacheprovider $(OLDEST_ARGS)
+	$(OLDEST)/bin/python -m pytest tests --ignore=tests/browser -m "not slow" -q -p no:cacheprovider $(OLDEST_ARGS)
 
 test: lint test-js docs test-python
 
