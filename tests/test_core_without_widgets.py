@@ -6,9 +6,10 @@ from pathlib import Path
 
 import dkist_widgets
 
-CORE_MODULES = sorted(
-    f"dkist_widgets.core.{p.stem}"
-    for p in (Path(dkist_widgets.__file__).parent / "core").glob("*.py")
+_CORE = Path(dkist_widgets.__file__).parent / "core"
+CORE_MODULES = sorted(  # modules of core/ and of its packages (core/transfers/)
+    "dkist_widgets.core." + ".".join(p.relative_to(_CORE).with_suffix("").parts)
+    for p in _CORE.rglob("*.py")
     if p.stem != "__init__"
 )
 
