@@ -34,6 +34,11 @@ describe("file_map legend", () => {
     expect(swatch.style.background).toBe(hexToCss(failedColour));
   });
 
+  it("draws nothing without the kernel's legend", () => {
+    const { root } = mount([1, 2], undefined);
+    expect(root.querySelectorAll("[data-state]").length).toBe(0);
+  });
+
   it("redraws when the legend changes", () => {
     const { model, root } = mount([1], spec);
     model.set("legend", { states: [{ name: "only", bit: 1, colour: "#000001", label: "only one" }], outside: spec.outside });

@@ -5,7 +5,6 @@ import {
   blockStates,
   colourOf,
   countStates,
-  EMPTY_LEGEND,
   layout,
   legendOf,
 } from "../src/lib/filemap_layout";
@@ -13,7 +12,7 @@ import {
 // (tests/test_file_states.py) fails when the two differ.
 import spec from "./fixtures/file_states_legend.json";
 
-const LEGEND = legendOf(spec);
+const LEGEND = legendOf(spec)!;
 const IN_SLICE = bitOf(LEGEND, "in_slice");
 const SELECTED = bitOf(LEGEND, "selected");
 const LOCAL = bitOf(LEGEND, "local");
@@ -69,7 +68,8 @@ describe("states", () => {
     };
     expect(colourOf(4 | 1, other)).toBe("#010203");
     expect(colourOf(1, other)).toBe("#0a0b0c");
-    expect(legendOf(undefined)).toBe(EMPTY_LEGEND);
+    expect(legendOf(undefined)).toBeNull();
+    expect(legendOf({ states: 3 })).toBeNull();
   });
 
   it("counts files per state", () => {

@@ -17,12 +17,11 @@ export interface Legend {
   outside: { colour: string; label: string };
 }
 
-// A legend that draws nothing wrong before the kernel's arrives: no states.
-export const EMPTY_LEGEND: Legend = { states: [], outside: { colour: "#d9d9d9", label: "outside slice" } };
-
-export function legendOf(value: unknown): Legend {
+// The kernel's legend, or null when there is none (then nothing is drawn: no
+// colour is ever invented here).
+export function legendOf(value: unknown): Legend | null {
   const v = value as Partial<Legend> | undefined;
-  if (!v || !Array.isArray(v.states) || !v.outside) return EMPTY_LEGEND;
+  if (!v || !Array.isArray(v.states) || !v.outside) return null;
   return { states: v.states, outside: v.outside };
 }
 

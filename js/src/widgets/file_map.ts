@@ -83,7 +83,7 @@ function render({ model, el: root }: RenderContext): () => void {
   };
 
   // bits, colours and labels come from the kernel (dkist_widgets/core/file_states.py)
-  const legendSpec = (): Legend => legendOf(model.get("legend"));
+  const legendSpec = (): Legend | null => legendOf(model.get("legend"));
 
   const drawLegend = (states: Uint8Array, spec: Legend) => {
     const counts = countStates(states, spec);
@@ -102,6 +102,12 @@ function render({ model, el: root }: RenderContext): () => void {
     const states = toBytes(model.get("states"));
     const spec = legendSpec();
     title.textContent = model.get("title") ?? "";
+    if (spec === null) {
+      legend.replaceChildren();
+      canvas.width = 0;
+      canvas.height = 0;
+      return;
+    }
     drawLegend(states, spec);
     if (rows * cols === 0 || states.length !== rows * cols) {
       canvas.width = 0;
