@@ -22,7 +22,7 @@ __all__ = ["TaskRow"]
 class TaskRow(w.VBox):
     """One task: words, bar, counts, Cancel (with a confirm step), event log."""
 
-    def __init__(self, monitor: "TransferMonitor", progress: TaskProgress):
+    def __init__(self, monitor: TransferMonitor, progress: TaskProgress):
         self.monitor = monitor
         self.task_id = progress.task_id
         self.title = w.HTML()

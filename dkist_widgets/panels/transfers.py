@@ -31,7 +31,8 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import globus_sdk
 import ipywidgets as w
@@ -45,10 +46,10 @@ from ..core.transfers import (
     PathTemplateError,
     TaskProgress,
     TaskStore,
+    TransferFileStates,
     TransferPlan,
     TransferSession,
     TransferSettings,
-    TransferFileStates,
     TransferWatcher,
     expand_destination,
     find_local_endpoint,
@@ -352,7 +353,7 @@ class TransferMonitor(w.VBox):
         except Exception as err:  # noqa: BLE001 - a click must never raise into the comm
             self._say(self._explain(err), error=True)
         finally:
-            for b, s in zip(buttons, states):
+            for b, s in zip(buttons, states, strict=True):
                 b.disabled = s
             self._on_model()
 

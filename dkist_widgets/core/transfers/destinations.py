@@ -18,7 +18,8 @@ from __future__ import annotations
 import posixpath
 import re
 import string
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
     "PathTemplateError",

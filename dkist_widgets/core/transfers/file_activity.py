@@ -31,8 +31,9 @@ from __future__ import annotations
 import json
 import posixpath
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -149,7 +150,7 @@ class TransferFileStates:
             return np.zeros(0, dtype=np.int64)
         if tf.names is None:
             names = model.files_for_frames(tf.frames)
-            tf.names = {posixpath.normpath(str(n)): int(f) for n, f in zip(names, tf.frames)}
+            tf.names = {posixpath.normpath(str(n)): int(f) for n, f in zip(names, tf.frames, strict=True)}
         out = []
         for path in paths:
             for source, destination in tf.folders:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import collections
 import datetime as _dt
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ..formatting import human_bytes, human_duration
 
@@ -254,4 +255,4 @@ def summary_of(doc: Mapping[str, Any]) -> dict:
 def iso_time(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return _dt.datetime.fromtimestamp(ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")

@@ -100,7 +100,7 @@ class TransferSettings:
             self.destination_local_root = Path(self.destination_local_root)
 
     @classmethod
-    def from_environment(cls, **overrides: Any) -> "TransferSettings":
+    def from_environment(cls, **overrides: Any) -> TransferSettings:
         """Settings from the variables in the module notes; dkist's ``dataset_path`` if dkist.net is loaded."""
         kwargs: dict[str, Any] = {
             "source_endpoint_id": os.environ.get(ENV_SOURCE) or None,

@@ -32,8 +32,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import globus_sdk
 
@@ -139,7 +140,7 @@ class TransferWatcher:
             self._wake.set()
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "TransferWatcher":
+    def start(self) -> TransferWatcher:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return self
