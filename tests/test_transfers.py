@@ -178,6 +178,8 @@ def test_selection_transfer_bytes_on_disk_and_model_fills_in(session, store, wat
     assert plan.bytes_total == sum(os.stat(src_folder / n).st_size for n in expected_names)
     assert plan.files_total == len(frames)
     assert plan.local_dirs == (str(dest_folder(dest)),)
+    # a plan has no side effects: the caller gives the model the sizes, from the same listing
+    model.set_file_sizes(session.file_sizes_for(model))
     # the model learnt the sizes from the same listing
     assert model.preview().file_bytes == sum(os.stat(src_folder / n).st_size for n in model.preview().files)
 

@@ -191,6 +191,7 @@ class DatasetModel(traitlets.HasTraits):
     n_local_files = traitlets.Int(0, read_only=True)
     tiles_version = traitlets.Int(0, read_only=True, help="Bumped when selected_tiles changes.")
     file_sizes_version = traitlets.Int(0, read_only=True)
+    transfer_states_version = traitlets.Int(0, read_only=True, help="Bumped when transferring_frames or failed_frames change.")
 
     def __init__(self, dataset=None, *, refresh_local: bool = True, **kwargs):
         super().__init__(**kwargs)
@@ -201,6 +202,7 @@ class DatasetModel(traitlets.HasTraits):
         self._selected = _frozen(np.zeros(0, dtype=np.int64))
         self._local = _frozen(np.zeros(0, dtype=bool))
         self._selected_tiles = _frozen(np.zeros(0, dtype=bool))
+        self._transferring = self._failed = _frozen(np.zeros(0, dtype=np.int64))
         self._tile_headers = None  # unmasked tiles' header rows, stacked on first use (see headers)
         if dataset is not None:
             self.set_dataset(dataset, refresh_local=refresh_local)
@@ -234,6 +236,8 @@ class DatasetModel(traitlets.HasTraits):
                 self.set_trait("local_files_version", self.local_files_version + 1)
                 self.set_trait("tiles_version", self.tiles_version + 1)
                 self.set_trait("file_sizes_version", self.file_sizes_version + 1)
+                self._transferring = self._failed = _frozen(np.zeros(0, dtype=np.int64))
+                self.set_trait("transfer_states_version", self.transfer_states_version + 1)
             if refresh_local and tiles:
                 self.refresh_local_files()
 
@@ -586,6 +590,35 @@ class DatasetModel(traitlets.HasTraits):
             with self.hold_trait_notifications():
                 self.set_trait("working_preview", self._preview(self.working_item))
                 self.set_trait("file_sizes_version", self.file_sizes_version + 1)
+
+    # ------------------------------------------------------------------ transfer states
+
+    @property
+    def transferring_frames(self) -> np.ndarray:
+        """Frame ids whose files a running transfer is moving (observe ``transfer_states_version``)."""
+        return self._transferring
+
+    @property
+    def failed_frames(self) -> np.ndarray:
+        """Frame ids whose files a transfer failed to move (observe ``transfer_states_version``)."""
+        return self._failed
+
+    def set_transfer_states(self, transferring=(), failed=()) -> bool:
+        """Replace both sets (frame ids); a frame in both counts as failed.
+
+        Bumps ``transfer_states_version`` only when something changed; returns whether it did.
+        """
+        self._require()
+        moving = self._check_frames(transferring)
+        failed = self._check_frames(failed)
+        moving = np.setdiff1d(moving, failed, assume_unique=True)
+        with self._lock:
+            if np.array_equal(moving, self._transferring) and np.array_equal(failed, self._failed):
+                return False
+            self._transferring = _frozen(moving.astype(np.int64, copy=False))
+            self._failed = _frozen(failed.astype(np.int64, copy=False))
+            self.set_trait("transfer_states_version", self.transfer_states_version + 1)
+            return True
 
 
 # ---------------------------------------------------------------------- helpers

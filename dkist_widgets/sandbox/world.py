@@ -84,18 +84,40 @@ class World:
         }
 
     def globus_environment(self) -> dict[str, str]:
-        """Variables that point globus-sdk and the transfer panels at this world."""
-        from ..core.transfers import ENV_DESTINATION, ENV_DESTINATION_ROOT, ENV_SOURCE
+        """The variables a real user sets to point globus-sdk and the transfer panels at a service.
+
+        ``TransferSettings.from_environment()`` then finds this world with no
+        knowledge of the sandbox: the source and destination endpoints, the folder
+        behind the destination, and whether a login is needed (yes when the world
+        has its loopback Globus Auth, which issues the only tokens its Transfer API
+        accepts).
+        """
+        from ..core.transfers import ENV_DESTINATION, ENV_DESTINATION_ROOT, ENV_LOGIN, ENV_SOURCE, ENV_TRANSFER_URL
 
         env = {
-            "GLOBUS_SDK_SERVICE_URL_TRANSFER": self.transfer_url,
+            ENV_TRANSFER_URL: self.transfer_url,
             ENV_SOURCE: self.dkist_endpoint_id,
             ENV_DESTINATION: self.local_endpoint_id,
             ENV_DESTINATION_ROOT: str(self.local_endpoint_dir),
+            ENV_LOGIN: "required" if self.auth_url else "none",
         }
         if self.auth_url:
             env["GLOBUS_SDK_SERVICE_URL_AUTH"] = self.auth_url
         return env
+
+    def transfer_settings(self, **overrides):
+        """``TransferSettings`` for this world without reading the environment (tests, scripts)."""
+        from ..core.transfers import TransferSettings
+
+        kwargs = {
+            "transfer_url": self.transfer_url,
+            "source_endpoint_id": self.dkist_endpoint_id,
+            "destination_endpoint_id": self.local_endpoint_id,
+            "destination_local_root": Path(self.local_endpoint_dir),
+            "login_required": self.auth_url is not None,
+        }
+        kwargs.update(overrides)
+        return TransferSettings(**kwargs)
 
     def kernel_environment(self, config_dir: Path | None = None) -> dict[str, str]:
         """Environment variables that make a fresh kernel use this world.

@@ -13,8 +13,8 @@ import {
   hexToRgb,
   layout,
   type Layout,
-  OUTSIDE_COLOUR,
-  PRIORITY,
+  type Legend,
+  legendOf,
 } from "../lib/filemap_layout";
 
 const MAX_WIDTH = 860;
@@ -82,23 +82,33 @@ function render({ model, el: root }: RenderContext): () => void {
     return [shape[0] ?? 0, shape[1] ?? 0];
   };
 
-  const drawLegend = (states: Uint8Array) => {
-    const counts = countStates(states);
+  // bits, colours and labels come from the kernel (dkist_widgets/core/file_states.py)
+  const legendSpec = (): Legend | null => legendOf(model.get("legend"));
+
+  const drawLegend = (states: Uint8Array, spec: Legend) => {
+    const counts = countStates(states, spec);
     legend.replaceChildren();
-    const item = (colour: string, name: string, n: number) =>
-      el("span", { "data-state": name }, [
+    const item = (key: string, colour: string, label: string, n: number) =>
+      el("span", { "data-state": key }, [
         el("span", { class: "swatch", style: `background:${colour}` }),
-        `${name}: ${n.toLocaleString()}`,
+        `${label}: ${n.toLocaleString()}`,
       ]);
-    legend.append(item(OUTSIDE_COLOUR, "outside slice", counts.outside));
-    for (const [, name, colour] of PRIORITY) legend.append(item(colour, name, counts[name]));
+    legend.append(item("outside", spec.outside.colour, spec.outside.label, counts.outside));
+    for (const s of spec.states) legend.append(item(s.name, s.colour, s.label, counts[s.name]));
   };
 
   const drawBase = () => {
     const [rows, cols] = grid();
     const states = toBytes(model.get("states"));
+    const spec = legendSpec();
     title.textContent = model.get("title") ?? "";
-    drawLegend(states);
+    if (spec === null) {
+      legend.replaceChildren();
+      canvas.width = 0;
+      canvas.height = 0;
+      return;
+    }
+    drawLegend(states, spec);
     if (rows * cols === 0 || states.length !== rows * cols) {
       canvas.width = 0;
       canvas.height = 0;
@@ -116,7 +126,7 @@ function render({ model, el: root }: RenderContext): () => void {
     for (let i = 0; i < blocks.length; i++) {
       let rgb = cache.get(blocks[i]);
       if (!rgb) {
-        rgb = hexToRgb(colourOf(blocks[i]));
+        rgb = hexToRgb(colourOf(blocks[i], spec));
         cache.set(blocks[i], rgb);
       }
       image.data[4 * i] = rgb[0];
@@ -257,6 +267,7 @@ function render({ model, el: root }: RenderContext): () => void {
   model.on("change:states", drawBase);
   model.on("change:grid_shape", drawBase);
   model.on("change:title", drawBase);
+  model.on("change:legend", drawBase);
   drawBase();
 
   return () => {
