@@ -55,6 +55,7 @@ from ..core.transfers import (
     find_local_endpoint,
     template_fields,
 )
+from ..core.path_template import placeholder_fields
 from .login import LoginPanel, close_tree
 from .transfer_row import TaskRow
 
@@ -232,7 +233,7 @@ class TransferMonitor(w.VBox):
 
     def _preview_path(self) -> None:
         inv = self._model_inventory()
-        fields = template_fields(inv) if inv else {k: f"<{k}>" for k in ("dataset_id", "proposal_id", "instrument", "product_id", "bucket", "date", "year")}
+        fields = template_fields(inv) if inv else placeholder_fields()
         try:
             path = expand_destination(self.template.value, fields, self.root.value)
         except PathTemplateError as err:
