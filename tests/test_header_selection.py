@@ -303,3 +303,70 @@ def test_bytes_for_frames_tiled_dataset():
     model.set_file_sizes(sizes)
     assert model.bytes_for_frames(ids) == (3 * 1234, 3 * per_file)
     assert model.bytes_for_frames(np.arange(n)).on_disk is None
+
+
+# ---------------------------------------------------------------- the panel shows the state
+
+
+@pytest.fixture
+def explorer(ds):
+    from dkist_widgets.panels.header_explorer import HeaderExplorer
+
+    return HeaderExplorer(DatasetModel(ds, refresh_local=False))
+
+
+def _recipe_highlights(explorer):
+    return (explorer.threshold_mode.value, explorer.invert_button.value, explorer.longest_button.value,
+            explorer.brush.selected)
+
+
+def test_another_panels_selection_clears_the_recipe_and_its_highlights(ds, explorer):
+    model = explorer.model
+    explorer.brush_interval(10, 200)
+    explorer.set_threshold(0.05)
+    explorer.longest_button.value = True
+    explorer.invert_button.value = True
+    assert _recipe_highlights(explorer)[:3] == (">=", True, True)
+    model.select_frames(np.arange(5, 9), source="file_map")
+    np.testing.assert_array_equal(model.selected_frames, np.arange(5, 9))  # the other panel's selection stays
+    assert _recipe_highlights(explorer) == ("off", False, False, None)
+    assert explorer.state.is_empty and explorer.intervals == [] and "nothing chosen" in explorer.recipe.value
+    assert "Selection set by file_map" in explorer.status.value
+    # brushing here replaces it, and the note about the other panel goes
+    explorer.brush.brushing = True
+    explorer.brush.selected = np.array([np.datetime64(str(ds.headers["DATE-AVG"][i]), "us") for i in (20, 60)])
+    explorer.brush.brushing = False
+    assert model.selection_source == "header_explorer" and model.n_selected > 0
+    assert "Selection set by" not in explorer.status.value
+
+
+def test_longest_run_second_press_is_said_and_selection_follows(ds, explorer):
+    model = explorer.model
+    explorer.set_threshold(0.05)
+    criteria = model.selected_frames.copy()
+    explorer.longest_button.value = True
+    run = model.selected_frames.copy()
+    assert "longest good run" in explorer.recipe.value and run.size < criteria.size
+    explorer.longest_button.value = False  # the second press: the step goes, visibly
+    assert "longest good run" not in explorer.recipe.value
+    np.testing.assert_array_equal(model.selected_frames, criteria)
+    with np.errstate(invalid="ignore"):
+        expected = _same_steps(ds, (_r0(ds) >= 0.05) & (_stokes(ds) == 0))
+    np.testing.assert_array_equal(criteria, np.flatnonzero(expected))
+
+
+def test_threshold_handle_sits_right_of_the_brush_area(ds, explorer):
+    """bqplot lays the brush's overlay over the plot area only: the handle must be outside it."""
+    handle = explorer.threshold_handle
+    assert explorer.figure.interaction is explorer.brush  # brushing needs no mode switch
+    assert handle.visible and handle.enable_move and handle.restrict_y
+    assert not handle.apply_clip and handle.preserve_domain.get("x")
+    last = max(np.datetime64(str(v), "us") for v in ds.headers["DATE-AVG"])
+    assert np.datetime64(handle.x[0], "us") > last  # right of every plotted value
+    # dropping the handle sets a threshold; the plot's own placement does not
+    assert explorer.threshold_mode.value == "off" and explorer.model.n_selected == 0
+    handle.y = np.array([5.0])
+    assert explorer.threshold_mode.value == ">=" and explorer.state.threshold == pytest.approx(0.05)
+    assert explorer.threshold_line.visible and float(handle.y[0]) == 5.0
+    explorer.clear()
+    assert not explorer.threshold_line.visible and explorer.model.n_selected == 0
