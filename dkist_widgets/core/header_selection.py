@@ -227,7 +227,7 @@ class HeaderSelectionState(traitlets.HasTraits):
             steps.append("inverted")
         if self.longest_run:
             steps.append(f"longest good run{'' if words else f' (frames with a {self.key} value)'}")
-        if self.stokes:
+        if self.stokes and self.stokes != ["all"]:  # "all": a table with no Stokes states
             steps.append("Stokes " + "+".join(self.stokes))
         if self.all_stokes:
             steps.append("all Stokes at those times")

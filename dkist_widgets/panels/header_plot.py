@@ -21,7 +21,8 @@ Choices
   sits in the plot's **right margin**: bqplot lays a selector's overlay over the
   plot area, above the marks, so a handle inside it could never be grabbed while
   the brush is on. The handle does not stretch the x scale (``preserve_domain``).
-  Dropping it calls ``state.drag_threshold``; a handle position equal to where the
+  Dropping it calls ``state.drag_threshold`` with the value rounded to 3
+  significant digits (in display units); a handle position equal to where the
   state puts it is the plot's own placement coming back and is ignored, so no
   guard flag is needed.
 """
@@ -292,4 +293,5 @@ class HeaderPlot:
         shown = float(new[0])
         if shown == self.handle_y() or not np.isfinite(shown):
             return  # the plot's own placement, not a drag
-        self.state.drag_threshold(from_display(self.state.key, round(shown, 6)))
+        shown = float(f"{shown:.3g}")  # a mouse is not more precise than 3 digits of the axis
+        self.state.drag_threshold(from_display(self.state.key, shown))
