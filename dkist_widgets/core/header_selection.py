@@ -55,7 +55,7 @@ class HeaderSelectionState(traitlets.HasTraits):
     """The selection recipe of the header explorer.
 
     ``frames(table)`` answers which frame ids (rows of ``ds.headers``) the recipe
-    selects; every other method only changes traits.
+    selects and ``describe()`` says it in words; the other methods change traits.
     """
 
     key = traitlets.Unicode(None, allow_none=True, help="Key plotted; the threshold applies to it.")
@@ -201,10 +201,10 @@ class HeaderSelectionState(traitlets.HasTraits):
         that step is switched off (and the model's selection stays as it was).
         """
         why = []
-        if self.longest_run and self.key is not None and table.has(self.key):
-            if not np.isfinite(table.numeric(self.key)).any():
-                why.append(f"longest good run switched off: {self.key} has no finite values")
-                self.longest_run = False
+        key = self.key
+        if self.longest_run and key is not None and table.has(key) and not np.isfinite(table.numeric(key)).any():
+            why.append(f"longest good run switched off: {key} has no finite values")
+            self.longest_run = False
         return why
 
     def describe(self, display=None) -> str:

@@ -30,9 +30,9 @@ Choices
 from __future__ import annotations
 
 import bqplot as bq
-from bqplot.interacts import BrushIntervalSelector
 import ipywidgets as w
 import numpy as np
+from bqplot.interacts import BrushIntervalSelector
 
 from ..core.header_table import decimate_minmax, describe_key
 from ..core.units import R0_DISPLAY_UNIT, R0_KEY, r0_from_display, r0_to_display
