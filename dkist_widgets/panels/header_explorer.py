@@ -59,7 +59,7 @@ def _stokes_axis(dataset) -> int | None:
     try:
         n_file_axes = len(dataset.files.fileuri_array.shape)
         types = dataset.array_axis_physical_types
-    except Exception:  # noqa: BLE001 - a tiled or odd dataset: no grid axis
+    except Exception:  # a tiled or odd dataset: no grid axis
         return None
     for axis in range(min(n_file_axes, len(types))):
         if any("stokes" in t for t in types[axis]):
@@ -309,7 +309,7 @@ class HeaderExplorer(w.VBox):
         if self.model.dataset is not None:
             self.model.clear_selection(source=SOURCE)
 
-    def select_where(self, key: str, min=None, max=None, *, stokes=None, all_stokes: bool = False,  # noqa: A002
+    def select_where(self, key: str, min=None, max=None, *, stokes=None, all_stokes: bool = False,
                      mode: str = "replace") -> np.ndarray:
         """Select frames whose ``key`` lies in ``[min, max]`` (header units, e.g. metres for r0).
 
@@ -334,7 +334,7 @@ class HeaderExplorer(w.VBox):
         ids = self.table.frames_in_intervals([(t0, t1)], x="time", within=within)
         return self._push(ids, mode=mode, source=f"{SOURCE}.api")
 
-    def longest_good_run(self, key: str = R0_KEY, min=None, max=None, *, stokes="I",  # noqa: A002
+    def longest_good_run(self, key: str = R0_KEY, min=None, max=None, *, stokes="I",
                          all_stokes: bool = True, mode: str = "replace") -> np.ndarray:
         """Select the longest run of consecutive frames (time order, among ``stokes``) with ``key`` in range.
 

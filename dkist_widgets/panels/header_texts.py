@@ -40,7 +40,7 @@ def summary_html(model, table) -> str:
     ]
     if n and len(table.stokes.names) > 1:
         counts = np.bincount(table.stokes.codes[ids], minlength=len(table.stokes.names))
-        parts.append(escape(", ".join(f"{name} {c}" for name, c in zip(table.stokes.names, counts))))
+        parts.append(escape(", ".join(f"{name} {c}" for name, c in zip(table.stokes.names, counts, strict=True))))
     if n and table.time.is_time:
         t = table.time.values[ids]
         t = t[np.isfinite(t)]
