@@ -42,16 +42,24 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import traitlets
 
 from .fileindex import FileIndex, check_frame_ids, ResolvedItem, SliceCover, format_item, normalise_item
 
-__all__ = ["DatasetModel", "SlicePreview", "SELECTION_MODES"]
+__all__ = ["DatasetModel", "SlicePreview", "FrameBytes", "SELECTION_MODES"]
 
 SELECTION_MODES = ("replace", "add", "remove", "intersect")
+
+
+class FrameBytes(NamedTuple):
+    """Bytes of a set of frames: ``on_disk`` (FITS file sizes; ``None`` unless every size
+    is known) and ``data`` (frames x the array bytes of one file)."""
+
+    on_disk: int | None
+    data: int
 
 
 @dataclass
@@ -200,6 +208,7 @@ class DatasetModel(traitlets.HasTraits):
         self._is_tiled = False  # plain copy of the is_tiled trait for hot paths
         self._tile_grid_shape: tuple[int, ...] = ()
         self._selected = _frozen(np.zeros(0, dtype=np.int64))
+        self._selected_mask_of: tuple[np.ndarray, np.ndarray] | None = None  # (selected ids, their mask)
         self._local = _frozen(np.zeros(0, dtype=bool))
         self._selected_tiles = _frozen(np.zeros(0, dtype=bool))
         self._transferring = self._failed = _frozen(np.zeros(0, dtype=np.int64))
@@ -429,6 +438,17 @@ class DatasetModel(traitlets.HasTraits):
         """Sorted unique frame ids selected (read-only array; observe ``selection_version``)."""
         return self._selected
 
+    @property
+    def selected_mask(self) -> np.ndarray:
+        """Boolean per frame: selected (read-only; built once per selection change)."""
+        with self._lock:
+            ids = self._selected
+            if self._selected_mask_of is None or self._selected_mask_of[0] is not ids:
+                mask = np.zeros(self.n_frames, dtype=bool)
+                mask[ids] = True
+                self._selected_mask_of = (ids, _frozen(mask))
+            return self._selected_mask_of[1]
+
     def select_frames(self, frame_ids, *, source: str = "", mode: str = "replace") -> np.ndarray:
         """Change the selection; ``mode`` is replace/add/remove/intersect.
 
@@ -483,6 +503,20 @@ class DatasetModel(traitlets.HasTraits):
         for tile, local in self._split(ids):
             out.extend(tile.index.files_for_frames(local).tolist())
         return out
+
+    def bytes_for_frames(self, frame_ids=None) -> FrameBytes:
+        """:class:`FrameBytes` of these frames (default: the selection), summed over tiles."""
+        self._require()
+        ids = self._selected if frame_ids is None else self._check_frames(frame_ids)
+        on_disk: int | None = 0
+        data = 0
+        for tile in self._tiles:  # every tile, so an unknown size is never skipped over
+            lo, hi = np.searchsorted(ids, [tile.offset, tile.stop])
+            local = ids[lo:hi] - tile.offset
+            part = tile.index.file_bytes(local)
+            on_disk = None if part is None or on_disk is None else on_disk + part
+            data += int(local.size) * int(tile.index.frame_bytes)
+        return FrameBytes(on_disk, data)
 
     def frames_for_files(self, names) -> np.ndarray:
         """Frame ids of these file names; ``KeyError`` lists unknown names."""
