@@ -2,7 +2,9 @@
 
 ``dkist-widgets demo``
     generate what is missing of the sample archive, start the loopback services, and
-    run JupyterLab on the workshop notebooks with kernels pointed at them.
+    run JupyterLab on the workshop notebooks with kernels pointed at them, opening
+    the workshop notebook (``01_downloading_data.ipynb``). Its loopback Globus copies
+    at :data:`DEMO_RATE` so a transfer can be watched and cancelled in a room.
 ``dkist-widgets app``
     the explorer alone as a web page (Voila), on the offline world (``--real`` for
     the real DKIST and Globus).
@@ -24,7 +26,17 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["main", "DEMO_RATE", "DEMO_NOTEBOOK"]
+
+#: The notebook the demo opens: the workshop's own session.
+DEMO_NOTEBOOK = "01_downloading_data.ipynb"
+
+#: Loopback Globus copy rate of the demo, bytes/s per task (docs/design.md, "Demo
+#: transfer rate"): the workshop's selection (72 files of 417.6 kB, 30 MB) takes
+#: about 30 s, long enough to point at the moving bar and press Cancel, and ends
+#: well inside the notebook's ``wait(timeout=120)``; the whole sample dataset
+#: (167 MB) takes about 3 minutes. ``--rate`` changes it.
+DEMO_RATE = 1e6
 
 
 def _say(message: str) -> None:
@@ -216,9 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--ip", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8888)
     demo.add_argument("--no-browser", action="store_true")
-    demo.add_argument("--first-notebook", default="00_tour.ipynb")
-    demo.add_argument("--rate", type=float, default=20e6,
-                      help="loopback Globus copy rate in bytes/s (default 20 MB/s)")
+    demo.add_argument("--first-notebook", default=DEMO_NOTEBOOK)
+    demo.add_argument("--rate", type=float, default=DEMO_RATE,
+                      help=f"loopback Globus copy rate in bytes/s (default {DEMO_RATE / 1e6:g} MB/s: "
+                           "slow enough to watch and cancel a transfer)")
     demo.add_argument("lab_args", nargs=argparse.REMAINDER,
                       help="further arguments passed to jupyter lab")
     demo.set_defaults(run=_demo)
