@@ -8,13 +8,12 @@ import shutil
 from pathlib import Path
 
 import dkist
+import dkist.data.test as dkist_test_data
 import numpy as np
 import pytest
 
-import dkist.data.test as dkist_test_data
-
 from dkist_widgets.core.model import DatasetModel
-from dkist_widgets.panels.file_map import FileMap, IN_SLICE, LOCAL, SELECTED
+from dkist_widgets.panels.file_map import IN_SLICE, LOCAL, SELECTED, FileMap
 from dkist_widgets.panels.slice_builder import SliceBuilder
 
 TEST_DATA = Path(dkist_test_data.__file__).parent

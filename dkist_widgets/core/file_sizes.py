@@ -69,6 +69,15 @@ class DownloadBytes(NamedTuple):
         return mark + human_bytes(self.total)
 
     @property
+    def basis_text(self) -> str:
+        """Where an estimate comes from, in words (``""`` when exact)."""
+        if self.exact:
+            return ""
+        if self.basis == ARRAY_DATA:
+            return "the array data only, a lower bound: the file sizes are not listed yet"
+        return "the inventory's dataset size divided by its frame count"
+
+    @property
     def text(self) -> str:
         """``3.3 MB`` when exact, ``≈ 3.3 MB (estimate from the inventory)`` otherwise."""
         if self.exact:

@@ -29,6 +29,9 @@ body[data-jp-theme-light="false"] { --dkw-ok: #81c784; --dkw-error: #ffabab; --d
 .dkw-warn { color: var(--dkw-warn); }
 .dkw-muted { color: var(--dkw-muted); }
 .dkw-text { color: var(--jp-ui-font-color1, #111); }
+/* ipywidgets draws accordion titles in --jp-ui-font-color2 (4.2-4.4:1 on their grey): use color1 */
+.dkw-transfer-monitor [class*="Collapse-header"], .dkw-slice-builder [class*="Collapse-header"] {
+  color: var(--jp-ui-font-color1, #111); }
 </style>"""
 
 

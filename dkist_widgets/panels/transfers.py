@@ -161,6 +161,7 @@ class TransferMonitor(w.VBox):
         self.search_button = w.Button(description="Find", icon="search", layout=w.Layout(width="auto"))
         self.root = w.Text(value=self.settings.destination_root, description="Root", layout=w.Layout(width="16em"))
         self.template = w.Text(value=self.settings.destination_template, description="Folder", layout=w.Layout(width="32em"))
+        self.template.add_class("dkw-template")
         self.path_preview = w.HTML()
         self.label = w.Text(placeholder="label (optional)", description="Label", layout=w.Layout(width="32em"))
         self.sync = w.Dropdown(options=_SYNC_CHOICES, value=self.settings.sync_level, description="Sync", layout=w.Layout(width="26em"))
@@ -302,7 +303,8 @@ class TransferMonitor(w.VBox):
         if everything.exact:
             text = "Sizes are exact: from a Globus listing of the dataset's folder."
         else:
-            text = (f"Sizes marked ≈ are estimates: {everything.text} for the working subset; "
+            mark = everything.short.split(" ")[0]
+            text = (f"Sizes marked {mark} are estimates from {everything.basis_text}; "
                     "the exact sizes appear once Globus lists the dataset's folder"
                     + (" (log in to Globus)." if self.login is not None and not self.login.is_logged_in else "."))
         self.sizes_note.value = f'<span class="dkw-muted" data-exact="{str(everything.exact).lower()}">{escape(text)}</span>'
