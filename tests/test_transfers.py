@@ -29,7 +29,7 @@ from dkist_widgets.core.transfers import (
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
 
 sys.path.insert(0, str(Path(__file__).parent))
-import dkist_samples  # noqa: E402
+import dkist_samples
 
 pytestmark = pytest.mark.timeout(90)
 
