@@ -59,8 +59,9 @@ def dest(tmp_path) -> Path:
 
 @pytest.fixture
 def globus(archive, dest):
-    svc = LoopbackGlobus({SRC: ("DKIST (test)", archive.parents[2], False), DST: ("Laptop (test)", dest, True)},
-                         rate_bytes_per_s=None)
+    svc = LoopbackGlobus(
+        {SRC: ("DKIST (test)", archive.parents[2], False), DST: ("Laptop (test)", dest, True)}, rate_bytes_per_s=None
+    )
     svc.start()
     yield svc
     svc.stop()
@@ -71,14 +72,26 @@ def make_model(tmp_path, archive: Path) -> DatasetModel:
     ds = dkist_samples.synthetic_dataset(GRID, names=names, basepath=tmp_path / "nowhere")
     total = sum(p.stat().st_size for p in archive.iterdir())
     # as the data centre's inventory says it: GiB of the dataset's files, and their count
-    ds.meta["inventory"].update({"datasetId": DATASET, "primaryProposalId": PROPOSAL, "bucket": "data",
-                                 "datasetSize": total / GIB, "frameCount": N_FILES})
+    ds.meta["inventory"].update(
+        {
+            "datasetId": DATASET,
+            "primaryProposalId": PROPOSAL,
+            "bucket": "data",
+            "datasetSize": total / GIB,
+            "frameCount": N_FILES,
+        }
+    )
     return DatasetModel(ds)
 
 
 def settings_for(globus, dest) -> TransferSettings:
-    return TransferSettings(transfer_url=globus.url, source_endpoint_id=SRC, destination_endpoint_id=DST,
-                            destination_local_root=dest, login_required=False)
+    return TransferSettings(
+        transfer_url=globus.url,
+        source_endpoint_id=SRC,
+        destination_endpoint_id=DST,
+        destination_local_root=dest,
+        login_required=False,
+    )
 
 
 def wait_for(predicate, timeout=20.0, what=""):
@@ -119,8 +132,9 @@ def test_before_any_listing_the_bytes_are_the_inventory_estimate_and_say_so(tmp_
 def test_bytes_shown_before_equal_bytes_moved_and_files_on_disk(tmp_path, archive, globus, dest):
     model = make_model(tmp_path, archive)
     builder = SliceBuilder(model)
-    monitor = TransferMonitor(model, settings=settings_for(globus, dest), login=None, active_interval=0.2,
-                              refresh_interval=0.1)
+    monitor = TransferMonitor(
+        model, settings=settings_for(globus, dest), login=None, active_interval=0.2, refresh_interval=0.1
+    )
     try:
         # the monitor lists the folder as soon as the dataset is open: sizes become exact
         wait_for(lambda: model.preview().download_bytes.exact, what="the listing")
@@ -156,14 +170,20 @@ def test_log_in_first_message_clears_when_the_login_changes(tmp_path, archive, d
     from dkist_widgets.sandbox.globus_auth_service import LoopbackGlobusAuth
 
     auth = LoopbackGlobusAuth(access_token_lifetime=3600).start()
-    svc = LoopbackGlobus({SRC: ("DKIST (test)", archive.parents[2], False), DST: ("Laptop (test)", dest, True)},
-                         rate_bytes_per_s=None).start()
+    svc = LoopbackGlobus(
+        {SRC: ("DKIST (test)", archive.parents[2], False), DST: ("Laptop (test)", dest, True)}, rate_bytes_per_s=None
+    ).start()
     auth.protect(svc)
-    login = GlobusLogin(auth_url=auth.url, token_path=tmp_path / "tok" / "tokens.json",
-                        dkist_cache=tmp_path / "dkist-cache" / "c.json", reuse_dkist_cache=False)
+    login = GlobusLogin(
+        auth_url=auth.url,
+        token_path=tmp_path / "tok" / "tokens.json",
+        dkist_cache=tmp_path / "dkist-cache" / "c.json",
+        reuse_dkist_cache=False,
+    )
     model = make_model(tmp_path, archive)
-    settings = TransferSettings(transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST,
-                                destination_local_root=dest)
+    settings = TransferSettings(
+        transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest
+    )
     monitor = TransferMonitor(model, settings=settings, login=login, active_interval=0.2)
     try:
         model.select_frames([0, 1, 2])

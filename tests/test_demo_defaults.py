@@ -39,12 +39,23 @@ def _free_port() -> int:
 @pytest.mark.timeout(240)
 def test_demo_opens_the_workshop_notebook_at_the_demo_rate(tmp_path):
     port = _free_port()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-               JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTER_DATA_DIR=str(tmp_path / "data"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_PLATFORM_DIRS="1", DKIST_WIDGETS_WORLD="")
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
+        JUPYTER_DATA_DIR=str(tmp_path / "data"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+        JUPYTER_PLATFORM_DIRS="1",
+        DKIST_WIDGETS_WORLD="",
+    )
     log = open(tmp_path / "demo.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "dkist_widgets.cli", "demo", "--no-browser", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dkist_widgets.cli", "demo", "--no-browser", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 200
         while True:
@@ -89,8 +100,9 @@ def test_demo_rate_lets_a_room_watch_and_cancel_the_workshop_transfer(tmp_path):
 
     dest = tmp_path / "laptop"
     dest.mkdir()
-    svc = LoopbackGlobus({SRC: ("DKIST", archive_root(FORMAT_VERSION), False), DST: ("Laptop", dest, True)},
-                         rate_bytes_per_s=rate).start()
+    svc = LoopbackGlobus(
+        {SRC: ("DKIST", archive_root(FORMAT_VERSION), False), DST: ("Laptop", dest, True)}, rate_bytes_per_s=rate
+    ).start()
     try:
         tc = globus_sdk.TransferClient(base_url=svc.url, authorizer=globus_sdk.NullAuthorizer())
         tdata = globus_sdk.TransferData(source_endpoint=SRC, destination_endpoint=DST, label="workshop")

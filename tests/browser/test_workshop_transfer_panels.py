@@ -190,7 +190,9 @@ def _kernel_json(nb, expression: str):
 
 
 def _set_theme(page, name: str, light: bool) -> None:
-    page.evaluate("async (theme) => { await window.jupyterapp.commands.execute('apputils:change-theme', {theme}); }", name)
+    page.evaluate(
+        "async (theme) => { await window.jupyterapp.commands.execute('apputils:change-theme', {theme}); }", name
+    )
     page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{str(light).lower()}'", timeout=30_000)
     page.wait_for_timeout(800)  # the theme's stylesheet applied and the canvas repainted
 
@@ -199,9 +201,14 @@ def _contrast_failures(page, nb, theme: str) -> list[str]:
     results = page.evaluate(_TEXT_CONTRAST, PANELS)
     seen = {r["panel"] for r in results}
     assert seen == set(PANELS), f"{theme}: panels without text measured: {set(PANELS) - seen}"
-    failures = [f"{theme} {r['panel']}: {r['text']!r} {r['ratio']:.2f}:1 ({r['color']} on {r['bg']}, class {r['cls']!r})"
-                for r in results if r["ratio"] < 4.5]
-    canvas = page.evaluate(_CANVAS_CONTRAST, {"selector": f"#{nb.panel_id} [data-testid=filemap-canvas]", "left": 44, "bottom": 18})
+    failures = [
+        f"{theme} {r['panel']}: {r['text']!r} {r['ratio']:.2f}:1 ({r['color']} on {r['bg']}, class {r['cls']!r})"
+        for r in results
+        if r["ratio"] < 4.5
+    ]
+    canvas = page.evaluate(
+        _CANVAS_CONTRAST, {"selector": f"#{nb.panel_id} [data-testid=filemap-canvas]", "left": 44, "bottom": 18}
+    )
     for part in ("rowLabels", "caption"):
         if canvas[part] < 4.5:
             failures.append(f"{theme} file map canvas {part}: {canvas[part]:.2f}:1 on {canvas['background']}")
