@@ -209,3 +209,20 @@ def test_log_in_first_message_clears_when_the_login_changes(tmp_path, archive, d
         auth.unprotect(svc)
         svc.stop()
         auth.stop()
+
+
+def test_a_whole_gib_dataset_size_is_said_to_be_rough(tmp_path, archive):
+    """The real data centre gives datasetSize in whole GiB: the estimate says it is rough."""
+    model = make_model(tmp_path, archive)
+    model.dataset.meta["inventory"]["datasetSize"] = 1  # what DKIST says for this small dataset
+    model.set_dataset(model.dataset)
+    got = model.download_bytes([0, 1])
+    assert got.total == round(2 * GIB / N_FILES) and not got.exact
+    assert "whole GiB" in got.text and got.short.startswith("≈ ")
+    # a part listed exactly and a part estimated: still an estimate, of the weaker kind
+    sizes = np.full(N_FILES, -1.0)
+    sizes[0] = (archive / "f0.fits").stat().st_size
+    model.set_file_sizes(sizes)
+    mixed = model.download_bytes([0, 1])
+    assert mixed.n_estimated == 1 and mixed.total == file_size(0) + round(GIB / N_FILES)
+    assert "whole GiB" in mixed.text

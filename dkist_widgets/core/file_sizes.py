@@ -13,7 +13,9 @@ Choices
 * **An estimate, labelled as one, otherwise.** The inventory holds ``datasetSize``
   (GiB, 2**30 bytes, the data centre's total of the dataset's FITS files) and
   ``frameCount``; their ratio is the mean file size and every unlisted file is
-  counted at that mean. Without a usable inventory (absent, zero as the data
+  counted at that mean. The real data centre gives ``datasetSize`` in whole GiB
+  (the loopback one gives a float); a whole number is said to be rounded, since
+  for a small dataset the mean may then be far off. Without a usable inventory (absent, zero as the data
   centre writes for a dataset under 1 GiB it rounds down) the estimate falls back
   to the array bytes per file, a lower bound, and says so.
 * **One unit convention**: :func:`~dkist_widgets.core.formatting.human_bytes`
@@ -36,14 +38,17 @@ GIB = 2**30
 
 #: Basis words shown after an estimate.
 INVENTORY = "inventory"
+WHOLE_GIB = "inventory, whole GiB"
 ARRAY_DATA = "array data"
+#: Weaker bases win when parts of a sum are estimated differently.
+_WEAKNESS = {"": 0, INVENTORY: 1, WHOLE_GIB: 2, ARRAY_DATA: 3}
 
 
 class SizeEstimate(NamedTuple):
     """Bytes assumed for a file whose size is not known, and where that number comes from."""
 
     per_file: float
-    basis: str  # INVENTORY or ARRAY_DATA
+    basis: str  # INVENTORY, WHOLE_GIB or ARRAY_DATA
 
 
 class DownloadBytes(NamedTuple):
@@ -75,6 +80,8 @@ class DownloadBytes(NamedTuple):
             return ""
         if self.basis == ARRAY_DATA:
             return "the array data only, a lower bound: the file sizes are not listed yet"
+        if self.basis == WHOLE_GIB:
+            return "the inventory's dataset size (rounded to whole GiB) divided by its frame count"
         return "the inventory's dataset size divided by its frame count"
 
     @property
@@ -84,6 +91,8 @@ class DownloadBytes(NamedTuple):
             return human_bytes(self.total)
         if self.basis == ARRAY_DATA:
             return f"≥ {human_bytes(self.total)} (estimate: array data only, file sizes not listed yet)"
+        if self.basis == WHOLE_GIB:
+            return f"≈ {human_bytes(self.total)} (rough estimate from the inventory's dataset size in whole GiB)"
         return f"≈ {human_bytes(self.total)} (estimate from the inventory's dataset size)"
 
 
@@ -96,7 +105,7 @@ def estimate_file_size(inventory: Mapping[str, Any] | None, array_bytes_per_file
     except (TypeError, ValueError):
         size_gib = count = math.nan
     if math.isfinite(size_gib) and math.isfinite(count) and size_gib > 0 and count > 0:
-        return SizeEstimate(size_gib * GIB / count, INVENTORY)
+        return SizeEstimate(size_gib * GIB / count, WHOLE_GIB if size_gib.is_integer() else INVENTORY)
     return SizeEstimate(float(array_bytes_per_file), ARRAY_DATA)
 
 
@@ -123,5 +132,5 @@ def download_bytes(parts: Iterable[tuple[np.ndarray | None, np.ndarray, SizeEsti
         if missing:
             n_estimated += missing
             # the weaker basis wins: an array-data lower bound makes the whole sum one
-            basis = ARRAY_DATA if ARRAY_DATA in (basis, estimate.basis) else estimate.basis
+            basis = max(basis, estimate.basis, key=_WEAKNESS.__getitem__)
     return DownloadBytes(int(round(total)), n_files, n_estimated, basis)
