@@ -116,7 +116,7 @@ def test_tilde_is_the_home(layout, tc, spelling):
 
 
 def test_path_outside_the_allowed_folders_is_refused(layout, tc):
-    _, home, elsewhere = layout
+    _, _home, elsewhere = layout
     target = elsewhere / "x.fits"
     task_id, task = run(tc, str(target), until_done=False)
     assert task["status"] == "ACTIVE" and task["is_ok"] is False and task["nice_status"] == "PERMISSION_DENIED"

@@ -20,8 +20,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import globus_sdk
-
 __all__ = ["PRODUCTION_AUTH", "DkistTokenShare", "globus_sdk_auth_url", "write_private_json"]
 
 PRODUCTION_AUTH = "https://auth.globus.org/"
@@ -58,7 +56,9 @@ def _digest(token: str | None) -> str | None:
 def globus_sdk_auth_url() -> str:
     """The Auth URL globus-sdk (and so dkist) uses in this process."""
     try:
-        return globus_sdk.config.get_service_url("auth")
+        from globus_sdk.config import get_service_url
+
+        return get_service_url("auth")
     except Exception:  # noqa: BLE001 - an unknown environment name: assume production
         return PRODUCTION_AUTH
 
