@@ -382,14 +382,16 @@ def test_logout_keeps_dkist_entries_it_did_not_write(auth, paths):
     assert json.loads(paths["dkist_cache"].read_text()) == {"example.org": other, "transfer.api.globus.org": own}
 
 
-def test_share_auto_follows_the_auth_service_globus_sdk_uses(auth, paths, monkeypatch):
-    monkeypatch.delenv("GLOBUS_SDK_SERVICE_URL_AUTH", raising=False)
-    monkeypatch.delenv("GLOBUS_SDK_ENVIRONMENT", raising=False)
-    login = new_login(auth, paths, reuse_dkist_cache=False)  # dkist here would ask production Auth
+def test_share_auto_only_against_production_unless_told(auth, paths, monkeypatch):
+    """dkist's file has no per-service sections: sandbox tokens go there only when asked
+    (the sandbox asks for its own kernels, whose dkist cache is in the sandbox's home)."""
+    monkeypatch.delenv("DKIST_WIDGETS_SHARE_DKIST_LOGIN", raising=False)
+    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_AUTH", auth.url)  # even when dkist would use it
+    login = new_login(auth, paths, reuse_dkist_cache=False)
     sign_in(login)
     assert not paths["dkist_cache"].exists()
     login.logout()
-    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_AUTH", auth.url)
+    monkeypatch.setenv("DKIST_WIDGETS_SHARE_DKIST_LOGIN", "1")
     login = new_login(auth, paths, reuse_dkist_cache=False)
     sign_in(login)
     assert paths["dkist_cache"].exists()

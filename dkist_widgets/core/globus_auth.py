@@ -36,10 +36,12 @@ Choices
     which dkist requires of every entry) are written into dkist's file in dkist's
     own format, keeping its other entries; what was there before for that resource
     server is kept aside (``{user data dir}/globus/dkist-share.json``, 0600) so
-    logout can put it back. By default only when dkist in this process talks to
-    the same Auth service (globus-sdk's configured ``auth`` URL equals
-    ``auth_url``; dkist's file has no per-service sections, so tokens of another
-    service would break dkist's own login).
+    logout can put it back. By default only against production Globus Auth when
+    globus-sdk (so dkist) in this process uses it too: dkist's file has no
+    per-service sections, so tokens of another service (a sandbox) there would
+    break the user's real dkist login. ``$DKIST_WIDGETS_SHARE_DKIST_LOGIN=1`` turns
+    it on elsewhere; the sandbox sets it only for its own kernels, whose dkist
+    cache lives in the sandbox's home.
   - *logout* undoes only what the widget did: it revokes the widget's own tokens,
     removes from dkist's file only entries that still hold them (restoring what was
     there before), and never revokes or deletes tokens dkist obtained itself; a
@@ -110,9 +112,20 @@ DKIST_CLIENT_ID = "dd2d62af-0b44-4e2e-9454-1092c94b46b3"
 TRANSFER_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
 TRANSFER_RESOURCE_SERVER = "transfer.api.globus.org"
 ENV_DATA_DIR = "DKIST_WIDGETS_DATA_DIR"
+#: ``1``/``0``: write a sign-in into dkist's token cache or not (default: production only).
+ENV_SHARE_DKIST_LOGIN = "DKIST_WIDGETS_SHARE_DKIST_LOGIN"
 _PRODUCTION_AUTH = "https://auth.globus.org/"
 #: Seconds of margin: an access token this close to expiry counts as expired.
 EXPIRY_MARGIN = 60
+
+
+def _share_by_default(auth_url: str) -> bool:
+    """Whether a sign-in goes into dkist's cache unless told otherwise (see ``share_with_dkist``)."""
+    explicit = os.environ.get(ENV_SHARE_DKIST_LOGIN, "").strip()
+    if explicit in ("0", "1"):
+        return explicit == "1"
+    production = _PRODUCTION_AUTH.rstrip("/")
+    return auth_url.rstrip("/") == production and globus_sdk_auth_url().rstrip("/") == production
 
 
 class LoginError(ValueError):
@@ -251,8 +264,10 @@ class GlobusLogin(traitlets.HasTraits):
     dkist_cache
         dkist's cache file (default :func:`dkist_cache_path`).
     share_with_dkist
-        Write a sign-in into dkist's cache: ``"auto"`` (when globus-sdk in this
-        process uses ``auth_url``, as dkist then does), ``True`` or ``False``.
+        Write a sign-in into dkist's cache: ``"auto"``, ``True`` or ``False``. Auto:
+        ``$DKIST_WIDGETS_SHARE_DKIST_LOGIN`` (``1``/``0``) when set, else only when
+        both this login and globus-sdk in this process (so dkist) use production
+        Globus Auth.
     """
 
     state = traitlets.Enum(STATES, LOGGED_OUT, help="Where the login stands.")
@@ -283,7 +298,7 @@ class GlobusLogin(traitlets.HasTraits):
         self._reuse_dkist = bool(reuse_dkist_cache)
         self._dkist_cache = Path(dkist_cache) if dkist_cache else dkist_cache_path()
         if share_with_dkist == "auto":
-            share_with_dkist = self.auth_url.rstrip("/") == globus_sdk_auth_url().rstrip("/")
+            share_with_dkist = _share_by_default(self.auth_url)
         self._share_with_dkist = bool(share_with_dkist)
         self._dkist_share = DkistTokenShare(
             self._dkist_cache, path.parent / "dkist-share.json", _namespace_for(self.auth_url)

@@ -18,7 +18,9 @@ Choices
   changed or shadowed: nothing outside those kernels sees the sandbox's file.
 * ``XDG_CACHE_HOME`` moves with the home, so dkist's Globus token cache
   (``platformdirs.user_cache_dir("dkist")``) in those kernels holds sandbox tokens
-  only and the user's real dkist login is never touched. ``XDG_DATA_HOME`` stays
+  only and the user's real dkist login is never touched; there
+  ``DKIST_WIDGETS_SHARE_DKIST_LOGIN=1`` lets a sign-in in the panels serve dkist's
+  own calls (the product does that by itself only against production Globus). ``XDG_DATA_HOME`` stays
   where it was for the parent (dkist's search-values cache and the dkist-widgets data
   folder stay shared with the process that started the world).
 * The loopback endpoint reads ``config-paths`` once when the world starts, as GCP
@@ -112,4 +114,6 @@ def kernel_environment(home: Path) -> dict[str, str]:
         "HOME": str(home),
         "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_DATA_HOME": data_home,
+        # dkist's cache here is the sandbox's: a sign-in in the panels goes there too
+        "DKIST_WIDGETS_SHARE_DKIST_LOGIN": "1",
     }
