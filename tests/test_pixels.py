@@ -94,7 +94,7 @@ def test_bad_requests_name_the_problem(visp):
     with pytest.raises(ValueError, match="differ"):
         px.read_image(model, (1, 1), {})
     with pytest.raises(IndexError, match="axis 2"):
-        px.read_image(model, (1, 3), {2: 50})
+        px.read_image(model, (1, 3), {2: visp.data.shape[2]})  # one past the last wavelength
     with pytest.raises(ValueError, match="not an axis"):
         px.read_image(model, (1, 7), {})
 
