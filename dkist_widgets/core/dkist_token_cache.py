@@ -59,7 +59,7 @@ def globus_sdk_auth_url() -> str:
         from globus_sdk.config import get_service_url
 
         return get_service_url("auth")
-    except Exception:  # noqa: BLE001 - an unknown environment name: assume production
+    except Exception:
         return PRODUCTION_AUTH
 
 

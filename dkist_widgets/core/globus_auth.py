@@ -69,16 +69,15 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import globus_sdk
-from globus_sdk.authorizers import GlobusAuthorizer
 import platformdirs
 import traitlets
+from globus_sdk.authorizers import GlobusAuthorizer
 
 from .dkist_token_cache import PRODUCTION_AUTH as _PRODUCTION_AUTH
 from .dkist_token_cache import DkistTokenShare, globus_sdk_auth_url, write_private_json
@@ -114,7 +113,6 @@ TRANSFER_RESOURCE_SERVER = "transfer.api.globus.org"
 ENV_DATA_DIR = "DKIST_WIDGETS_DATA_DIR"
 #: ``1``/``0``: write a sign-in into dkist's token cache or not (default: production only).
 ENV_SHARE_DKIST_LOGIN = "DKIST_WIDGETS_SHARE_DKIST_LOGIN"
-_PRODUCTION_AUTH = "https://auth.globus.org/"
 #: Seconds of margin: an access token this close to expiry counts as expired.
 EXPIRY_MARGIN = 60
 
@@ -234,7 +232,7 @@ class _TokenFile:
 class _DelegatingAuthorizer(GlobusAuthorizer):
     """Always uses the login's current tokens; raises NotLoggedIn when there are none."""
 
-    def __init__(self, login: "GlobusLogin"):
+    def __init__(self, login: GlobusLogin):
         self._login = login
 
     def get_authorization_header(self) -> str | None:
