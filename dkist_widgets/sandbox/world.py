@@ -133,6 +133,11 @@ class World:
             config_dir, self.dataset_endpoint, self.download_endpoint, self.transfer_url
         )
         env.update(self.globus_environment())
+        # The local endpoint's folder is these kernels' home, where dkist finds the
+        # loopback endpoint as it finds Globus Connect Personal (sandbox/local_gcp.py).
+        from .local_gcp import kernel_environment as gcp_home_environment
+
+        env.update(gcp_home_environment(self.local_endpoint_dir))
         if self.state_file is not None:
             env[ENV_WORLD_STATE] = str(self.state_file)
         return env
@@ -232,6 +237,7 @@ def start(
         from .datacentre import DataCentre
         from .globus_auth_service import start_for_world
         from .globus_service import LoopbackGlobus
+        from .local_gcp import gcp_endpoint
 
         archive = ensure_archive(progress=progress)
         local_dir = Path(local_endpoint_dir) if local_endpoint_dir else paths.local_endpoint_root()
@@ -241,7 +247,7 @@ def start(
         globus = LoopbackGlobus(
             endpoints={
                 DKIST_ENDPOINT_ID: (DKIST_ENDPOINT_NAME, archive.root, False),
-                LOCAL_ENDPOINT_ID: (LOCAL_ENDPOINT_NAME, local_dir, True),
+                LOCAL_ENDPOINT_ID: gcp_endpoint(LOCAL_ENDPOINT_ID, LOCAL_ENDPOINT_NAME, local_dir),
             },
             rate_bytes_per_s=transfer_rate_bytes_per_s,
         )
