@@ -152,7 +152,7 @@ def _demo(args: argparse.Namespace) -> int:
         return 2
     world = _start_world(args.rate)
     env = dict(os.environ)
-    env.update(world.kernel_environment())
+    env.update(world.server_environment())  # kernels get their sandbox home via a kernelspec
     notebooks = _notebook_dir(args.notebook_dir)
     command = [
         sys.executable, "-m", "jupyter", "lab",
@@ -193,7 +193,7 @@ def _app(args: argparse.Namespace) -> int:
         return 2
     if not args.real:
         world = _start_world(args.rate)
-        env.update(world.kernel_environment())
+        env.update(world.server_environment())
     command = [sys.executable, "-m", "voila", str(APP_NOTEBOOK), f"--port={args.port}",
                f"--Voila.ip={args.ip}", "--theme=" + args.theme]
     if args.no_browser:
@@ -212,7 +212,9 @@ def _world(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return 2
     world = _start_world(args.rate)
-    for key, value in sorted(world.kernel_environment().items()):
+    # Never print the kernels' HOME as an export: eval'd in a shell it would move the
+    # user's home. A Jupyter server started with these finds a kernel that has it.
+    for key, value in sorted(world.server_environment().items()):
         print(f"export {key}={value}")
     try:
         while True:
