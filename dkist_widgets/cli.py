@@ -40,7 +40,7 @@ DEMO_TRANSFER_SECONDS = 30.0
 #: The workshop's dataset on the sample archive and the size of its selection
 #: (the longest good-seeing run, every Stokes state).
 WORKSHOP_DATASET = ("data", "pid_1_123", "KPLMQ")
-WORKSHOP_FILES = 72
+WORKSHOP_FILES = 80
 #: Used when the workshop dataset is not in the archive.
 FALLBACK_RATE = 1e6
 
