@@ -1,0 +1,204 @@
+"""The YAML text of a DKIST ASDF, cut so the slow parts are never parsed as YAML.
+
+Two parts of a level 1 ASDF make ``asdf.open`` slow on big datasets: the list of
+file names (``dataset.data.fileuris``, ~57 MB of YAML at a million frames) and the
+header table (``dataset.meta.headers``, whose column blocks asdf reads and inflates
+at once). :func:`split_tree` reads the text of the tree and returns
+
+* the file names as a numpy array of the grid's shape, read by a scanner that knows
+  the layout PyYAML writes (block sequences ``- `` around flow sequences ``[a, b]``),
+* the text of the tree with that list replaced by ``[]`` and the dataset, file
+  manager, table, column and ndarray tags of the header table removed, so asdf
+  yields plain dicts for them (and converts the WCS, units and inventory as usual).
+
+Anything the scanner does not recognise (quoting it cannot undo, ragged lists, a
+tag other than the dkist 1.2/1.3 dataset)
+raises :class:`UnusualLayout`: the caller then uses ``dkist.load_dataset``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SplitTree", "UnusualLayout", "split_tree", "parse_fileuris"]
+
+_END = b"\n...\n"
+_DATASET_TAG = re.compile(rb"(?m)^dataset: !<asdf://dkist\.nso\.edu/tags/dataset-(1\.[23])\.0>[ \t]*$")
+_FILE_MANAGER_TAG = re.compile(rb"(?m)^(  data:) !<asdf://dkist\.nso\.edu/tags/file_manager-1\.[01]\.0>[ \t]*$")
+_HEADERS_TAG = re.compile(rb"(?m)^(    headers:) !<tag:astropy\.org:astropy/table/table-1\.\d+\.\d+>[ \t]*$")
+_UNTAG_IN_TABLE = re.compile(rb"!table/column-1\.\d+\.\d+|!core/ndarray-1\.\d+\.\d+")
+_FILEURIS_KEY = re.compile(rb"(?m)^(    )fileuris:")
+_PLAIN_ITEM = re.compile(r"[^\s,\[\]'\"#{}&*!|>%@`][^\s,\[\]{}]*")
+
+
+class UnusualLayout(ValueError):
+    """The ASDF is not laid out as the lazy reader expects; use ``dkist.load_dataset``."""
+
+
+@dataclass
+class SplitTree:
+    """What :func:`split_tree` found; ``yaml`` is the cut tree (the file's blocks follow it)."""
+
+    yaml: bytes
+    fileuris: np.ndarray
+    first_block: int  # byte offset of the first block (just after the tree)
+    dataset_tag_version: str
+
+
+def read_tree_text(path: os.PathLike) -> tuple[bytes, int]:
+    """The YAML tree's bytes (up to and including the ``...`` line) and where blocks start."""
+    chunks: list[bytes] = []
+    searched = 0
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 23)
+            if not chunks and not chunk.startswith(b"#ASDF"):
+                raise UnusualLayout("not an ASDF file")
+            if not chunk:
+                raise UnusualLayout("no end of the YAML tree")
+            chunks.append(chunk)
+            data = b"".join(chunks) if len(chunks) > 1 else chunk
+            chunks = [data]
+            end = data.find(_END, max(0, searched - len(_END)))
+            if end >= 0:
+                stop = end + len(_END)
+                return data[:stop], stop
+            searched = len(data)
+
+
+def _block_end(text: bytes, start: int, indent: int) -> int:
+    """End of the YAML value that starts at line ``start``: the next line indented <= ``indent``."""
+    # a "- " at the key's own indentation continues an indentless block sequence
+    pattern = re.compile(rb"\n(?= {0,%d}(?!- )[^ \n])" % indent)
+    m = pattern.search(text, start)
+    return m.start() + 1 if m else len(text)
+
+
+def split_tree(path: os.PathLike) -> SplitTree:
+    """Read the tree of the ASDF at ``path`` and cut out its file list (see the module doc)."""
+    text, first_block = read_tree_text(path)
+    tag = _DATASET_TAG.search(text)
+    if tag is None:
+        raise UnusualLayout("no level 1 dataset of a dkist 1.2/1.3 tag at the top of the tree")
+    version = tag.group(1).decode()
+    dataset_end = _block_end(text, tag.end(), 0)
+    section = text[tag.end():dataset_end]
+
+    fm = _FILE_MANAGER_TAG.search(section)
+    key = _FILEURIS_KEY.search(section)
+    headers = _HEADERS_TAG.search(section)
+    if fm is None or key is None or headers is None:
+        raise UnusualLayout("the dataset has no file manager, file list or astropy header table where expected")
+    uris_end = _block_end(section, key.end(), 4)
+    fileuris = parse_fileuris(section[key.end():uris_end].decode("utf-8"))
+    headers_end = _block_end(section, headers.end(), 4)
+    if headers.start() < key.start() < headers_end:
+        raise UnusualLayout("the file list sits inside the header table")
+
+    # Rebuild the dataset section: untagged dataset and file manager, empty file list,
+    # header table with its table/column/ndarray tags removed (plain dicts, no block reads).
+    pieces = []
+    cuts = sorted([
+        (fm.start(), fm.end(), fm.group(1)),
+        (key.start(), uris_end, b"    fileuris: []\n"),
+        (headers.start(), headers_end,
+         headers.group(1) + _UNTAG_IN_TABLE.sub(b"", section[headers.end():headers_end])),
+    ])
+    at = 0
+    for start, stop, replacement in cuts:
+        pieces.append(section[at:start])
+        pieces.append(replacement)
+        at = stop
+    pieces.append(section[at:])
+    new_section = b"".join(pieces)
+    yaml = text[:tag.start()] + b"dataset:" + new_section + text[dataset_end:]
+    return SplitTree(yaml=yaml, fileuris=fileuris, first_block=first_block, dataset_tag_version=version)
+
+
+def parse_fileuris(value: str) -> np.ndarray:
+    """The file names of a ``fileuris`` YAML value (text after the key) as an array of the grid's shape.
+
+    Layout (what PyYAML writes for nested lists of strings): the innermost lists are flow
+    sequences ``[a, b, ...]`` (possibly over several lines), the outer levels block
+    sequences whose ``- `` markers precede each inner list. The grid shape follows from
+    how many markers open each inner list.
+    """
+    flows = list(re.finditer(r"\[([^\[\]]*)\]", value))
+    if not flows:
+        raise UnusualLayout("the file list is not written as flow sequences")
+    depth = None
+    counts: list[int] = []
+    index: list[int] = []
+    rows: list[list[str]] = []
+    prev_end = 0
+    for m in flows:
+        between = value[prev_end:m.start()]
+        if between.strip(" \n-,") or (prev_end and "\n" not in between and "-" in between):
+            raise UnusualLayout("unexpected text between the file list's sequences")
+        line_prefix = value[value.rfind("\n", 0, m.start()) + 1:m.start()]
+        markers = line_prefix.count("-")
+        if line_prefix.replace("-", "").strip():
+            raise UnusualLayout("unexpected text before a sequence of the file list")
+        if depth is None:
+            depth = markers
+            counts = [0] * depth
+            index = [0] * depth
+        if markers == 0 and depth:
+            raise UnusualLayout("a flow sequence without its block marker")
+        if markers > depth:
+            raise UnusualLayout("ragged nesting in the file list")
+        if depth:
+            level = depth - markers
+            if prev_end:
+                index[level] += 1
+                for deeper in range(level + 1, depth):
+                    index[deeper] = 0
+            for lv in range(depth):
+                counts[lv] = max(counts[lv], index[lv] + 1)
+        elif prev_end:
+            raise UnusualLayout("more than one flow sequence at the top of the file list")
+        rows.append(_flow_items(m.group(1)))
+        prev_end = m.end()
+    if value[prev_end:].strip():
+        raise UnusualLayout("unexpected text after the file list")
+    width = len(rows[0])
+    if any(len(r) != width for r in rows) or width == 0:
+        raise UnusualLayout("the file list's inner sequences differ in length")
+    shape = tuple(counts) + (width,)
+    if int(np.prod(shape[:-1])) != len(rows):
+        raise UnusualLayout("the file list's nesting is ragged")
+    flat = [item for row in rows for item in row]
+    return np.array(flat).reshape(shape)
+
+
+def _flow_items(content: str) -> list[str]:
+    """The scalars of one flow sequence's content (plain or single-quoted names)."""
+    if '"' in content:
+        raise UnusualLayout("double-quoted file names")
+    if "'" not in content:
+        items = content.split(",")
+        out = [s.strip() for s in items]
+        if out and out[-1] == "":
+            out.pop()
+        for s in out:
+            if not _PLAIN_ITEM.fullmatch(s):
+                raise UnusualLayout(f"a file name the scanner does not read: {s[:80]!r}")
+        return out
+    out = []
+    for m in re.finditer(r"\s*(?:'((?:[^']|'')*)'|([^,]*?))\s*(?:,|$)", content):
+        if m.end() == m.start():
+            break
+        if m.group(1) is not None:
+            out.append(m.group(1).replace("''", "'"))
+        else:
+            s = m.group(2).strip()
+            if not s:
+                continue
+            if not _PLAIN_ITEM.fullmatch(s):
+                raise UnusualLayout(f"a file name the scanner does not read: {s[:80]!r}")
+            out.append(s)
+    return out

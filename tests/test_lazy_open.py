@@ -1,0 +1,219 @@
+"""The lazy open gives the answers ``dkist.load_dataset`` gives, on the same ASDF.
+
+Oracle: ``dkist.load_dataset`` on the same file, in the same process (after the lazy
+open, so the lazy open is also shown to leave dkist's loader as it was).
+
+* 100k frames (a cached headers-only VISP dataset, :mod:`load_samples`): shape, chunks,
+  dtype, file grid, file lists and shapes of 200 random slices, every header column
+  (values, dtype, mask, unit), the rows of sliced datasets, and the compact columns;
+  no loader is made by opening or slicing.
+* The sample archive's VISP dataset with real FITS files: pixel values of random
+  slices, loaders made only for the files read, ``basepath`` redirecting arrays made
+  before it changed.
+* Layouts the lazy reader declines (a tiled VBI dataset, a damaged file) go to dkist's
+  loader and the log says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pytest
+
+import load_samples
+
+STEPS_100K = 25_000  # 4 x 25,000 = 100k frames
+
+
+def _lazy(path):
+    from dkist_widgets.core.lazy_open import open_lazily
+
+    return open_lazily(path)
+
+
+def _dkist(path):
+    import dkist
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dkist.load_dataset(path)
+
+
+def _grid(ds):
+    return ds.files._fm._striped_external_array
+
+
+def _random_items(rng, data_shape, grid_ndim, n):
+    """``n`` random ``ds[...]`` items: ints and slices on the file axes,
+    sometimes a pixel axis too."""
+    items = []
+    for _ in range(n):
+        item = []
+        for axis in range(grid_ndim):
+            size = data_shape[axis]
+            kind = rng.integers(3)
+            if kind == 0:
+                item.append(int(rng.integers(0, size)))  # dkist refuses negative ints (size unknown to astropy)
+            elif kind == 1:
+                a = int(rng.integers(0, size))
+                item.append(slice(a, int(rng.integers(a + 1, size + 1))))  # dkist slices no WCS with a step
+            else:
+                item.append(slice(None))
+        if rng.integers(4) == 0:
+            item.append(slice(0, int(rng.integers(1, data_shape[grid_ndim] + 1))))
+        items.append(tuple(item))
+    return items
+
+
+@pytest.fixture(scope="module")
+def big_pair():
+    path = load_samples.headers_only_asdf(STEPS_100K)
+    lazy = _lazy(path)
+    return lazy, _dkist(path)
+
+
+def test_100k_dataset_matches_dkist(big_pair):
+    lazy, ref = big_pair
+    from dkist import Dataset
+    from dkist.io.dask.striped_array import StripedExternalArray
+
+    assert type(lazy) is Dataset and len(lazy.files) == len(ref.files) == 4 * STEPS_100K
+    assert lazy.data.shape == ref.data.shape and lazy.data.chunks == ref.data.chunks
+    assert lazy.data.dtype == ref.data.dtype and lazy.unit == ref.unit
+    assert np.array_equal(lazy.files.fileuri_array, ref.files.fileuri_array)
+    assert lazy.files.basepath == ref.files.basepath and lazy.files.shape == ref.files.shape
+    assert lazy.files.filenames == ref.files.filenames
+    assert lazy.wcs.pixel_shape == ref.wcs.pixel_shape and str(lazy.wcs) == str(ref.wcs)
+    assert lazy.meta["inventory"] == ref.meta["inventory"]
+    assert set(lazy.meta) == set(ref.meta)
+    assert lazy.meta["history"] == ref.meta["history"]
+    assert str(lazy) == str(ref)
+    # dkist's own loader, run after the lazy open, still makes its eager file manager
+    assert type(_grid(ref)) is StripedExternalArray and type(_grid(lazy)) is not StripedExternalArray
+    assert _grid(lazy)._loader_array.n_made == 0
+
+
+def test_100k_random_slices_match_dkist(big_pair):
+    """File lists and shapes of 200 slices. ``ds[item]`` copies the whole header table
+    (dkist's ``_slice_headers``, ~1 s at 100k), so the 200 go through the two parts of
+    ``Dataset.__getitem__`` that give them (the file manager's ``_slice_by_cube``, the
+    data array); whole ``ds[item]`` are compared in the header test."""
+    lazy, ref = big_pair
+    rng = np.random.default_rng(18)
+    grid_ndim = lazy.files.fileuri_array.ndim
+    for k, item in enumerate(_random_items(rng, lazy.data.shape, grid_ndim, 200)):
+        a, b = lazy.files._fm._slice_by_cube(item), ref.files._fm._slice_by_cube(item)
+        if k % 10 == 0:  # dask slices a 100k-chunk array in ~0.1 s: 20 of them
+            assert lazy.data[item].shape == ref.data[item].shape, item
+        assert a.filenames == b.filenames, item
+        assert a.fileuri_array.shape == b.fileuri_array.shape, item
+    assert _grid(lazy)._loader_array.n_made == 0  # slicing reads no file and makes no loader
+
+
+def test_100k_headers_match_dkist(big_pair):
+    lazy, ref = big_pair
+    from dkist_widgets.core.lazy_open import header_columns_of
+
+    compact = header_columns_of(lazy)
+    assert compact is not None and compact.colnames == ref.headers.colnames and len(compact) == len(ref.headers)
+    # compact columns first (before ds.headers is built): same values, a fraction of the bytes
+    text_bytes = 0
+    for name in ref.headers.colnames:
+        want = ref.headers[name]
+        got = compact[name]
+        assert np.array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(want)), name
+        if want.dtype.kind == "U":
+            assert np.array_equal(np.asarray(got).astype(str), np.asarray(want)), name
+            text_bytes += want.nbytes
+        else:
+            assert np.array_equal(np.ma.getdata(got), np.ma.getdata(want), equal_nan=want.dtype.kind == "f"), name
+        assert got.unit == want.unit, name
+    assert compact.nbytes() < ref.headers.as_array().nbytes / 3
+    # ds.headers: the table dkist builds
+    table = lazy.headers
+    assert table is lazy.headers  # built once
+    assert table.colnames == ref.headers.colnames
+    for name in ref.headers.colnames:
+        want, got = ref.headers[name], table[name]
+        assert got.dtype == want.dtype and got.unit == want.unit and type(got) is type(want), name
+        assert np.array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(want)), name
+        assert np.array_equal(np.ma.getdata(got), np.ma.getdata(want), equal_nan=want.dtype.kind == "f"), name
+    # header rows of sliced datasets
+    rng = np.random.default_rng(5)
+    for item in _random_items(rng, lazy.data.shape, lazy.files.fileuri_array.ndim, 6):
+        sliced_lazy, sliced_ref = lazy[item], ref[item]
+        assert sliced_lazy.files.filenames == sliced_ref.files.filenames, item
+        assert sliced_lazy.data.shape == sliced_ref.data.shape, item
+        a, b = sliced_lazy.headers, sliced_ref.headers
+        assert len(a) == len(b), item
+        assert np.array_equal(a["FILENAME"], b["FILENAME"]) and np.array_equal(a["DATE-AVG"], b["DATE-AVG"]), item
+        assert np.array_equal(a["ATMOS_R0"].filled(np.nan), b["ATMOS_R0"].filled(np.nan), equal_nan=True), item
+
+
+@pytest.fixture(scope="module")
+def visp_with_fits(archive):
+    paths = sorted(p for p in archive.root.glob("data/*/*/VISP_*.asdf") if len(list(p.parent.glob("*.fits"))) > 100)
+    assert paths, "the sample archive has a VISP dataset with its FITS files"
+    return paths[0]
+
+
+def test_pixel_values_match_dkist(visp_with_fits, tmp_path):
+    lazy, ref = _lazy(visp_with_fits), _dkist(visp_with_fits)
+    assert lazy.data.shape == ref.data.shape and lazy.data.chunks == ref.data.chunks
+    grid = _grid(lazy)._loader_array
+    rng = np.random.default_rng(7)
+    grid_ndim = lazy.files.fileuri_array.ndim
+    for item in _random_items(rng, lazy.data.shape, grid_ndim, 6):
+        item = item[:grid_ndim] + (slice(10, 14), slice(3, 9))
+        before = grid.n_made
+        a = lazy[item].data.compute()
+        b = np.asarray(ref[item].data.compute())
+        assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True), item
+        assert grid.n_made - before <= len(lazy[item].files)  # loaders only for the files read
+    whole = lazy.data[0, :3].compute()
+    assert np.array_equal(whole, ref.data[0, :3].compute()) and np.isfinite(whole).all()
+    # an array made before basepath changes reads from the new place, as dkist's does
+    frame = lazy.data[0, 5]
+    frame_ref = ref.data[0, 5]
+    lazy.files.basepath = tmp_path
+    ref.files.basepath = tmp_path
+    assert np.isnan(frame.compute()).all() and np.isnan(frame_ref.compute()).all()
+
+
+def test_declined_layouts_fall_back_to_dkist(archive, caplog, tmp_path):
+    from dkist import TiledDataset
+
+    from dkist_widgets.core.lazy_open import UnusualLayout, open_dataset
+
+    vbi = next(archive.root.glob("data/*/*/VBI_*.asdf"))
+    with pytest.raises(UnusualLayout):
+        _lazy(vbi)
+    with caplog.at_level(logging.INFO, logger="dkist_widgets.core.lazy_open"):
+        ds = open_dataset(vbi)
+    assert isinstance(ds, TiledDataset) and ds.shape == _dkist(vbi).shape
+    assert any("dkist.load_dataset" in r.getMessage() and vbi.name in r.getMessage() for r in caplog.records)
+
+
+def test_damaged_file_gets_dkists_error(visp_with_fits, tmp_path):
+    from dkist_widgets.core.dataset_files import DatasetFileError
+    from dkist_widgets.core.lazy_open import open_dataset_file
+
+    cut = tmp_path / visp_with_fits.name
+    cut.write_bytes(visp_with_fits.read_bytes()[:5000])
+    with pytest.raises(DatasetFileError, match="truncated"):
+        open_dataset_file(cut)
+    with pytest.raises(FileNotFoundError):
+        open_dataset_file(tmp_path / "missing.asdf")
+
+
+def test_model_and_explore_open_lazily(visp_with_fits):
+    from dkist_widgets.core.lazy_open import HeaderColumns
+    from dkist_widgets.core.model import DatasetModel
+
+    model = DatasetModel.from_asdf(visp_with_fits)
+    ref = _dkist(visp_with_fits)
+    assert isinstance(model.headers, HeaderColumns) and model.headers_match_files
+    assert model.n_frames == len(ref.files)
+    assert model.preview((0, slice(2, 5))).files == ref[0, 2:5].files.filenames
