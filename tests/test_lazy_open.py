@@ -217,3 +217,53 @@ def test_model_and_explore_open_lazily(visp_with_fits):
     assert isinstance(model.headers, HeaderColumns) and model.headers_match_files
     assert model.n_frames == len(ref.files)
     assert model.preview((0, slice(2, 5))).files == ref[0, 2:5].files.filenames
+
+
+def test_header_table_on_compact_columns_matches_dkist_headers(big_pair):
+    """The header explorer's computations on the compact columns equal those on dkist's table."""
+    from dkist_widgets.core.header_table import HeaderTable
+    from dkist_widgets.core.lazy_open import HeaderColumns, open_lazily
+
+    lazy, ref = big_pair
+    fresh = open_lazily(lazy.files.basepath / load_samples.headers_only_asdf(STEPS_100K).name)
+    compact = fresh.meta.header_columns
+    assert isinstance(compact, HeaderColumns)
+    grid = ref.files.fileuri_array.shape
+    a = HeaderTable(compact, grid_shape=grid, stokes_axis=0)
+    b = HeaderTable(ref.headers, grid_shape=grid, stokes_axis=0)
+    assert a.keys == b.keys and a.numeric_keys == b.numeric_keys and a.instrument == b.instrument
+    assert a.time.source == b.time.source and a.time.origin == b.time.origin
+    assert np.array_equal(a.time.values, b.time.values, equal_nan=True)
+    for key in ("ATMOS_R0", "AO_LOCK", "DINDEX3", "XPOSURE", "LIGHTLVL"):
+        assert np.array_equal(a.numeric(key), b.numeric(key), equal_nan=True), key
+    ids = np.random.default_rng(3).choice(len(compact), 500, replace=False)
+    for key in ("FILENAME", "DATE-BEG", "INSTRUME", "STOKES"):
+        assert np.array_equal(a.column_text(key, ids), b.column_text(key, ids)), key
+    keys = ["DATE-AVG", "ATMOS_R0", "STOKES"]
+    assert a.frame_table(keys, ids).equals(b.frame_table(keys, ids))
+    assert np.array_equal(a.decimated("ATMOS_R0", 200)[1], b.decimated("ATMOS_R0", 200)[1], equal_nan=True)
+    # only the columns used were read
+    assert {k for k in compact.colnames if compact.is_loaded(k)} <= {
+        "DATE-AVG", "INSTRUME", "ATMOS_R0", "AO_LOCK", "DINDEX3", "XPOSURE", "LIGHTLVL", "FILENAME", "DATE-BEG", "STOKES"}
+
+
+def test_shared_header_table_is_built_once_per_dataset(visp_with_fits):
+    from astropy.table import MaskedColumn
+
+    from dkist_widgets.core.header_table import shared_header_table
+    from dkist_widgets.core.model import DatasetModel
+
+    model = DatasetModel.from_asdf(visp_with_fits)
+    grid = model.dataset.files.fileuri_array.shape
+    first = shared_header_table(model, grid_shape=grid, stokes_axis=0)
+    time_axis = first.time
+    assert shared_header_table(model, grid_shape=grid, stokes_axis=0) is first
+    assert first.decimated("ATMOS_R0", 50) is first.decimated("ATMOS_R0", 50)
+    values = np.arange(model.n_frames, dtype=float)
+    model.headers.add_column(MaskedColumn(values, name="PIX_MEAN", mask=np.zeros(values.size, bool)))
+    second = shared_header_table(model, grid_shape=grid, stokes_axis=0)
+    assert second is not first and "PIX_MEAN" in second.keys and second.time is time_axis
+    assert np.array_equal(second.numeric("PIX_MEAN"), values)
+    assert "PIX_MEAN" in model.dataset.headers.colnames  # ds.headers, built later, has it too
+    other = DatasetModel.from_asdf(visp_with_fits)
+    assert shared_header_table(other, grid_shape=grid, stokes_axis=0) is not second
