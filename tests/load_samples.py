@@ -12,7 +12,6 @@ marker is written, so a half-built one is never mistaken for a finished one. Bum
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 

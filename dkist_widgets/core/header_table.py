@@ -26,10 +26,8 @@ tested and benchmarked on a plain astropy ``Table`` of a million rows:
   stays visible) and a NaN for an empty bin (real gaps in time are not bridged). At
   most ``3 * n_bins`` points per series, whatever the dataset size; series shorter
   than ``2 * n_bins`` are sent as they are, exact.
-* **Key catalogue** (:func:`key_catalogue`): meaning and unit of every SPEC-0214 key
-  from ``dkist-fits-specifications`` (``load_raw_spec214``; templated keys such as
-  ``DINDEX<k>`` match by pattern). If the package is missing or changes shape the
-  catalogue is empty and :func:`catalogue_problem` says why; nothing else breaks.
+* **Key catalogue** (:func:`key_catalogue`, re-exported from :mod:`.key_catalogue`):
+  meaning and unit of every SPEC-0214 key.
 * **Shared per dataset** (:func:`shared_header_table`): one ``HeaderTable`` per dataset
   for every panel; its parsed times, numeric columns, series and decimations
   (:meth:`HeaderTable.decimated`) are computed once. For a dataset opened lazily the
@@ -42,17 +40,15 @@ tested and benchmarked on a plain astropy ``Table`` of a million rows:
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
 import threading
-import warnings
 import weakref
-from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+
+from .key_catalogue import KeyInfo, catalogue_problem, describe_key, key_catalogue  # re-exported
 
 __all__ = [
     "HeaderTable",
@@ -722,82 +718,3 @@ def decimate_minmax(x: np.ndarray, y: np.ndarray, n_bins: int = 1000) -> tuple[n
     nan = np.isnan(ys)
     dup = nan & np.concatenate([[False], nan[:-1]])
     return xs[~dup], ys[~dup]
-
-
-# ---------------------------------------------------------------------------- key catalogue
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    """What SPEC-0214 says about a header key."""
-
-    key: str
-    description: str = ""
-    units: str = ""
-    section: str = ""
-    section_title: str = ""
-    pattern: str = ""  # the templated spec name (e.g. "DINDEX<k>") when matched by pattern
-
-    def summary(self) -> str:
-        unit = f" [{self.units}]" if self.units else ""
-        return f"{self.key}{unit}: {self.description}" if self.description else f"{self.key}{unit}"
-
-
-_CATALOGUE_PROBLEM: list[str] = []
-
-
-@lru_cache(maxsize=1)
-def key_catalogue() -> dict[str, Any]:
-    """``{"exact": {key: KeyInfo}, "patterns": [(regex, KeyInfo)]}`` from dkist-fits-specifications.
-
-    Loaded once per process (~0.5 s). Empty, with :func:`catalogue_problem` set, when
-    the package cannot be read.
-    """
-    exact: dict[str, KeyInfo] = {}
-    patterns: list[tuple[re.Pattern, KeyInfo]] = []
-    try:
-        from dkist_fits_specifications import spec214
-
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            raw = spec214.load_raw_spec214()
-        for section, content in raw.items():
-            header, body = content if isinstance(content, tuple) else ({}, content)
-            meta = (header or {}).get("spec214", {}) if hasattr(header, "get") else {}
-            title = str(meta.get("title", "") or "")
-            for name, entry in body.items():
-                entry = entry if hasattr(entry, "get") else {}
-                info = KeyInfo(
-                    key=str(name),
-                    description=" ".join(str(entry.get("description", "") or entry.get("comment", "") or "").split()),
-                    units=str(entry.get("units", "") or ""),
-                    section=str(section),
-                    section_title=title,
-                )
-                if "<" in name:
-                    regex = re.compile("^" + re.sub(r"<[a-z]+>", r"\\d+", re.escape(str(name))) + "$")
-                    patterns.append((regex, KeyInfo(**{**info.__dict__, "pattern": str(name)})))
-                else:
-                    exact.setdefault(str(name), info)
-    except Exception as error:  # noqa: BLE001 - any failure only loses the descriptions
-        _CATALOGUE_PROBLEM.append(f"key descriptions unavailable: dkist-fits-specifications could not be read ({error})")
-        return {"exact": {}, "patterns": []}
-    return {"exact": exact, "patterns": patterns}
-
-
-def describe_key(key: str) -> KeyInfo | None:
-    """The SPEC-0214 entry of ``key`` (exact name, else a templated one), or None."""
-    catalogue = key_catalogue()
-    info = catalogue["exact"].get(key)
-    if info is not None:
-        return info
-    for regex, template in catalogue["patterns"]:
-        if regex.match(key):
-            return KeyInfo(**{**template.__dict__, "key": key})
-    return None
-
-
-def catalogue_problem() -> str:
-    """Why the key catalogue is empty ("" when it loaded)."""
-    key_catalogue()
-    return _CATALOGUE_PROBLEM[-1] if _CATALOGUE_PROBLEM else ""

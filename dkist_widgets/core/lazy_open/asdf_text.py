@@ -32,6 +32,7 @@ _FILE_MANAGER_TAG = re.compile(rb"(?m)^(  data:) !<asdf://dkist\.nso\.edu/tags/f
 _HEADERS_TAG = re.compile(rb"(?m)^(    headers:) !<tag:astropy\.org:astropy/table/table-1\.\d+\.\d+>[ \t]*$")
 _UNTAG_IN_TABLE = re.compile(rb"!table/column-1\.\d+\.\d+|!core/ndarray-1\.\d+\.\d+")
 _FILEURIS_KEY = re.compile(rb"(?m)^(    )fileuris:")
+_TOP_LEVEL_LINE = re.compile(rb"\n[^ \n]")
 #: A plain scalar starting with one of these is not read here.
 _INDICATORS = "&*!|>%@`?:{}#-"
 _PLAIN_ITEM = re.compile(r"[^\s,\[\]'\"#{}&*!|>%@`][^\s,\[\]{}]*")
@@ -98,8 +99,9 @@ def split_tree(path: os.PathLike) -> SplitTree:
         raise UnusualLayout("the dataset has no astropy header table where expected")
     headers_end = _block_end(text, headers.end(), 4)
     dataset_end = _block_end(text, max(uris_end, headers_end), 0)
-    if _block_end(text, tag.end(), 0) < min(fm.start(), headers.start()) or not (
-            key.start() < dataset_end and headers.start() < dataset_end):
+    # nothing at the top level between the dataset tag and its two parts (small ranges only)
+    first, second = sorted([(fm.start(), uris_end), (headers.start(), headers_end)])
+    if _TOP_LEVEL_LINE.search(text, tag.end(), first[0]) or _TOP_LEVEL_LINE.search(text, first[1] - 1, second[0]):
         raise UnusualLayout("the file list or header table is not inside the dataset")
     base = tag.end()
     section = text[base:dataset_end]

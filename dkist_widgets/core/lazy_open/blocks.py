@@ -127,11 +127,11 @@ class BlockFile:
             f.seek(offset)
             if f.read(4) != MAGIC:
                 break
+            info = self._read_header(f, offset)
             f.seek(offset + 4)
             (header_size,) = struct.unpack(">H", f.read(2))
-            info = self._read_header(f, offset)
-            f.seek(offset + 6 + 8)
-            allocated = struct.unpack(">Q", f.read(8))[0]
+            f.seek(offset + 6 + 8)  # allocated size: after flags and compression
+            (allocated,) = struct.unpack(">Q", f.read(8))
             blocks.append(info)
             offset = offset + 6 + header_size + allocated
         return blocks
