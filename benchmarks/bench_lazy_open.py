@@ -36,8 +36,9 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "lazy_open.md"
 
 STAGE = r"""
-import json, resource, sys, time, warnings
+import json, os, resource, sys, time, warnings
 warnings.simplefilter("ignore")
+load_before = os.getloadavg()[0]
 t = time.perf_counter()
 import dkist, asdf, ipywidgets, bqplot
 asdf.get_config().extensions  # asdf loads its extensions (dkist's, gwcs, astropy) on first use
@@ -66,7 +67,7 @@ answers = {
     "r0_last": float(ex.model.headers["ATMOS_R0"][-1]),
     "date_mid": str(ex.model.headers["DATE-AVG"][len(ds.files) // 2]),
 }
-print("RESULT " + json.dumps({"imports_s": imports_s, "explore_s": explore_s, "rss_after_imports_gb": rss_after_imports,
+print("RESULT " + json.dumps({"load_avg": [load_before, os.getloadavg()[0]], "imports_s": imports_s, "explore_s": explore_s, "rss_after_imports_gb": rss_after_imports,
                               "peak_rss_gb": peak, "lazy": type(ds.meta).__name__ == "LazyMeta", "answers": answers}))
 """
 
@@ -134,6 +135,10 @@ def write(rows: list[dict]) -> None:
             f"**{r['speedup']:.1f}x** | {b['peak_rss_gb']:.2f} GB | {z['peak_rss_gb']:.2f} GB | "
             f"{r['rss_ratio']:.2f} | {z['rss_after_imports_gb']:.2f} GB |")
     lines += [
+        "",
+        "Load average (1 min) at the start / end of each stage, a measure of how busy the shared machine was: "
+        + "; ".join(f"{r['frames']:,}: baseline {'/'.join(f'{v:.1f}' for v in r['baseline'].get('load_avg', []))}, "
+                    f"lazy {'/'.join(f'{v:.1f}' for v in r['lazy'].get('load_avg', []))}" for r in rows) + ".",
         "",
         "One-off imports per stage (not in the times above): "
         + ", ".join(f"{r['frames']:,}: {r['baseline']['imports_s']:.1f} s / {r['lazy']['imports_s']:.1f} s"

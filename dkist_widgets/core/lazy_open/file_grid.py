@@ -78,6 +78,15 @@ class LoaderGrid:
                 self._made[flat_index] = found
             return found
 
+    def __getstate__(self):  # picklable (dask's process and distributed schedulers): no lock
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def n_made(self) -> int:
         return len(self._made)
