@@ -67,10 +67,20 @@ def _random_items(rng, data_shape, grid_ndim, n):
     return items
 
 
+def _asdf_state():
+    import asdf
+
+    config = asdf.get_config()
+    return ([e.extension_uri for e in config.extensions], [type(c).__name__ for e in config.extensions for c in e.converters],
+            config.lazy_load if hasattr(config, "lazy_load") else None, config.validate_on_read)
+
+
 @pytest.fixture(scope="module")
 def big_pair():
     path = load_samples.headers_only_asdf(STEPS_100K)
+    before = _asdf_state()
     lazy = _lazy(path)
+    assert _asdf_state() == before  # no asdf extension, converter or setting changed
     return lazy, _dkist(path)
 
 
@@ -142,7 +152,7 @@ def test_100k_headers_match_dkist(big_pair):
         assert np.array_equal(np.ma.getdata(got), np.ma.getdata(want), equal_nan=want.dtype.kind == "f"), name
     # header rows of sliced datasets
     rng = np.random.default_rng(5)
-    for item in _random_items(rng, lazy.data.shape, lazy.files.fileuri_array.ndim, 6):
+    for item in _random_items(rng, lazy.data.shape, lazy.files.fileuri_array.ndim, 3):  # ~1 s each in dkist
         sliced_lazy, sliced_ref = lazy[item], ref[item]
         assert sliced_lazy.files.filenames == sliced_ref.files.filenames, item
         assert sliced_lazy.data.shape == sliced_ref.data.shape, item
@@ -170,7 +180,7 @@ def test_pixel_values_match_dkist(visp_with_fits, tmp_path):
     grid = _grid(lazy)._loader_array
     rng = np.random.default_rng(7)
     grid_ndim = lazy.files.fileuri_array.ndim
-    for item in _random_items(rng, lazy.data.shape, grid_ndim, 6):
+    for item in _random_items(rng, lazy.data.shape, grid_ndim, 4):
         item = item[:grid_ndim] + (slice(10, 14), slice(3, 9))
         before = grid.n_made
         a = lazy[item].data.compute()

@@ -51,12 +51,11 @@ class LazyMeta(MutableMapping):
         self._entries[key] = value
 
     def __delitem__(self, key) -> None:
-        if key == "headers" and not self._headers_replaced:
-            self._headers_replaced = True
-            self._entries["headers"] = None
-            del self._entries["headers"]
-        else:
-            del self._entries[key]
+        if key not in self._order:
+            raise KeyError(key)
+        if key == "headers":
+            self._headers_replaced = True  # the columns no longer describe meta["headers"]
+        self._entries.pop(key, None)
         self._order.remove(key)
 
     def __iter__(self):

@@ -100,20 +100,26 @@ def open_lazily(path: os.PathLike | str):
 
 def open_dataset(path: os.PathLike | str):
     """``open_lazily(path)``, or ``dkist.load_dataset(path)`` when the lazy reader declines (logged)."""
-    try:
-        return open_lazily(path)
-    except (UnusualLayout, UnsupportedBlocks) as why:
-        log.info("Opening %s with dkist.load_dataset: %s", Path(path).name, why)
-    except (MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as err:  # noqa: BLE001 - dkist's loader then gives its own error, or the dataset
-        if type(err).__name__ == "DKISTOutOfDateError":
-            raise
-        log.warning("Opening %s with dkist.load_dataset: the lazy reader failed (%s: %s)",
-                    Path(path).name, type(err).__name__, err)
+    dataset = _lazily_or_none(Path(path))
+    if dataset is not None:
+        return dataset
     import dkist
 
     return dkist.load_dataset(Path(path))
+
+
+def _lazily_or_none(path: Path):
+    """The lazily opened dataset, or None (after a log line saying why) when dkist should open it."""
+    try:
+        return open_lazily(path)
+    except (UnusualLayout, UnsupportedBlocks) as why:
+        log.info("Opening %s with dkist.load_dataset: %s", path.name, why)
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as err:  # noqa: BLE001 - dkist's loader then gives its own error, or the dataset
+        log.warning("Opening %s with dkist.load_dataset: the lazy reader failed (%s: %s)",
+                    path.name, type(err).__name__, err)
+    return None
 
 
 def _dkist_version_check():
@@ -136,13 +142,5 @@ def open_dataset_file(path: os.PathLike | str):
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"no ASDF file at {str(path)!r}")
-    try:
-        return open_lazily(path)
-    except (UnusualLayout, UnsupportedBlocks) as why:
-        log.info("Opening %s with dkist.load_dataset: %s", path.name, why)
-    except (MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as err:  # noqa: BLE001 - dkist's loader then gives its own error, or the dataset
-        log.warning("Opening %s with dkist.load_dataset: the lazy reader failed (%s: %s)",
-                    path.name, type(err).__name__, err)
-    return open_with_dkist(path)
+    dataset = _lazily_or_none(path)
+    return dataset if dataset is not None else open_with_dkist(path)
