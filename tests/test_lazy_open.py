@@ -202,6 +202,23 @@ def test_pixel_values_match_dkist(visp_with_fits, tmp_path):
     assert np.isnan(frame.compute()).all() and np.isnan(frame_ref.compute()).all()
 
 
+def test_lazily_opened_dataset_saves_like_dkists(visp_with_fits, tmp_path):
+    import copy
+
+    from dkist.io.utils import save_dataset
+
+    lazy, ref = _lazy(visp_with_fits), _dkist(visp_with_fits)
+    plain = copy.copy(lazy.meta)
+    plain.pop("history")
+    assert "history" in lazy.meta  # the copy is separate
+    save_dataset(lazy, tmp_path / "lazy.asdf")
+    save_dataset(ref, tmp_path / "ref.asdf")
+    a, b = _dkist(tmp_path / "lazy.asdf"), _dkist(tmp_path / "ref.asdf")
+    assert a.files.filenames == b.files.filenames and a.data.shape == b.data.shape
+    assert a.headers.colnames == b.headers.colnames and np.array_equal(a.headers["FILENAME"], b.headers["FILENAME"])
+    assert a.meta["inventory"] == b.meta["inventory"]
+
+
 def test_declined_layouts_fall_back_to_dkist(archive, caplog, tmp_path):
     from dkist import TiledDataset
 

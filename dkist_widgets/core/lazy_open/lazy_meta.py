@@ -8,9 +8,10 @@ full astropy table once (:meth:`HeaderColumns.to_table`) and returns that same t
 afterwards. Assigning ``meta["headers"] = table`` (dkist does this on the slices it
 makes) replaces it as in a dict.
 
-``copy()`` (dkist copies ``meta`` when slicing) gives another ``LazyMeta`` sharing the
-columns, so a copy does not build the table either; ``copy.deepcopy`` gives a plain
-``dict`` with the table built and copied.
+``meta.copy()`` (dkist copies ``meta`` so when slicing) gives another ``LazyMeta`` sharing
+the columns, so it does not build the table either; ``copy.copy`` (what dkist's ASDF
+writer uses) gives a plain ``dict`` with the table built, ``copy.deepcopy`` one with it
+copied.
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ class LazyMeta(MutableMapping):
         new._headers_replaced = self._headers_replaced
         new._order = list(self._order)
         return new
+
+    def __copy__(self) -> dict:
+        # copy.copy(ds.meta): dkist's ASDF writer (save_dataset) copies meta this way and
+        # asdf serialises plain dicts, so this one is a dict with the table built
+        return dict(self.items())
 
     def __deepcopy__(self, memo):
         return copy.deepcopy(dict(self.items()), memo)
