@@ -219,6 +219,43 @@ def test_lazily_opened_dataset_saves_like_dkists(visp_with_fits, tmp_path):
     assert a.meta["inventory"] == b.meta["inventory"]
 
 
+def _same_table(a, b) -> None:
+    assert a.colnames == b.colnames
+    for name in b.colnames:
+        x, y = a[name], b[name]
+        assert x.dtype == y.dtype and x.unit == y.unit and type(x) is type(y), name
+        assert np.array_equal(np.ma.getmaskarray(x), np.ma.getmaskarray(y)), name
+        assert np.array_equal(np.ma.getdata(x), np.ma.getdata(y), equal_nan=y.dtype.kind == "f"), name
+
+
+@pytest.mark.parametrize("name", ["eit_dataset-1.2.0.asdf", "large_visp.asdf.gz", "croppable_visp.asdf.gz",
+                                  "croppable_cryo.asdf.gz", "visp_no_headers.asdf.gz"])
+def test_dkists_own_test_files_open_the_same(name):
+    """dkist's test ASDFs (older table/column tags, 1-3 file axes, EIT's one-axis grid)."""
+    import dkist_samples
+
+    path = dkist_samples.asdf_path(name)
+    lazy, ref = _lazy(path), _dkist(path)
+    assert str(lazy) == str(ref)
+    assert lazy.data.shape == ref.data.shape and lazy.data.chunks == ref.data.chunks
+    assert np.array_equal(lazy.files.fileuri_array, ref.files.fileuri_array)
+    assert lazy.meta["inventory"] == ref.meta["inventory"]
+    _same_table(lazy.headers, ref.headers)
+
+
+@pytest.mark.parametrize("name", ["eit_dataset-1.1.0.asdf", "test_old_wcs_BRMQY.asdf",
+                                  "test_tiled_dataset-1.3.0_dataset-1.2.0.asdf"])
+def test_older_tags_and_tiles_go_to_dkist(name):
+    import dkist_samples
+
+    from dkist_widgets.core.lazy_open import UnusualLayout, open_dataset
+
+    path = dkist_samples.asdf_path(name)
+    with pytest.raises(UnusualLayout):
+        _lazy(path)
+    assert str(open_dataset(path)) == str(_dkist(path))
+
+
 def test_declined_layouts_fall_back_to_dkist(archive, caplog, tmp_path):
     from dkist import TiledDataset
 

@@ -30,7 +30,8 @@ _END = b"\n...\n"
 _DATASET_TAG = re.compile(rb"(?m)^dataset: !<asdf://dkist\.nso\.edu/tags/dataset-(1\.[23])\.0>[ \t]*$")
 _FILE_MANAGER_TAG = re.compile(rb"(?m)^(  data:) !<asdf://dkist\.nso\.edu/tags/file_manager-1\.[01]\.0>[ \t]*$")
 _HEADERS_TAG = re.compile(rb"(?m)^(    headers:) !<tag:astropy\.org:astropy/table/table-1\.\d+\.\d+>[ \t]*$")
-_UNTAG_IN_TABLE = re.compile(rb"!table/column-1\.\d+\.\d+|!core/ndarray-1\.\d+\.\d+")
+#: astropy columns (``!table/column``; ``!core/column`` in older files) and their arrays
+_UNTAG_IN_TABLE = re.compile(rb"!(?:table|core)/column-1\.\d+\.\d+|!core/ndarray-1\.\d+\.\d+")
 _FILEURIS_KEY = re.compile(rb"(?m)^(    )fileuris:")
 _TOP_LEVEL_LINE = re.compile(rb"\n[^ \n]")
 #: A plain scalar starting with one of these is not read here.

@@ -180,6 +180,9 @@ def lazy_dask_array(striped: LazyStripedArray):
 
     source = FileGridArray(striped)
     chunks = tuple((1,) * n for n in source.grid_shape) + tuple((s,) for s in source.file_shape)
-    name = f"reshape-{uuid.uuid4().hex}"  # dask shows the part before "-": the same as dkist's array
+    # dask shows the part of the name before "-"; dkist's array is "load_files" reshaped to the grid
+    # (a no-op, keeping the name, for a one-axis grid)
+    prefix = "load_files" if len(source.grid_shape) == 1 else "reshape"
+    name = f"{prefix}-{uuid.uuid4().hex}"
     return dask.array.from_array(source, chunks=chunks, name=name, asarray=False, fancy=False,
                                  lock=False, inline_array=False, meta=np.empty((0,) * source.ndim, dtype=source.dtype))

@@ -70,6 +70,8 @@ def column_specs(table_node: dict) -> list[ColumnSpec]:
         raise UnusualLayout("the header table is a QTable")
     specs = []
     for column in table_node["columns"]:
+        if not isinstance(column, dict):
+            raise UnusualLayout(f"a header column of a kind not read here ({type(column).__name__})")
         data = column.get("data")
         if not isinstance(data, dict) or not isinstance(data.get("source"), int):
             raise UnusualLayout(f"header column {column.get('name')!r} is not stored in a block")
