@@ -7,8 +7,9 @@
                             world (``--real`` for the real DKIST and Globus).
 ``dkist-widgets world``     the same services without JupyterLab (prints the env vars
                             a kernel or shell needs), until Ctrl-C.
-``dkist-widgets generate``  only generate the sample archive; ``--frames 100k 1M`` also
-                            the cached headers-only VISP datasets the load benchmarks use.
+``dkist-widgets generate``  only generate the sample archive; ``--frames 100k 1M``
+                            instead the cached headers-only VISP datasets of those sizes
+                            (the load benchmarks and tests use them).
 """
 
 from __future__ import annotations
@@ -160,10 +161,11 @@ def _frame_count(text: str) -> int:
     scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
     number = text[:-1] if scale > 1 else text
     try:
-        frames = int(float(number) * scale)
+        value = float(number) * scale
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a frame count: {text!r} (e.g. 100k, 1M)") from None
-    if frames < 4 or frames % 4:
+    frames = int(value)
+    if frames != value or frames < 4 or frames % 4:
         raise argparse.ArgumentTypeError(f"{text}: give a multiple of 4 frames (4 Stokes states)")
     return frames
 
@@ -172,10 +174,13 @@ def _generate(args: argparse.Namespace) -> int:
     from .sandbox.archive import ensure_archive
     from .sandbox.headers_only import cached_headers_only_dataset
 
-    for frames in getattr(args, "frames", None) or []:
+    sizes = getattr(args, "frames", None) or []
+    for frames in sizes:
         started = time.perf_counter()
         path = cached_headers_only_dataset(frames // 4, 4, progress=_say)
         _say(f"{frames:,}-frame headers-only dataset ready in {time.perf_counter() - started:.1f} s: {path}")
+    if sizes:  # only what was asked for; the sample archive is "generate" alone
+        return 0
 
     started = time.perf_counter()
     archive = ensure_archive(progress=_say)
@@ -221,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
 
     generate = sub.add_parser("generate", help="only generate the sample archive (and big headers-only datasets)")
     generate.add_argument("--frames", nargs="*", type=_frame_count, default=[], metavar="N",
-                          help="also generate (once; cached) headers-only VISP datasets of N frames, e.g. 100k 1M")
+                          help="instead of the archive, generate (once; cached) headers-only VISP datasets of N frames, e.g. 100k 1M")
     generate.set_defaults(run=_generate)
 
     args = parser.parse_args(argv)
