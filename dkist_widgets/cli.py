@@ -7,9 +7,7 @@
                             world (``--real`` for the real DKIST and Globus).
 ``dkist-widgets world``     the same services without JupyterLab (prints the env vars
                             a kernel or shell needs), until Ctrl-C.
-``dkist-widgets generate``  only generate the sample archive; ``--frames 100k 1M``
-                            instead the cached headers-only VISP datasets of those sizes
-                            (the load benchmarks and tests use them).
+``dkist-widgets generate``  only generate the sample archive.
 """
 
 from __future__ import annotations
@@ -156,6 +154,20 @@ def _world(args: argparse.Namespace) -> int:
         world.stop()
 
 
+def _generate(_args: argparse.Namespace) -> int:
+    from .sandbox.archive import ensure_archive
+
+    started = time.perf_counter()
+    archive = ensure_archive(progress=_say)
+    _say(f"sample archive ready in {time.perf_counter() - started:.1f} s at {archive.root}")
+    for record in archive.catalogue:
+        _say(
+            f"  {record['datasetId']}  {record['instrumentName']:5s} "
+            f"{record['frameCount']:>7d} frames  proposal {record['primaryProposalId']}"
+        )
+    return 0
+
+
 def _frame_count(text: str) -> int:
     """``100k``, ``1M``, ``4000`` -> frames (a multiple of 4: VISP with four Stokes states)."""
     scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
@@ -170,26 +182,17 @@ def _frame_count(text: str) -> int:
     return frames
 
 
-def _generate(args: argparse.Namespace) -> int:
-    from .sandbox.archive import ensure_archive
+def _generate_command(args: argparse.Namespace) -> int:
+    """``generate``: the sample archive, or with ``--frames`` only the headers-only datasets of
+    those sizes (cached; the load benchmarks and tests use them)."""
+    if not args.frames:
+        return _generate(args)
     from .sandbox.headers_only import cached_headers_only_dataset
 
-    sizes = getattr(args, "frames", None) or []
-    for frames in sizes:
+    for frames in args.frames:
         started = time.perf_counter()
         path = cached_headers_only_dataset(frames // 4, 4, progress=_say)
         _say(f"{frames:,}-frame headers-only dataset ready in {time.perf_counter() - started:.1f} s: {path}")
-    if sizes:  # only what was asked for; the sample archive is "generate" alone
-        return 0
-
-    started = time.perf_counter()
-    archive = ensure_archive(progress=_say)
-    _say(f"sample archive ready in {time.perf_counter() - started:.1f} s at {archive.root}")
-    for record in archive.catalogue:
-        _say(
-            f"  {record['datasetId']}  {record['instrumentName']:5s} "
-            f"{record['frameCount']:>7d} frames  proposal {record['primaryProposalId']}"
-        )
     return 0
 
 
@@ -224,10 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     world.add_argument("--rate", type=float, default=20e6)
     world.set_defaults(run=_world)
 
-    generate = sub.add_parser("generate", help="only generate the sample archive (and big headers-only datasets)")
+    generate = sub.add_parser("generate", help="only generate the sample archive")
     generate.add_argument("--frames", nargs="*", type=_frame_count, default=[], metavar="N",
-                          help="instead of the archive, generate (once; cached) headers-only VISP datasets of N frames, e.g. 100k 1M")
-    generate.set_defaults(run=_generate)
+                          help="instead of the archive, generate (once; cached) headers-only VISP "
+                               "datasets of N frames, e.g. 100k 1M")
+    generate.set_defaults(run=_generate_command)
 
     args = parser.parse_args(argv)
     return args.run(args)
