@@ -333,6 +333,13 @@ def test_shared_header_table_is_built_once_per_dataset(visp_with_fits):
     time_axis = first.time
     assert shared_header_table(model, grid_shape=grid, stokes_axis=0) is first
     assert first.decimated("ATMOS_R0", 50) is first.decimated("ATMOS_R0", 50)
+
+    def in_cm(key, values):
+        return values * 100
+
+    x_cm, y_cm = first.decimated("ATMOS_R0", 50, display=in_cm)
+    x_m, y_m = first.decimated("ATMOS_R0", 50)
+    assert np.array_equal(x_cm, x_m, equal_nan=True) and np.allclose(y_cm, y_m * 100, equal_nan=True)
     values = np.arange(model.n_frames, dtype=float)
     model.headers.add_column(MaskedColumn(values, name="PIX_MEAN", mask=np.zeros(values.size, bool)))
     second = shared_header_table(model, grid_shape=grid, stokes_axis=0)

@@ -478,14 +478,19 @@ class HeaderTable:
         return self._series(key, x=x, stokes=stokes, frame_ids=frame_ids)
 
     def decimated(self, key: str, n_bins: int, *, x: str = "time", stokes=None,
-                  scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        """``decimate_minmax`` of ``series(key, x=x, stokes=stokes)`` with y times ``scale``,
-        computed once per key, x, Stokes, bin count and scale (read-only arrays)."""
-        cache_key = ("decimated", key, x, _stokes_key(stokes), int(n_bins), float(scale))
+                  display=None) -> tuple[np.ndarray, np.ndarray]:
+        """``decimate_minmax`` of ``series(key, x=x, stokes=stokes)``, computed once per key,
+        x, Stokes, bin count and ``display`` (read-only arrays).
+
+        ``display(key, values)``, when given, converts the values for display first (e.g.
+        r0 in cm); it is part of the cache key, so pass the same function each time.
+        """
+        cache_key = ("decimated", key, x, _stokes_key(stokes), int(n_bins), display)
         found = self._derived.get(cache_key)
         if found is None:
             xs, ys, _ids = self.series(key, x=x, stokes=stokes)
-            found = tuple(_frozen(np.asarray(a)) for a in decimate_minmax(xs, ys * scale if scale != 1.0 else ys, n_bins))
+            ys = display(key, ys) if display is not None else ys
+            found = tuple(_frozen(np.asarray(a)) for a in decimate_minmax(xs, ys, n_bins))
             self._derived[cache_key] = found
         return found
 
