@@ -161,7 +161,7 @@ class HeaderColumns:
         if spec is None:
             raise KeyError(key)
         values, mask = self.arrays(key)
-        kwargs = dict(name=key, unit=spec.unit, description=spec.description, meta=spec.meta, copy=False)
+        kwargs = dict(name=key, unit=spec.unit, description=spec.description, meta=dict(spec.meta), copy=False)
         if mask is not None:
             return MaskedColumn(values, mask=mask, **kwargs)
         return Column(values, **kwargs)
