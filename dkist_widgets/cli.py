@@ -227,6 +227,10 @@ def _generate_command(args: argparse.Namespace) -> int:
     those sizes (cached; the load benchmarks and tests use them)."""
     if not args.frames:
         return _generate(args)
+    problem = _missing_for(sandbox=True)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from .sandbox.headers_only import cached_headers_only_dataset
 
     for frames in args.frames:

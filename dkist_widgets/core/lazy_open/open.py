@@ -137,10 +137,6 @@ def open_dataset_file(path: os.PathLike | str):
     A missing path raises ``FileNotFoundError``; a file the lazy reader declines goes
     to ``open_dataset_file`` (``dkist.load_dataset`` with its plain-words errors).
     """
-    from ..dataset_files import open_dataset_file as open_with_dkist
+    from ..dataset_files import open_dataset_file as open_checked
 
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"no ASDF file at {str(path)!r}")
-    dataset = _lazily_or_none(path)
-    return dataset if dataset is not None else open_with_dkist(path)
+    return open_checked(path)
