@@ -243,6 +243,38 @@ def _generate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _frame_count(text: str) -> int:
+    """``100k``, ``1M``, ``4000`` -> frames (a multiple of 4: VISP with four Stokes states)."""
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+    number = text[:-1] if scale > 1 else text
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a frame count: {text!r} (e.g. 100k, 1M)") from None
+    frames = int(value)
+    if frames != value or frames < 4 or frames % 4:
+        raise argparse.ArgumentTypeError(f"{text}: give a multiple of 4 frames (4 Stokes states)")
+    return frames
+
+
+def _generate_command(args: argparse.Namespace) -> int:
+    """``generate``: the sample archive, or with ``--frames`` only the headers-only datasets of
+    those sizes (cached; the load benchmarks and tests use them)."""
+    if not args.frames:
+        return _generate(args)
+    problem = _missing_for(sandbox=True)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    from .sandbox.headers_only import cached_headers_only_dataset
+
+    for frames in args.frames:
+        started = time.perf_counter()
+        path = cached_headers_only_dataset(frames // 4, 4, progress=_say)
+        _say(f"{frames:,}-frame headers-only dataset ready in {time.perf_counter() - started:.1f} s: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dkist-widgets", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -276,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     world.set_defaults(run=_world)
 
     generate = sub.add_parser("generate", help="only generate the sample archive")
-    generate.set_defaults(run=_generate)
+    generate.add_argument("--frames", nargs="*", type=_frame_count, default=[], metavar="N",
+                          help="instead of the archive, generate (once; cached) headers-only VISP "
+                               "datasets of N frames, e.g. 100k 1M")
+    generate.set_defaults(run=_generate_command)
 
     args = parser.parse_args(argv)
     return args.run(args)
