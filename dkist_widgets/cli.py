@@ -2,7 +2,10 @@
 
 ``dkist-widgets demo``
     generate what is missing of the sample archive, start the loopback services, and
-    run JupyterLab on the workshop notebooks with kernels pointed at them.
+    run JupyterLab on the workshop notebooks with kernels pointed at them, opening
+    the workshop notebook (``01_downloading_data.ipynb``). Its loopback Globus copies
+    at the pace of :func:`demo_rate` so a transfer can be watched and cancelled in a
+    room.
 ``dkist-widgets app``
     the explorer alone as a web page (Voila), on the offline world (``--real`` for
     the real DKIST and Globus).
@@ -24,7 +27,35 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["main", "demo_rate", "DEMO_NOTEBOOK", "DEMO_TRANSFER_SECONDS"]
+
+#: The notebook the demo opens: the workshop's own session.
+DEMO_NOTEBOOK = "01_downloading_data.ipynb"
+
+#: How long the workshop's transfer (:data:`WORKSHOP_FILES` files of the workshop
+#: dataset) takes in the demo: long enough to point at the moving bar and press
+#: Cancel in front of a room, short enough to end well inside the notebook's
+#: ``wait(timeout=120)`` (docs/design.md, "Demo transfer rate").
+DEMO_TRANSFER_SECONDS = 30.0
+#: The workshop's dataset on the sample archive and the size of its selection
+#: (the longest good-seeing run, every Stokes state).
+WORKSHOP_DATASET = ("data", "pid_1_123", "KPLMQ")
+WORKSHOP_FILES = 80
+#: Used when the workshop dataset is not in the archive.
+FALLBACK_RATE = 1e6
+
+
+def demo_rate(archive_dir: str | os.PathLike) -> float:
+    """Loopback Globus bytes/s per task so the workshop transfer takes :data:`DEMO_TRANSFER_SECONDS`.
+
+    Paced from the archive's own files (their size changes between sample-archive
+    versions), not a fixed number of bytes per second.
+    """
+    folder = Path(archive_dir).joinpath(*WORKSHOP_DATASET)
+    sizes = [p.stat().st_size for p in folder.glob("*.fits")] if folder.is_dir() else []
+    if not sizes:
+        return FALLBACK_RATE
+    return sum(sizes) / len(sizes) * WORKSHOP_FILES / DEMO_TRANSFER_SECONDS
 
 
 def _say(message: str) -> None:
@@ -72,16 +103,20 @@ def _notebook_dir(requested: str | None) -> Path:
     return target
 
 
-def _start_world(rate: float):
+def _start_world(rate: float | None):
+    """Start the offline world; ``rate`` None: paced by :func:`demo_rate`."""
     from . import sandbox
 
     started = time.perf_counter()
     world = sandbox.start(
-        transfer_rate_bytes_per_s=rate, progress=_say, attach=False
+        transfer_rate_bytes_per_s=rate or FALLBACK_RATE, progress=_say, attach=False
     )
+    if rate is None:
+        rate = demo_rate(world.archive_dir)
+        world.globus.set_rate(rate)
     _say(f"offline world ready in {time.perf_counter() - started:.1f} s")
     _say(f"  DKIST data centre : {world.dataset_endpoint}")
-    _say(f"  Globus Transfer   : {world.transfer_url}")
+    _say(f"  Globus Transfer   : {world.transfer_url} (copies at {rate / 1e6:g} MB/s per task)")
     _say(f"  sample archive    : {world.archive_dir}")
     _say(f"  local endpoint    : {world.local_endpoint_dir}")
     return world
@@ -250,9 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--ip", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8888)
     demo.add_argument("--no-browser", action="store_true")
-    demo.add_argument("--first-notebook", default="00_tour.ipynb")
-    demo.add_argument("--rate", type=float, default=20e6,
-                      help="loopback Globus copy rate in bytes/s (default 20 MB/s)")
+    demo.add_argument("--first-notebook", default=DEMO_NOTEBOOK)
+    demo.add_argument("--rate", type=float, default=None,
+                      help="loopback Globus copy rate in bytes/s (default: the workshop's transfer takes "
+                           f"{DEMO_TRANSFER_SECONDS:g} s, to watch and cancel it in a room)")
     demo.add_argument("lab_args", nargs=argparse.REMAINDER,
                       help="further arguments passed to jupyter lab")
     demo.set_defaults(run=_demo)

@@ -29,7 +29,7 @@ from dkist_widgets.core.transfers import (
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
 
 sys.path.insert(0, str(Path(__file__).parent))
-import dkist_samples  # noqa: E402
+import dkist_samples
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -401,7 +401,14 @@ def test_monitor_panel_start_watch_and_cancel(session, store, model, dest, globu
     notified = []  # what the browser-notification widget is told (no front end here)
     monitor.notifier.send = lambda content, buffers=None: notified.append(content)
     try:
-        assert monitor.start_selection.description == "Selected frames (3 files)"
+        # the monitor lists the dataset's folder at once: the button then shows the exact bytes
+        end = time.monotonic() + 20
+        while not model.download_bytes().exact and time.monotonic() < end:
+            time.sleep(0.05)
+        from dkist_widgets.core.formatting import human_bytes
+
+        oracle = sum((archive / "data" / PROPOSAL / DATASET / f"f{i}.fits").stat().st_size for i in (1, 2, 3))
+        assert monitor.start_selection.description == f"Selected frames (3 files, {human_bytes(oracle)})"
         assert "/~/dkist/pid_1_123/ABCDE/" in monitor.path_preview.value
         monitor.template.value = "../{dataset_id}"
         assert "dkw-path-error" in monitor.path_preview.value

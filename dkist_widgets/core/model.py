@@ -47,7 +47,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import traitlets
 
-from .fileindex import FileIndex, check_frame_ids, ResolvedItem, SliceCover, format_item, normalise_item
+from .file_sizes import DownloadBytes, SizeEstimate, download_bytes, estimate_file_size
+from .fileindex import FileIndex, SliceCover, check_frame_ids, format_item, normalise_item
+from .inventory import inventory_of
 
 __all__ = ["DatasetModel", "SlicePreview", "FrameBytes", "SELECTION_MODES"]
 
@@ -118,6 +120,7 @@ class SlicePreview:
     _parts: tuple = field(default=(), repr=False, compare=False)
     _local: np.ndarray | None = field(default=None, repr=False, compare=False)
     _snippet: Any = field(default=None, repr=False, compare=False)
+    _estimates: Any = field(default=None, repr=False, compare=False)
 
     @cached_property
     def snippet(self) -> str:
@@ -169,6 +172,15 @@ class SlicePreview:
         return total
 
     @cached_property
+    def download_bytes(self) -> DownloadBytes:
+        """Bytes a transfer of the files touched moves: exact sizes where known, else the
+        labelled estimate (see :mod:`dkist_widgets.core.file_sizes`)."""
+        return download_bytes(
+            (tile.index.file_sizes, tile.index.frame_ids(r), self._estimates[tile.offset])
+            for tile, r in self._parts
+        )
+
+    @cached_property
     def n_local(self) -> int:
         """How many of the touched files were on disk at the last ``refresh_local_files``."""
         if self._local is None:
@@ -213,6 +225,7 @@ class DatasetModel(traitlets.HasTraits):
         self._selected_tiles = _frozen(np.zeros(0, dtype=bool))
         self._transferring = self._failed = _frozen(np.zeros(0, dtype=np.int64))
         self._tile_headers = None  # unmasked tiles' header rows, stacked on first use (see headers)
+        self._estimates: dict[int, SizeEstimate] = {}  # per tile offset: bytes assumed for an unlisted file
         if dataset is not None:
             self.set_dataset(dataset, refresh_local=refresh_local)
 
@@ -234,6 +247,7 @@ class DatasetModel(traitlets.HasTraits):
             with self.hold_trait_notifications():
                 self._tiles = tiles
                 self._tile_headers = None
+                self._estimates = _size_estimates(dataset, tiles)
                 self._is_tiled = tiled
                 self._tile_grid_shape = grid_shape
                 self._selected = _frozen(np.zeros(0, dtype=np.int64))
@@ -383,7 +397,7 @@ class DatasetModel(traitlets.HasTraits):
             snippet = "ds" if item is None else (lambda: f"ds[{format_item(r.item, index.data_shape)}]")
             return SlicePreview(
                 item, r.shape, r.dropped_axes, r.n_files, index.nbytes(r), index.loaded_nbytes(r),
-                _parts=(parts[0],), _local=self._local, _snippet=snippet,
+                _parts=(parts[0],), _local=self._local, _snippet=snippet, _estimates=self._estimates,
             )
         shapes = {tile.position: r.shape for tile, r in parts}
         distinct = set(shapes.values())
@@ -400,6 +414,7 @@ class DatasetModel(traitlets.HasTraits):
             tile_shapes=shapes,
             _parts=tuple(parts),
             _local=self._local,
+            _estimates=self._estimates,
         )
 
     def _tiled_snippet(self, item, positions) -> str:
@@ -638,6 +653,18 @@ class DatasetModel(traitlets.HasTraits):
                 self.set_trait("working_preview", self._preview(self.working_item))
                 self.set_trait("file_sizes_version", self.file_sizes_version + 1)
 
+    def download_bytes(self, frame_ids=None) -> DownloadBytes:
+        """Bytes a transfer of these frames' files moves (default: the selection): exact
+        sizes where :meth:`set_file_sizes` gave them, else the labelled estimate."""
+        self._require()
+        with self._lock:
+            ids = self._selected if frame_ids is None else self._check_frames(frame_ids)
+            parts = []
+            for tile in self._tiles:  # ids are sorted: each tile's are one run
+                lo, hi = np.searchsorted(ids, [tile.offset, tile.stop])
+                parts.append((tile.index.file_sizes, ids[lo:hi] - tile.offset, self._estimates[tile.offset]))
+            return download_bytes(parts)
+
     # ------------------------------------------------------------------ transfer states
 
     @property
@@ -687,6 +714,12 @@ def _stack_tile_headers(tiles, combined):
             return combined  # headers_match_files then says so
         parts.append(part)
     return vstack(parts, metadata_conflicts="silent")
+
+
+def _size_estimates(dataset, tiles) -> dict[int, SizeEstimate]:
+    """Per tile: the bytes assumed for a file not yet listed (inventory mean, else array bytes)."""
+    whole = inventory_of(dataset) if dataset is not None else {}
+    return {t.offset: estimate_file_size(inventory_of(t.dataset) or whole, t.index.frame_bytes) for t in tiles}
 
 
 def _tiles_of(dataset):

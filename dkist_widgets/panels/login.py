@@ -15,6 +15,7 @@ import ipywidgets as w
 
 from ..core.formatting import escape
 from ..core.globus_auth import AWAITING_CODE, LOGGED_IN, LOGGED_OUT, NEEDS_LOGIN, GlobusLogin, LoginError
+from .static_assets import theme_style
 
 __all__ = ["LoginPanel", "close_tree"]
 
@@ -35,11 +36,11 @@ def close_tree(widget: w.Widget) -> None:
     widget.close()
 
 
-_STATE_WORDS = {
-    LOGGED_OUT: ("Not logged in to Globus", "#666"),
-    AWAITING_CODE: ("Waiting for the code from Globus", "#a60"),
-    LOGGED_IN: ("Logged in to Globus", "#080"),
-    NEEDS_LOGIN: ("Globus login expired: please log in again", "#b00"),
+_STATE_WORDS = {  # words and a theme class (panels/static_assets.THEME_CSS: readable light and dark)
+    LOGGED_OUT: ("Not logged in to Globus", "dkw-muted"),
+    AWAITING_CODE: ("Waiting for the code from Globus", "dkw-warn"),
+    LOGGED_IN: ("Logged in to Globus", "dkw-ok"),
+    NEEDS_LOGIN: ("Globus login expired: please log in again", "dkw-error"),
 }
 
 
@@ -68,7 +69,8 @@ class LoginPanel(w.VBox):
         self.submit_button.on_click(self._on_submit)
         self.cancel_button.on_click(self._on_cancel)
         super().__init__(
-            [w.HBox([self.status, self.login_button, self.logout_button]), self.link, self.code_row, self.feedback],
+            [theme_style(), w.HBox([self.status, self.login_button, self.logout_button]), self.link, self.code_row,
+             self.feedback],
             **kwargs,
         )
         self.add_class("dkw-login")
@@ -78,8 +80,8 @@ class LoginPanel(w.VBox):
     # ------------------------------------------------------------------ view
     def _render(self, _change=None) -> None:
         state = self.login.state
-        words, colour = _STATE_WORDS[state]
-        self.status.value = f'<b style="color:{colour}" class="dkw-login-state" data-state="{escape(state)}">{escape(words)}</b>'
+        words, tone = _STATE_WORDS[state]
+        self.status.value = f'<b class="dkw-login-state {tone}" data-state="{escape(state)}">{escape(words)}</b>'
         self.feedback.value = f'<span class="dkw-login-message">{escape(self.login.message)}</span>'
         awaiting = state == AWAITING_CODE
         url = self.login.authorize_url if awaiting else ""
@@ -97,8 +99,8 @@ class LoginPanel(w.VBox):
     def _on_login(self, _button=None) -> None:
         try:
             self.login.start_login()
-        except Exception as err:  # noqa: BLE001 - show, never raise into the comm
-            self.feedback.value = f'<span style="color:#b00">Could not start the login: {escape(type(err).__name__)}</span>'
+        except Exception as err:  # show, never raise into the comm
+            self.feedback.value = f'<span class="dkw-error">Could not start the login: {escape(type(err).__name__)}</span>'
 
     def _on_submit(self, _button=None) -> None:
         code = self.code.value
@@ -106,7 +108,7 @@ class LoginPanel(w.VBox):
         try:
             self.login.finish_login(code)
         except LoginError as err:
-            self.feedback.value = f'<span style="color:#b00" class="dkw-login-message">{escape(str(err))}</span>'
+            self.feedback.value = f'<span class="dkw-login-message dkw-error">{escape(str(err))}</span>'
 
     def _on_cancel(self, _button=None) -> None:
         self.code.value = ""

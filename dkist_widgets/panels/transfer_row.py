@@ -2,6 +2,8 @@
 
 Everything shown that comes from Globus or the user (labels, paths, event
 descriptions) is escaped. Cancel asks for confirmation before it asks Globus.
+Colours are the theme classes of :data:`~.static_assets.THEME_CSS` (readable in
+JupyterLab's light and dark themes), never inline colours.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class TaskRow(w.VBox):
                 self.confirm_row,
                 self.event_log,
             ],
-            layout=w.Layout(border="1px solid #ddd", padding="4px", margin="2px 0"),
+            layout=w.Layout(border="1px solid var(--jp-border-color2, #ddd)", padding="4px", margin="2px 0"),
         )
         self.add_class("dkw-task-row")
         self._last_events: tuple = ()
@@ -70,11 +72,11 @@ class TaskRow(w.VBox):
     def update(self, p: TaskProgress) -> None:
         self.title.value = (
             f'<b class="dkw-task-label">{escape(p.label or "(no label)")}</b> '
-            f'<span style="color:#888">task {escape(p.task_id)} &rarr; {escape(p.destination_path)}</span>'
+            f'<span class="dkw-muted">task {escape(p.task_id)} &rarr; {escape(p.destination_path)}</span>'
         )
-        colour = "#080" if p.succeeded else "#b00" if (p.done and not p.cancelled) or p.faults else "#a60" if p.cancelled else "#333"
+        tone = "dkw-ok" if p.succeeded else "dkw-error" if (p.done and not p.cancelled) or p.faults else "dkw-warn" if p.cancelled else "dkw-text"
         self.status.value = (
-            f'<span class="dkw-task-status" data-status="{escape(p.status)}" style="color:{colour}">'
+            f'<span class="dkw-task-status {tone}" data-status="{escape(p.status)}">'
             f"{escape(p.words)}</span>"
         )
         self.bar.value = float(p.fraction or 0.0)
@@ -86,7 +88,7 @@ class TaskRow(w.VBox):
         if p.events != self._last_events:
             self._last_events = p.events
             rows = "".join(
-                f'<tr><td>{escape(e.get("time") or "")}</td><td style="color:{"#b00" if e.get("is_error") else "#333"}">'
+                f'<tr><td>{escape(e.get("time") or "")}</td><td class="{"dkw-error" if e.get("is_error") else "dkw-text"}">'
                 f'{escape(e.get("code") or "")}</td><td>{escape(e.get("description") or "")}</td></tr>'
                 for e in p.events
             )

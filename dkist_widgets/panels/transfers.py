@@ -11,6 +11,16 @@ model is told which of its files are transferring or failed
 them. Planning leaves the model alone; the monitor then gives it the file sizes the
 plan listed (``model.set_file_sizes``).
 
+Bytes before a transfer: as soon as a dataset is open (and again after a login)
+the monitor lists the dataset's folder on the DKIST endpoint in the background
+(one ``operation_ls`` per folder, cached by the session) and gives the model the
+exact sizes; until then, or when Globus cannot answer, the model's estimate from
+the inventory is shown and labelled as one. The start buttons show the bytes each
+would move, the same number the task row then reports.
+
+Messages that ask for a login ("Log in to Globus first") are cleared, and the
+sizes listed, when the login state changes to logged in.
+
 Settings come from :meth:`TransferSettings.from_environment` unless given: the
 panel knows nothing of the sandbox, which sets the same variables a user sets. A
 login is made unless ``DKIST_WIDGETS_GLOBUS_LOGIN=none``.
@@ -38,8 +48,10 @@ import globus_sdk
 import ipywidgets as w
 
 from ..core.formatting import escape
-from ..core.globus_auth import GlobusLogin, NotLoggedIn, is_auth_error
+from ..core.globus_auth import LOGGED_IN, GlobusLogin, NotLoggedIn, is_auth_error
 from ..core.inventory import inventory_of
+from ..core.jobs import BackgroundJob
+from ..core.path_template import placeholder_fields
 from ..core.transfers import (
     FINISHED_KEEP,
     SYNC_LEVELS,
@@ -55,13 +67,15 @@ from ..core.transfers import (
     find_local_endpoint,
     template_fields,
 )
-from ..core.path_template import placeholder_fields
 from .login import LoginPanel, close_tree
+from .static_assets import theme_style
 from .transfer_row import TaskRow
 
 __all__ = ["TransferMonitor"]
 
 log = logging.getLogger(__name__)
+
+LOGIN_FIRST = "Log in to Globus first (see above), then try again."
 
 _SYNC_CHOICES = [
     ("Skip files already there (checksum)", "checksum"),
@@ -134,6 +148,9 @@ class TransferMonitor(w.VBox):
         self.completed: list[str] = []
         #: Which of the model's files each task moves (for the file map's states).
         self.file_states = TransferFileStates()
+        self._login_message = False  # the message line asks for a login
+        self._sizes_job: BackgroundJob | None = None
+        self._sizes_listed_for: Any = None  # the dataset whose sizes were listed
 
         # ---- login
         self.login_panel = LoginPanel(self.login) if self.login is not None else None
@@ -144,6 +161,7 @@ class TransferMonitor(w.VBox):
         self.search_button = w.Button(description="Find", icon="search", layout=w.Layout(width="auto"))
         self.root = w.Text(value=self.settings.destination_root, description="Root", layout=w.Layout(width="16em"))
         self.template = w.Text(value=self.settings.destination_template, description="Folder", layout=w.Layout(width="32em"))
+        self.template.add_class("dkw-template")
         self.path_preview = w.HTML()
         self.label = w.Text(placeholder="label (optional)", description="Label", layout=w.Layout(width="32em"))
         self.sync = w.Dropdown(options=_SYNC_CHOICES, value=self.settings.sync_level, description="Sync", layout=w.Layout(width="26em"))
@@ -162,6 +180,8 @@ class TransferMonitor(w.VBox):
             button.on_click(lambda _b, which=which: self._start_clicked(which))
             button.add_class("dkw-start-" + which)
         self.message = w.HTML()
+        self.sizes_note = w.HTML()
+        self.sizes_note.add_class("dkw-sizes-note")
         self.rows = w.VBox()
         self.history_html = w.HTML()
         self.history = w.Accordion(children=[self.history_html])
@@ -175,7 +195,7 @@ class TransferMonitor(w.VBox):
         self.template.observe(lambda _c: self._preview_path(), names="value")
         self.root.observe(lambda _c: self._preview_path(), names="value")
 
-        header = [self.login_panel] if self.login_panel is not None else []
+        header = [theme_style()] + ([self.login_panel] if self.login_panel is not None else [])
         super().__init__(
             header
             + [
@@ -185,6 +205,7 @@ class TransferMonitor(w.VBox):
                 self.path_preview,
                 w.HBox([self.label, self.sync]),
                 w.HBox([self.start_selection, self.start_subset, self.start_dataset, self.start_quality]),
+                self.sizes_note,
                 self.message,
                 self.notifier,
                 self.rows,
@@ -196,7 +217,12 @@ class TransferMonitor(w.VBox):
         if model is not None:
             model.observe(self._on_model, names=["selection_version", "working_preview", "dataset"])
             model.observe(self._update_transfer_states, names=["local_files_version"])
+            model.observe(self._on_model, names=["file_sizes_version"])
+            model.observe(self._list_sizes, names=["dataset"])
+        if self.login is not None:
+            self.login.observe(self._on_login_state, names=["state"])
         self._on_model()
+        self._list_sizes()
         for progress in self.watcher.tasks():
             self._row(progress)
         self._render_history()
@@ -220,7 +246,7 @@ class TransferMonitor(w.VBox):
         text = self.search_text.value
         try:
             found = self.session.search_endpoints(text)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             self._say(self._explain(err), error=True)
             return
         if not found:
@@ -237,7 +263,7 @@ class TransferMonitor(w.VBox):
         try:
             path = expand_destination(self.template.value, fields, self.root.value)
         except PathTemplateError as err:
-            self.path_preview.value = f'<span style="color:#b00" class="dkw-path-error">{escape(err)}</span>'
+            self.path_preview.value = f'<span class="dkw-path-error dkw-error">{escape(err)}</span>'
             return
         local = self.session.local_folder(path) if inv else None
         where = f" (on this machine: {escape(local)})" if local else ""
@@ -257,13 +283,60 @@ class TransferMonitor(w.VBox):
         n_sel = self.model.n_selected if has else 0
         preview = self.model.working_preview if has else None
         n_sub = preview.n_files if preview is not None else 0
-        self.start_selection.description = f"Selected frames ({n_sel} files)"
-        self.start_subset.description = f"Working subset ({n_sub} files)"
+        sel_bytes = f", {self.model.download_bytes().short}" if n_sel else ""
+        sub_bytes = f", {preview.download_bytes.short}" if n_sub else ""
+        self.start_selection.description = f"Selected frames ({n_sel} files{sel_bytes})"
+        self.start_subset.description = f"Working subset ({n_sub} files{sub_bytes})"
+        self._show_sizes_note(preview if has else None)
         self.start_selection.disabled = not has or n_sel == 0
         self.start_subset.disabled = not has or n_sub == 0
         self.start_dataset.disabled = not has
         self.start_quality.disabled = not has
         self._preview_path()
+
+    def _show_sizes_note(self, whole) -> None:
+        """Say where the bytes on the buttons come from: a listing (exact) or an estimate."""
+        if whole is None:
+            self.sizes_note.value = ""
+            return
+        everything = self.model.download_bytes(whole.frame_ids)
+        if everything.exact:
+            text = "Sizes are exact: from a Globus listing of the dataset's folder."
+        else:
+            mark = everything.short.split(" ")[0]
+            text = (f"Sizes marked {mark} are estimates from {everything.basis_text}; "
+                    "the exact sizes appear once Globus lists the dataset's folder"
+                    + (" (log in to Globus)." if self.login is not None and not self.login.is_logged_in else "."))
+        self.sizes_note.value = f'<span class="dkw-muted" data-exact="{str(everything.exact).lower()}">{escape(text)}</span>'
+
+    def _list_sizes(self, _change=None) -> None:
+        """List the dataset's folder in the background and give the model the exact sizes."""
+        model = self.model
+        if model is None or self._model_inventory() is None:
+            return
+        dataset = model.dataset
+        if self._sizes_listed_for is dataset or (self._sizes_job is not None and self._sizes_job.running):
+            return
+
+        def done(sizes) -> None:
+            if model.dataset is dataset and (sizes >= 0).any():
+                self._sizes_listed_for = dataset
+                model.set_file_sizes(sizes)
+
+        def failed(err: BaseException) -> None:  # not logged in, Globus down: the estimate stays
+            log.debug("could not list the dataset's file sizes: %s", err)
+
+        self._sizes_job = BackgroundJob(lambda _cancel: self.session.file_sizes_for(model), on_done=done,
+                                        on_error=failed, name="dkw-list-sizes").start()
+
+    def _on_login_state(self, change) -> None:
+        """A login clears the messages that asked for one and lists the sizes."""
+        if change["new"] != LOGGED_IN:
+            return
+        if self._login_message:
+            self.message.value = ""
+            self._login_message = False
+        self._list_sizes()
 
     # ------------------------------------------------------------------ starting
     def _plan_kwargs(self) -> dict:
@@ -317,7 +390,7 @@ class TransferMonitor(w.VBox):
         """Tell the model its files' sizes from the listing the plan made (no new request)."""
         try:
             self.model.set_file_sizes(self.session.file_sizes_for(self.model))
-        except Exception as err:  # noqa: BLE001 - sizes are a nicety
+        except Exception as err:  # sizes are a nicety
             log.debug("could not give the model its file sizes: %s", err)
 
     def _update_transfer_states(self, _change=None) -> None:
@@ -328,7 +401,7 @@ class TransferMonitor(w.VBox):
         try:
             moving, failed = self.file_states.states(model, self.watcher.tasks())
             model.set_transfer_states(moving, failed)
-        except Exception:  # noqa: BLE001 - colours on a map must not stop the monitor
+        except Exception:  # colours on a map must not stop the monitor
             log.exception("could not update the model's transfer states")
 
     def _follow(self, local_dir: str) -> None:
@@ -351,7 +424,7 @@ class TransferMonitor(w.VBox):
             b.disabled = True
         try:
             self.start(which)
-        except Exception as err:  # noqa: BLE001 - a click must never raise into the comm
+        except Exception as err:  # a click must never raise into the comm
             self._say(self._explain(err), error=True)
         finally:
             for b, s in zip(buttons, states, strict=True):
@@ -362,7 +435,8 @@ class TransferMonitor(w.VBox):
         if isinstance(err, NotLoggedIn) or is_auth_error(err):
             if self.login is not None:
                 self.login.handle_error(err)
-            return "Log in to Globus first (see above), then try again."
+            self._login_message = True  # _say clears the flag; set again just after
+            return LOGIN_FIRST
         if isinstance(err, (ValueError, PathTemplateError)):
             return str(err)
         if isinstance(err, globus_sdk.NetworkError):
@@ -381,7 +455,7 @@ class TransferMonitor(w.VBox):
             return row
 
     def _on_change(self, changed: list[TaskProgress]) -> None:
-        self.problem.value = f'<span style="color:#b00" class="dkw-problem">{escape(self.watcher.problem)}</span>' if self.watcher.problem else ""
+        self.problem.value = f'<span class="dkw-problem dkw-error">{escape(self.watcher.problem)}</span>' if self.watcher.problem else ""
         for p in changed:  # unfinished tasks, or ones ending this tick: none whose row was trimmed
             self._row(p).update(p)
         if changed:
@@ -443,7 +517,7 @@ class TransferMonitor(w.VBox):
             self._last_refresh = now
         try:
             model.refresh_local_files()
-        except Exception:  # noqa: BLE001 - a refresh is best effort
+        except Exception:  # a refresh is best effort
             pass
 
     def _timed_refresh(self) -> None:
@@ -453,7 +527,7 @@ class TransferMonitor(w.VBox):
         if self.model is not None and self.model.dataset is not None:
             try:
                 self.model.refresh_local_files()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
 
     # ------------------------------------------------------------------ cancel
@@ -466,14 +540,14 @@ class TransferMonitor(w.VBox):
     def _cancel_from_row(self, task_id: str) -> None:
         try:
             self.cancel(task_id)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             self._say(self._explain(err), error=True)
 
     # ------------------------------------------------------------------ messages, history
     def _say(self, text: str, *, error: bool = False, kind: str = "info") -> None:
-        colour = "#b00" if error else "#080" if kind == "done" else "#333"
-        cls = "dkw-transfer-message" + (" dkw-error" if error else "") + (" dkw-done" if kind == "done" else "")
-        self.message.value = f'<span class="{cls}" style="color:{colour}">{escape(text)}</span>'
+        self._login_message = text == LOGIN_FIRST
+        cls = "dkw-transfer-message" + (" dkw-error" if error else " dkw-ok dkw-done" if kind == "done" else " dkw-text")
+        self.message.value = f'<span class="{cls}">{escape(text)}</span>'
 
     def _render_history(self) -> None:
         watched = set(self._rows)
@@ -500,10 +574,19 @@ class TransferMonitor(w.VBox):
             try:
                 self.model.unobserve(self._on_model, names=["selection_version", "working_preview", "dataset"])
                 self.model.unobserve(self._update_transfer_states, names=["local_files_version"])
+                self.model.unobserve(self._on_model, names=["file_sizes_version"])
+                self.model.unobserve(self._list_sizes, names=["dataset"])
             except ValueError:
                 pass
             if self.model.dataset is not None:
                 self.model.set_transfer_states((), ())  # nobody watches these tasks any more
+        if self.login is not None:
+            try:
+                self.login.unobserve(self._on_login_state, names=["state"])
+            except ValueError:
+                pass
+        if self._sizes_job is not None:
+            self._sizes_job.cancel()
         if self._refresh_timer is not None:
             self._refresh_timer.cancel()
         with self._lock:

@@ -130,7 +130,7 @@ class TransferWatcher:
         for fn in list(self._callbacks[kind]):
             try:
                 fn(arg)
-            except Exception:  # noqa: BLE001 - a broken view must not stop the watcher
+            except Exception:  # a broken view must not stop the watcher
                 log.exception("transfer watcher %s callback failed", kind)
 
     def _on_login(self, change: Any) -> None:
@@ -175,7 +175,7 @@ class TransferWatcher:
         while not self._stop.is_set():
             try:
                 interval = self.poll_once()
-            except Exception:  # noqa: BLE001 - keep watching whatever happens
+            except Exception:  # keep watching whatever happens
                 log.exception("transfer watcher tick failed")
                 interval = self.max_interval
             self._interval = interval
