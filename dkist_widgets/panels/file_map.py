@@ -40,6 +40,7 @@ from ..core.formatting import escape  # noqa: F401  (re-exported for panels' tes
 from ..core.units import R0_DISPLAY_UNIT, R0_KEY, r0_to_display
 from ..core.world_coords import pixel_axis_names
 from .static_assets import esm_path
+from .static_form import StaticForm
 
 __all__ = ["FileMap", "STATE_BITS", "file_states", "grid_of"]
 
@@ -70,8 +71,10 @@ def _row_labels(ds, grid, names) -> list[str]:
     return [str(r) for r in range(rows)]
 
 
-class FileMap(anywidget.AnyWidget):
+class FileMap(StaticForm, anywidget.AnyWidget):
     """Canvas map of a dataset's files, coloured by state, linked to a ``DatasetModel``."""
+
+    static_title = "File map"
 
     _esm = esm_path("file_map")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipywidgets as w
 
 from ..core.formatting import escape
+from .static_form import StaticForm
 from ..core.globus_auth import AWAITING_CODE, LOGGED_IN, LOGGED_OUT, NEEDS_LOGIN, GlobusLogin, LoginError
 from .static_assets import theme_style
 
@@ -44,7 +45,7 @@ _STATE_WORDS = {  # words and a theme class (panels/static_assets.THEME_CSS: rea
 }
 
 
-class LoginPanel(w.VBox):
+class LoginPanel(StaticForm, w.VBox):
     """Login state, a link to open, a box for the code, Log in / Log out.
 
     Parameters
@@ -52,6 +53,13 @@ class LoginPanel(w.VBox):
     login
         A :class:`GlobusLogin` (default: a new one with the default settings).
     """
+
+    static_title = "Globus sign-in"
+
+    def static_lines(self) -> list[tuple[str, str]]:
+        # whether a login exists, never anything of the tokens
+        signed_in = self.login is not None and self.login.is_logged_in
+        return [("state", "signed in" if signed_in else "not signed in")]
 
     def __init__(self, login: GlobusLogin | None = None, **kwargs):
         self.login = login if login is not None else GlobusLogin()

@@ -26,6 +26,7 @@ import ipywidgets as w
 import numpy as np
 
 from ..core.formatting import escape, human_bytes
+from .static_form import StaticForm
 from ..core.world_coords import describe_world_at, pixel_axis_names
 from .copy_button import CodeSnippet
 from .static_assets import theme_style
@@ -97,8 +98,10 @@ class _AxisControl:
         return 0, max(self.length - 1, 0)
 
 
-class SliceBuilder(w.VBox):
+class SliceBuilder(StaticForm, w.VBox):
     """Build ``ds[...]`` interactively over a :class:`~dkist_widgets.core.model.DatasetModel`."""
+
+    static_title = "Slice builder"
 
     def __init__(self, model, **kwargs):
         super().__init__(**kwargs)

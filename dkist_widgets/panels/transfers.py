@@ -68,6 +68,7 @@ from ..core.transfers import (
     template_fields,
 )
 from .login import LoginPanel, close_tree
+from .static_form import StaticForm
 from .static_assets import theme_style
 from .transfer_row import TaskRow
 
@@ -91,7 +92,7 @@ def _default_login(settings: TransferSettings) -> GlobusLogin | None:
     return GlobusLogin() if settings.login_required else None
 
 
-class TransferMonitor(w.VBox):
+class TransferMonitor(StaticForm, w.VBox):
     """Start Globus transfers of the model's files and watch every task live.
 
     Parameters
@@ -111,6 +112,18 @@ class TransferMonitor(w.VBox):
         Finished tasks shown as rows (newest first); older ones are listed under
         "Earlier transfers".
     """
+
+    static_title = "Globus transfers"
+
+    def static_lines(self) -> list[tuple[str, str]]:
+        lines = super().static_lines()
+        tasks = self.watcher.tasks()
+        if not tasks:
+            lines.append(("transfers", "none started"))
+        for progress in tasks:
+            name = progress.label or progress.task_id
+            lines.append((name, f"{progress.status.lower()}: {progress.text}"))
+        return lines
 
     def __init__(
         self,
