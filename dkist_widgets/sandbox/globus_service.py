@@ -48,6 +48,13 @@ Misbehaviour on demand, from Python (``svc.inject(kind, **params)`` or
                        :mod:`.globus_engine`)
 ``corrupt_write``      the next ``count`` copied files get a flipped byte
                        (``verify_checksum`` catches it)
+``malformed``          the next ``count`` requests (optionally one ``route``) are
+                       served, then answered 200 with a body of the wrong
+                       ``shape``: ``html`` (a proxy's or captive portal's page),
+                       ``empty``, ``truncated`` (half the JSON), ``nulls`` (every
+                       number in the document becomes ``null``) or ``wrong_types``
+                       (every number becomes the string ``"n/a"``); see
+                       :data:`MALFORMED_SHAPES`
 ``clear``              drop every pending fault (not ``require_token``)
 =====================  ==========================================================
 
@@ -95,7 +102,40 @@ from .globus_engine import (
 )
 from .loopback_http import LoopbackServer, LoopbackService
 
-__all__ = ["LoopbackGlobus", "SandboxGlobusAdmin", "Endpoint", "default_endpoints", "ROUTES"]
+__all__ = ["LoopbackGlobus", "SandboxGlobusAdmin", "Endpoint", "default_endpoints", "ROUTES", "MALFORMED_SHAPES"]
+
+#: Shapes of a wrong 200 answer (the ``malformed`` fault).
+MALFORMED_SHAPES = ("html", "empty", "truncated", "nulls", "wrong_types")
+
+_PORTAL_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sign in to the network</title></head>"
+    b"<body><h1>Welcome</h1><p>Accept the terms of use to continue.</p></body></html>"
+)
+
+
+def malformed_body(doc: Any, shape: str) -> tuple[bytes, str]:
+    """The body and content type a wrong 200 answer of ``shape`` carries instead of ``doc``."""
+    if shape == "html":
+        return _PORTAL_PAGE, "text/html; charset=utf-8"
+    if shape == "empty":
+        return b"", "application/json"
+    text = json.dumps(doc).encode()
+    if shape == "truncated":
+        return text[: max(1, len(text) // 2)], "application/json"
+    replacement = None if shape == "nulls" else "n/a"
+    return json.dumps(_replace_numbers(doc, replacement)).encode(), "application/json"
+
+
+def _replace_numbers(doc: Any, replacement: Any) -> Any:
+    if isinstance(doc, bool) or doc is None or isinstance(doc, str):
+        return doc
+    if isinstance(doc, (int, float)):
+        return replacement
+    if isinstance(doc, dict):
+        return {k: _replace_numbers(v, replacement) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_replace_numbers(v, replacement) for v in doc]
+    return doc
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +232,11 @@ class FaultPlan:
     def forbidden(self, count: int | None = 1, route: str | None = None) -> None:
         self._add({"status": 403, "remaining": None if count is None else int(count), "route": route, "retry_after": None})
 
+    def malformed(self, shape: str = "html", count: int | None = 1, route: str | None = None) -> None:
+        if shape not in MALFORMED_SHAPES:
+            raise ValueError(f"unknown shape {shape!r}; one of {MALFORMED_SHAPES}")
+        self._add({"status": 200, "shape": shape, "remaining": None if count is None else int(count), "route": route, "retry_after": None})
+
     def require_token(self, token: str | None) -> None:
         with self._lock:
             self._required_digest = None if token is None else _token_digest(token)
@@ -257,6 +302,7 @@ class FaultPlan:
         "deny_destination",
         "destination_full",
         "corrupt_write",
+        "malformed",
         "clear",
     )
 
@@ -437,9 +483,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ plumbing
     def _send(self, status: int, doc: Any, headers: Mapping[str, str] | None = None) -> None:
-        body = json.dumps(doc).encode()
+        body, content_type = json.dumps(doc).encode(), "application/json"
+        shape = getattr(self, "_malformed", None)
+        if shape is not None and status == 200:
+            body, content_type = malformed_body(doc, shape)
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -474,6 +523,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
         segments = [urllib.parse.unquote(s) for s in parsed.path.split("/") if s]
         self._resource = "/" + "/".join(segments)
+        self._malformed = None
         try:
             if segments[:1] == ["_sandbox"]:
                 self._admin(method, segments[1:])
@@ -495,6 +545,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drain()
                 return
             storm = svc.faults._take(route)
+            if storm is not None and storm["status"] == 200:
+                self._malformed, storm = storm["shape"], None  # served, then mangled in _send
             if storm is not None:
                 self._drain()
                 status = storm["status"]
