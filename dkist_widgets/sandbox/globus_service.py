@@ -21,7 +21,8 @@ task/{id}/skipped_errors`` (marker paging, 100 per page), ``POST task/{id}/cance
 ``GET endpoint/{id}``, ``GET endpoint_search`` (``filter_fulltext`` words all found in
 display name / description, ``filter_scope``, limit/offset, ``has_next_page``),
 ``GET operation/endpoint/{id}/ls`` (``path``, ``show_hidden``, ``orderby``,
-``limit``/``offset``).
+``limit``/``offset``; at most :data:`LS_PAGE_MAX` = 100,000 entries per answer, as
+real Globus, so a larger folder takes several pages).
 
 Misbehaviour on demand, from Python (``svc.inject(kind, **params)`` or
 ``svc.faults.<kind>(...)``) or from another process (``POST /_sandbox/faults`` with
@@ -138,6 +139,10 @@ def _replace_numbers(doc: Any, replacement: Any) -> Any:
     return doc
 
 log = logging.getLogger(__name__)
+
+#: Entries one ``operation_ls`` answers at most, as real Globus (``limit`` max and default);
+#: ``offset`` pages further. The answer's ``total`` counts every entry of the folder.
+LS_PAGE_MAX = 100_000
 
 API_PREFIX = "v0.10"
 ROUTES = (
@@ -326,7 +331,11 @@ class LoopbackGlobus(LoopbackService):
         fault_retry_interval: float = 1.0,
         progress_event_interval: float = 2.0,
         cancel_wait: float = 2.0,
+        ls_page_max: int = LS_PAGE_MAX,
     ):
+        #: Most entries one ``operation_ls`` answers (real Globus: 100,000); tests
+        #: may lower it to page a small folder.
+        self.ls_page_max = int(ls_page_max)
         eps = default_endpoints() if endpoints is None else {k: _as_endpoint(k, v) for k, v in endpoints.items()}
         self.engine = TransferEngine(
             eps.values(),
@@ -725,7 +734,8 @@ class _Handler(BaseHTTPRequestHandler):
                 f"Permission denied listing '{path}': not in the folders {ep.display_name} may access",
             )
         show_hidden = str(self._q("show_hidden", "1")).lower() not in ("0", "false", "no")
-        limit = self._int("limit", 100000, 1, 100000)
+        cap = self._svc.ls_page_max
+        limit = min(self._int("limit", cap, 1, LS_PAGE_MAX), cap)
         offset = self._int("offset", 0, 0, 10**9)
         if not folder.exists():
             raise GlobusError(404, "ClientError.NotFound", f"Directory '{path}' not found on endpoint {ep.display_name}")
