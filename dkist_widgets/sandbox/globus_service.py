@@ -56,6 +56,12 @@ Misbehaviour on demand, from Python (``svc.inject(kind, **params)`` or
                        number in the document becomes ``null``) or ``wrong_types``
                        (every number becomes the string ``"n/a"``); see
                        :data:`MALFORMED_SHAPES`
+``require_consent``    a transfer to or from ``endpoint_id`` (a GCS v5 collection)
+                       is refused with 403 and a Globus authorization requirement
+                       (globus-sdk's ``gare`` parses it) until the token carries the
+                       collection's ``data_access`` consent (``mfa=True``: and a
+                       sign-in with MFA); needs :meth:`LoopbackGlobusAuth.protect`
+                       to know what a token carries. ``endpoint_id=None`` clears.
 ``clear``              drop every pending fault (not ``require_token``)
 =====================  ==========================================================
 
@@ -242,6 +248,13 @@ class FaultPlan:
             raise ValueError(f"unknown shape {shape!r}; one of {MALFORMED_SHAPES}")
         self._add({"status": 200, "shape": shape, "remaining": None if count is None else int(count), "route": route, "retry_after": None})
 
+    def require_consent(self, endpoint_id: str | None, mfa: bool = False) -> None:
+        with self._lock:
+            if endpoint_id is None:
+                self._svc.consent_required.clear()
+            else:
+                self._svc.consent_required[str(endpoint_id)] = {"mfa": bool(mfa)}
+
     def require_token(self, token: str | None) -> None:
         with self._lock:
             self._required_digest = None if token is None else _token_digest(token)
@@ -308,6 +321,7 @@ class FaultPlan:
         "destination_full",
         "corrupt_write",
         "malformed",
+        "require_consent",
         "clear",
     )
 
@@ -336,6 +350,10 @@ class LoopbackGlobus(LoopbackService):
         #: Most entries one ``operation_ls`` answers (real Globus: 100,000); tests
         #: may lower it to page a small folder.
         self.ls_page_max = int(ls_page_max)
+        #: collection id -> {"mfa": bool}: transfers there need a data_access consent.
+        self.consent_required: dict[str, dict] = {}
+        #: ``f(token) -> (scope, mfa) | None``: set by ``LoopbackGlobusAuth.protect``.
+        self.token_grant = None
         eps = default_endpoints() if endpoints is None else {k: _as_endpoint(k, v) for k, v in endpoints.items()}
         self.engine = TransferEngine(
             eps.values(),
@@ -464,6 +482,19 @@ class LoopbackGlobus(LoopbackService):
         }
 
 
+def data_access_scope(collection_id: str) -> str:
+    """The Transfer scope with a collection's ``data_access`` dependency, as Globus writes it."""
+    return f"urn:globus:auth:scope:transfer.api.globus.org:all[*https://auth.globus.org/scopes/{collection_id}/data_access]"
+
+
+class _Refusal(Exception):
+    """A refusal whose whole JSON body is given (authorization requirements)."""
+
+    def __init__(self, status: int, body: dict):
+        super().__init__(body.get("code"))
+        self.status, self.body = status, body
+
+
 class _Server(LoopbackServer):
     service: LoopbackGlobus
 
@@ -575,6 +606,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drain()
                 raise GlobusError(405, "ClientError.MethodNotAllowed", f"{method} is not allowed on {self._resource}")
             getattr(self, "_api_" + route)(**match.groupdict())
+        except _Refusal as refusal:
+            self._send(refusal.status, refusal.body)
         except GlobusError as err:
             self._error(err.http_status, err.code, err.message)
         except (ConnectionError, BrokenPipeError):
@@ -618,6 +651,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api_transfer(self) -> None:
         doc = self._body()
+        self._check_consent(doc)
         task_id, submission_id, duplicate = self._engine.submit_transfer(doc, owner=DEFAULT_USER)
         self._send(
             200 if duplicate else 202,
@@ -790,6 +824,46 @@ class _Handler(BaseHTTPRequestHandler):
                 "total": len(entries),
             },
         )
+
+    def _check_consent(self, doc: Any) -> None:
+        """Refuse a transfer touching a consent-required collection, as GCS v5 does.
+
+        Without MFA required the answer is Transfer's ``ConsentRequired`` document
+        (``required_scopes``); with MFA it is the ``AuthorizationRequired`` shape
+        (``authorization_parameters``). Both are what ``globus_sdk.gare.to_gare`` reads.
+        """
+        needs = self._svc.consent_required
+        if not needs or not isinstance(doc, Mapping):
+            return
+        grant = self._svc.token_grant(self._token()) if self._svc.token_grant else None
+        scope, mfa = grant if grant else ("", False)
+        for key in ("source_endpoint", "destination_endpoint"):
+            ep = str(doc.get(key) or "")
+            rule = needs.get(ep)
+            if rule is None:
+                continue
+            required = data_access_scope(ep)
+            has_consent = f"[*https://auth.globus.org/scopes/{ep}/data_access]" in scope
+            if has_consent and (mfa or not rule["mfa"]):
+                continue
+            body = {"request_id": secrets.token_urlsafe(6), "resource": "/transfer"}
+            if rule["mfa"]:
+                body.update(
+                    code="AuthorizationRequired",
+                    message=f"This collection ({ep}) requires a recent sign-in with multi-factor authentication",
+                    authorization_parameters={
+                        "session_message": "This collection requires multi-factor authentication",
+                        "session_required_mfa": True,
+                        "required_scopes": [required],
+                    },
+                )
+            else:
+                body.update(
+                    code="ConsentRequired",
+                    message=f"Missing required data_access consent for collection {ep}",
+                    required_scopes=[required],
+                )
+            raise _Refusal(403, body)
 
     # ------------------------------------------------------------------ admin routes
     def _admin(self, method: str, segments: list[str]) -> None:
