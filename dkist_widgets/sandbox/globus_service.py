@@ -22,7 +22,10 @@ task/{id}/skipped_errors`` (marker paging, 100 per page), ``POST task/{id}/cance
 display name / description, ``filter_scope``, limit/offset, ``has_next_page``),
 ``GET operation/endpoint/{id}/ls`` (``path``, ``show_hidden``, ``orderby``,
 ``limit``/``offset``; at most :data:`LS_PAGE_MAX` = 100,000 entries per answer, as
-real Globus, so a larger folder takes several pages).
+real Globus, so a larger folder takes several pages), ``POST
+operation/endpoint/{id}/mkdir`` (one folder; 202 ``DirectoryCreated``, 502
+``ExternalError.MkdirFailed.Exists``, 404 for a missing parent, 403 where the
+collection is read-only).
 
 Misbehaviour on demand, from Python (``svc.inject(kind, **params)`` or
 ``svc.faults.<kind>(...)``) or from another process (``POST /_sandbox/faults`` with
@@ -163,6 +166,7 @@ ROUTES = (
     "endpoint",
     "endpoint_search",
     "ls",
+    "mkdir",
     "unknown",
 )
 _UUID = r"[0-9a-fA-F-]{1,64}"
@@ -178,6 +182,7 @@ _ROUTE_TABLE = [
     ("GET", re.compile(r"^endpoint_search$"), "endpoint_search"),
     ("GET", re.compile(rf"^endpoint/(?P<id>{_UUID})$"), "endpoint"),
     ("GET", re.compile(rf"^operation/endpoint/(?P<id>{_UUID})/ls$"), "ls"),
+    ("POST", re.compile(rf"^operation/endpoint/(?P<id>{_UUID})/mkdir$"), "mkdir"),
 ]
 MARKER_PAGE_SIZE = 100
 
@@ -480,6 +485,10 @@ class LoopbackGlobus(LoopbackService):
             "subscription_id": None,
             "DATA": [],
         }
+
+
+def posixpath_parent(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[0] + "/"
 
 
 def data_access_scope(collection_id: str) -> str:
@@ -824,6 +833,25 @@ class _Handler(BaseHTTPRequestHandler):
                 "total": len(entries),
             },
         )
+
+    def _api_mkdir(self, id: str) -> None:  # noqa: A002
+        """Make one folder, as Globus's ``mkdir`` (not recursive: the parent must exist)."""
+        doc = self._body()
+        path = doc.get("path") if isinstance(doc, Mapping) else None
+        if not isinstance(path, str) or not path:
+            raise GlobusError(400, "ClientError.BadRequest", "mkdir needs a 'path'")
+        ep = self._engine.get_endpoint(id)
+        folder = ep.resolve(path)
+        if not ep.writable or not ep.allows(folder, write=True):
+            raise GlobusError(403, "EndpointPermissionDenied", f"Permission denied creating '{path}' on {ep.display_name}")
+        if folder.exists():
+            raise GlobusError(502, "ExternalError.MkdirFailed.Exists", f"Path already exists, Error Path '{path}'")
+        if not folder.parent.is_dir():
+            raise GlobusError(404, "ClientError.NotFound", f"Directory '{posixpath_parent(path)}' not found")
+        folder.mkdir()
+        self._send(202, {"DATA_TYPE": "mkdir_result", "code": "DirectoryCreated",
+                         "message": "The directory was created successfully",
+                         "request_id": secrets.token_urlsafe(6), "resource": self._resource})
 
     def _check_consent(self, doc: Any) -> None:
         """Refuse a transfer touching a consent-required collection, as GCS v5 does.
