@@ -834,7 +834,7 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _api_mkdir(self, id: str) -> None:  # noqa: A002
+    def _api_mkdir(self, id: str) -> None:
         """Make one folder, as Globus's ``mkdir`` (not recursive: the parent must exist)."""
         doc = self._body()
         path = doc.get("path") if isinstance(doc, Mapping) else None
