@@ -86,6 +86,8 @@ __all__ = [
     "GlobusLogin",
     "LoginError",
     "NotLoggedIn",
+    "ConsentRequired",
+    "consent_required_from",
     "LOGGED_OUT",
     "AWAITING_CODE",
     "LOGGED_IN",
@@ -128,6 +130,54 @@ def _share_by_default(auth_url: str) -> bool:
 
 class LoginError(ValueError):
     """A login step failed; the message says what to do (and holds no secret)."""
+
+
+class ConsentRequired(RuntimeError):
+    """Globus refused because a collection needs a consent, an identity or MFA.
+
+    ``requirement`` is the ``globus_sdk.gare.GARE`` parsed from the 403 (required
+    scopes such as a GCS v5 collection's ``data_access``, session identities, MFA);
+    :meth:`GlobusLogin.start_login` with it asks for exactly that, after which the
+    same submission can be sent again. ``str(err)`` is one sentence for the panel.
+    """
+
+    def __init__(self, requirement: Any, error: BaseException | None = None):
+        self.requirement = requirement
+        self.error = error
+        super().__init__(_consent_sentence(requirement))
+
+    @property
+    def required_scopes(self) -> list[str]:
+        return list(self.requirement.authorization_parameters.required_scopes or [])
+
+
+def _consent_sentence(requirement: Any) -> str:
+    params = requirement.authorization_parameters
+    wants = []
+    if params.required_scopes:
+        wants.append("your consent to reach this collection's data")
+    if params.session_required_identities or params.session_required_single_domain:
+        wants.append("a sign-in with a particular identity")
+    if params.session_required_mfa:
+        wants.append("a sign-in with multi-factor authentication")
+    if params.session_required_policies:
+        wants.append("a sign-in that meets the collection's policy")
+    what = " and ".join(wants) or "another sign-in"
+    return f"Globus needs {what} before this transfer can start: sign in again with the link, then submit again."
+
+
+def consent_required_from(error: BaseException) -> ConsentRequired | None:
+    """A :class:`ConsentRequired` for a Globus error carrying an authorization
+    requirement (``globus_sdk.gare.to_gare``), else ``None``."""
+    from globus_sdk.gare import to_gare
+
+    if not isinstance(error, globus_sdk.GlobusAPIError):
+        return None
+    try:
+        requirement = to_gare(error)
+    except Exception:  # a malformed body is not a requirement
+        return None
+    return None if requirement is None else ConsentRequired(requirement, error)
 
 
 class NotLoggedIn(RuntimeError):
@@ -419,15 +469,43 @@ class GlobusLogin(traitlets.HasTraits):
         }
 
     # ------------------------------------------------------------------ the flow
-    def start_login(self) -> str:
-        """Begin the auth-code flow; return the URL the user must open."""
+    def start_login(self, requirement: Any = None) -> str:
+        """Begin the auth-code flow; return the URL the user must open.
+
+        ``requirement``: a :class:`ConsentRequired` (or its ``globus_sdk.gare.GARE``).
+        The sign-in then asks for exactly what it names: its required scopes replace
+        the plain Transfer scope (a ``data_access`` consent is a dependency of the
+        Transfer scope, so the new Transfer token carries it), and its session
+        identities, domain, policies and MFA go into the authorize URL.
+        """
+        if isinstance(requirement, ConsentRequired):
+            requirement = requirement.requirement
+        scopes = list(self.scopes)
+        url_params: dict[str, Any] = {}
+        if requirement is not None:
+            params = requirement.authorization_parameters
+            required = list(params.required_scopes or [])
+            transfer_prefix = TRANSFER_SCOPE + "["
+            if any(r.startswith(transfer_prefix) for r in required):
+                scopes = [s for s in scopes if s != TRANSFER_SCOPE]
+            scopes += [r for r in required if r not in scopes]
+            for key in ("session_required_identities", "session_required_single_domain", "session_required_policies"):
+                if getattr(params, key):
+                    url_params[key] = list(getattr(params, key))
+            if params.session_required_mfa:
+                url_params["session_required_mfa"] = True
+            if params.session_message:
+                url_params["session_message"] = params.session_message
+            if params.prompt == "login":
+                url_params["prompt"] = "login"
         with self._lock:
             client = self.auth_client()
-            self._flow = client.oauth2_start_flow(requested_scopes=list(self.scopes), refresh_tokens=True)
-            url = client.oauth2_get_authorize_url()
+            self._flow = client.oauth2_start_flow(requested_scopes=scopes, refresh_tokens=True)
+            url = client.oauth2_get_authorize_url(**url_params)
+        why = " Globus asks for this collection's consent; approve it on the page." if requirement is not None else ""
         self._set(
             AWAITING_CODE,
-            "Open the link, sign in with Globus, then paste the code shown at the end here.",
+            "Open the link, sign in with Globus, then paste the code shown at the end here." + why,
             authorize_url=url,
         )
         return url

@@ -86,14 +86,13 @@ class TransferPlanner:
 
     # ------------------------------------------------------------------ listings
     def listing(self, folder: str, endpoint_id: str | None = None) -> dict[str, int]:
-        """``{name: size}`` of the files in one folder (one ``operation_ls``, cached)."""
+        """``{name: size}`` of the files in one folder (``operation_ls`` pages, cached)."""
         endpoint_id = endpoint_id or self.source_endpoint()
         key = (endpoint_id, folder.rstrip("/"))
         with self._lock:
             if key in self._listings:
                 return self._listings[key]
-        resp = self.client.operation_ls(endpoint_id, path=folder.rstrip("/") + "/")
-        sizes = {e["name"]: int(e["size"]) for e in resp if e.get("type") == "file"}
+        sizes = _list_all_files(self.client, endpoint_id, folder.rstrip("/") + "/")
         with self._lock:
             self._listings[key] = sizes
         return sizes
@@ -234,3 +233,32 @@ class TransferPlanner:
         if not names:
             raise ValueError(f"dataset {record.get('datasetId')} has no quality report or movie in {folder}")
         return self.plan_files(record, names, kind="quality", label=label or f"{self.settings.label_prefix} {record.get('datasetId')} quality report and movie", template=template, root=root)
+
+
+#: Globus answers at most this many entries per ``operation_ls``.
+LS_PAGE = 100_000
+
+
+def _list_all_files(client, endpoint_id: str, path: str) -> dict[str, int]:
+    """``{name: size}`` of every file in a folder, paging ``operation_ls`` by 100,000.
+
+    Real Globus caps one listing at 100,000 entries (``limit``/``offset`` page it), and
+    a DKIST dataset can hold more files than that. Pages are asked in name order
+    (stable between calls) until ``total`` entries have come or, when an answer
+    carries no ``total``, until a page comes back short of 100,000.
+    """
+    sizes: dict[str, int] = {}
+    offset = 0
+    while True:
+        resp = client.operation_ls(endpoint_id, path=path, orderby="name ASC", limit=LS_PAGE, offset=offset)
+        entries = list(resp)
+        sizes.update((e["name"], int(e["size"])) for e in entries if e.get("type") == "file")
+        offset += len(entries)
+        total = resp.get("total")
+        if not entries:
+            return sizes
+        if isinstance(total, int) and not isinstance(total, bool):
+            if offset >= total:
+                return sizes
+        elif len(entries) < LS_PAGE:
+            return sizes

@@ -21,7 +21,7 @@ import globus_sdk
 from globus_sdk.transport import RetryConfig
 
 from ..destination import check_local_destination
-from ..globus_auth import GlobusLogin
+from ..globus_auth import GlobusLogin, consent_required_from
 from .plan import TransferPlan, TransferPlanner
 from .settings import SYNC_LEVELS, TransferSettings, find_local_endpoint
 
@@ -128,5 +128,12 @@ class TransferSession(TransferPlanner):
         )
         for item in plan.items:
             td.add_item(item.source, item.destination, recursive=item.recursive)
-        result = self.client.submit_transfer(td)
+        try:
+            result = self.client.submit_transfer(td)
+        except globus_sdk.GlobusAPIError as err:
+            # a GCS v5 collection's consent / identity / MFA requirement: a sign-in fixes it
+            consent = consent_required_from(err)
+            if consent is not None:
+                raise consent from err
+            raise
         return result["task_id"]

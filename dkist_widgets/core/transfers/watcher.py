@@ -20,6 +20,9 @@ Choices
   that sentence changes); the first good answer clears it. A watched task missing
   from three answers in a row (deleted, or a task id from another service) ends as
   ``UNKNOWN``; the others are watched on.
+* **Answers of the wrong shape** (an HTML page, an empty or cut-short body, nulls or
+  strings where counts belong) are one sentence in :attr:`TransferWatcher.problem`
+  (:mod:`.task_documents`); the tick backs off and the tasks are watched on.
 * **Bounded over long runs**: the watcher keeps the :data:`FINISHED_KEEP` most
   recently started finished tasks in memory (older ones stay in the store, as
   history); a kernel that watches transfers for days holds no more than that.
@@ -44,6 +47,7 @@ from .plan import TransferPlan
 from .progress import TaskProgress, WatchedTask, advance, is_running, progress_from_record, summary_of
 from .session import TransferSession
 from .store import TaskStore
+from .task_documents import MalformedAnswer, event_documents, task_documents
 
 __all__ = ["TransferWatcher", "TASK_LIST_MAX_IDS", "FINISHED_KEEP"]
 
@@ -105,6 +109,7 @@ class TransferWatcher:
         self._quiet_interval = waiting_interval
         self.problem = ""  # a sentence when polling is in trouble (rate limit, network, login)
         self.paused_for_login = False
+        self._last_failure: type | None = None
         self.ticks = 0
         self.requests = 0
         for rec in self.store.unfinished():
@@ -175,9 +180,15 @@ class TransferWatcher:
         while not self._stop.is_set():
             try:
                 interval = self.poll_once()
-            except Exception:  # keep watching whatever happens
-                log.exception("transfer watcher tick failed")
+            except Exception as err:  # keep watching whatever happens
+                # one traceback per kind of failure, not one per tick; the view gets a sentence
+                if type(err) is not self._last_failure:
+                    log.exception("transfer watcher tick failed")
+                self._last_failure = type(err)
+                self._set_problem(f"Watching transfers hit an unexpected error ({type(err).__name__}); still watching.")
                 interval = self.max_interval
+            else:
+                self._last_failure = None
             self._interval = interval
             self._wake.wait(interval)
             self._wake.clear()
@@ -268,8 +279,11 @@ class TransferWatcher:
                 chunk = ids[i : i + TASK_LIST_MAX_IDS]
                 self.requests += 1
                 resp = self.session.poll_client.task_list(filter={"task_id": chunk}, limit=len(chunk))
-                for doc in resp:
+                for doc in task_documents(resp):
                     docs[doc["task_id"]] = dict(doc)
+        except MalformedAnswer as err:  # one sentence, no traceback; the tasks are watched on
+            self._set_problem(str(err))
+            return self._backoff()
         except NotLoggedIn:
             return self._login_problem()
         except globus_sdk.GlobusAPIError as err:
@@ -398,7 +412,7 @@ class TransferWatcher:
             return False
         known = {(e.get("time"), e.get("code"), e.get("description")) for e in w.events}
         added = False
-        for ev in reversed(list(resp)):  # oldest first, so the deque keeps the newest
+        for ev in reversed(event_documents(resp)):  # oldest first, so the deque keeps the newest
             key = (ev.get("time"), ev.get("code"), ev.get("description"))
             if key in known or ev.get("code") == "PROGRESS":
                 continue
@@ -429,7 +443,7 @@ class TransferWatcher:
                 if len(w.skipped_paths) >= SKIPPED_ERRORS_LIMIT:
                     break
             w.skipped_seen = count
-        except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError, NotLoggedIn) as err:
+        except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError, NotLoggedIn, TypeError, KeyError, AttributeError) as err:
             log.debug("skipped errors of %s not read: %s", doc.get("task_id"), err)
 
     def _finish_unknown(self, w: WatchedTask) -> None:
