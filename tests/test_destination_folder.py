@@ -66,3 +66,36 @@ def test_a_file_is_not_a_folder(svc, tmp_path):
     (tmp_path / "rw" / "afile").write_bytes(b"x")
     with pytest.raises(DestinationRefused, match="is a file"):
         prepare_destination_folder(client(svc), RW, "/afile")
+
+
+def _session(svc, source, destination):
+    from dkist_widgets.core.transfers import TransferSession, TransferSettings
+
+    settings = TransferSettings(transfer_url=svc.url, source_endpoint_id=source, destination_endpoint_id=destination,
+                                login_required=False)
+    return TransferSession(settings, client=client(svc))
+
+
+def _plan(dest_folder):
+    from dkist_widgets.core.transfers.plan import TransferItem, TransferPlan
+
+    item = TransferItem("/src/a.fits", dest_folder + "a.fits", size=3)
+    return TransferPlan("selection", "t", (item,), ("ABCDE",), dest_folder, 1, 3, (), (("/src/", dest_folder),))
+
+
+def test_submit_to_another_collection_creates_the_folder_first(svc, tmp_path):
+    (tmp_path / "rw" / "src").mkdir()
+    (tmp_path / "rw" / "src" / "a.fits").write_bytes(b"abc")
+    session = _session(svc, RW, RW)
+    session.submit(_plan("/dkist/pid_1_2/ABCDE/"), destination_endpoint_id=RW)
+    assert (tmp_path / "rw" / "dkist" / "pid_1_2" / "ABCDE").is_dir()
+    assert svc.request_counts["mkdir"] == 3 and svc.request_counts["transfer"] == 1
+
+
+def test_submit_to_a_folder_that_cannot_be_made_is_refused_before_submitting(svc, tmp_path):
+    session = _session(svc, RW, RO)
+    with pytest.raises(DestinationRefused) as info:
+        session.submit(_plan("/dkist/ABCDE/"), destination_endpoint_id=RO)
+    assert "no permission" in str(info.value) and "\n" not in str(info.value)
+    assert svc.request_counts.get("transfer", 0) == 0
+    assert not (tmp_path / "ro" / "dkist").exists()

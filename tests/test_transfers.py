@@ -452,3 +452,53 @@ def test_monitor_panel_start_watch_and_cancel(session, store, model, dest, globu
         assert row.cancel_button.layout.display == "none"
     finally:
         monitor.close()
+
+
+def test_monitor_turns_a_consent_requirement_into_a_sign_in_then_starts_by_itself(globus, dest, archive, model, store, tmp_path):
+    """Issue 15.2 in the panel: a GCS v5 collection wants a consent; the click says so in one
+    sentence, the login panel asks for exactly that consent, and once signed in the same
+    transfer starts without another click; the files land (oracle: the files on disk)."""
+    import re
+
+    import requests
+
+    from dkist_widgets.core.globus_auth import GlobusLogin
+    from dkist_widgets.panels.transfers import TransferMonitor
+    from dkist_widgets.sandbox.globus_auth_service import LoopbackGlobusAuth
+    from dkist_widgets.sandbox.globus_service import data_access_scope
+
+    auth = LoopbackGlobusAuth(access_token_lifetime=3600).start()
+    auth.protect(globus)
+    monitor = None
+    try:
+        login = GlobusLogin(auth_url=auth.url, token_path=tmp_path / "t.json", reuse_dkist_cache=False,
+                            share_with_dkist=False)
+
+        def paste_code(url):
+            page = requests.get(url, timeout=10)
+            login.finish_login(re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', page.text).group(1))
+
+        paste_code(login.start_login())
+        globus.faults.require_consent(DST)
+        settings = TransferSettings(transfer_url=globus.url, source_endpoint_id=SRC, destination_endpoint_id=DST,
+                                    destination_local_root=dest)
+        monitor = TransferMonitor(model, session=TransferSession(settings, login), store=store, login=login,
+                                  active_interval=0.1, refresh_interval=0.2)
+        model.select_frames([0, 1])
+        monitor.start_selection.click()
+        assert len(monitor.rows.children) == 0
+        assert "consent" in monitor.message.value and "dkw-error" in monitor.message.value
+        url = login.authorize_url
+        assert data_access_scope(DST) in requests.utils.unquote(url)
+        paste_code(url)  # the person signs in again through the link the panel shows
+        deadline = time.monotonic() + 20
+        while not (len(monitor.rows.children) == 1 and model.n_local_files == 2):
+            assert time.monotonic() < deadline, monitor.message.value
+            time.sleep(0.05)
+        for i in (0, 1):
+            assert sha(dest_folder(dest) / f"f{i}.fits") == sha(archive / "data" / PROPOSAL / DATASET / f"f{i}.fits")
+    finally:
+        if monitor is not None:
+            monitor.close()
+        auth.unprotect(globus)
+        auth.stop()

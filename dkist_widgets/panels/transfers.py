@@ -48,10 +48,11 @@ import globus_sdk
 import ipywidgets as w
 
 from ..core.formatting import escape
-from ..core.globus_auth import LOGGED_IN, GlobusLogin, NotLoggedIn, is_auth_error
+from ..core.globus_auth import LOGGED_IN, ConsentRequired, GlobusLogin, NotLoggedIn, is_auth_error
 from ..core.inventory import inventory_of
 from ..core.jobs import BackgroundJob
 from ..core.path_template import placeholder_fields
+from ..core.transfers.destination_folder import DestinationRefused
 from ..core.transfers import (
     FINISHED_KEEP,
     SYNC_LEVELS,
@@ -162,6 +163,7 @@ class TransferMonitor(StaticForm, w.VBox):
         #: Which of the model's files each task moves (for the file map's states).
         self.file_states = TransferFileStates()
         self._login_message = False  # the message line asks for a login
+        self._consent_retry: str | None = None  # what to start again after a consent sign-in
         self._sizes_job: BackgroundJob | None = None
         self._sizes_listed_for: Any = None  # the dataset whose sizes were listed
 
@@ -350,6 +352,9 @@ class TransferMonitor(StaticForm, w.VBox):
             self.message.value = ""
             self._login_message = False
         self._list_sizes()
+        retry, self._consent_retry = self._consent_retry, None
+        if retry is not None:
+            self._start_clicked(retry)
 
     # ------------------------------------------------------------------ starting
     def _plan_kwargs(self) -> dict:
@@ -437,6 +442,14 @@ class TransferMonitor(StaticForm, w.VBox):
             b.disabled = True
         try:
             self.start(which)
+        except ConsentRequired as err:
+            # a GCS v5 collection wants a consent / identity / MFA: sign in for exactly
+            # that in the login panel, then the same transfer is started again once
+            self._consent_retry = which
+            if self.login is not None:
+                self.login.start_login(err)
+            self._say(f"{err} Sign in again in the panel below; the transfer then starts by itself.", error=True)
+            self._login_message = True
         except Exception as err:  # a click must never raise into the comm
             self._say(self._explain(err), error=True)
         finally:
@@ -450,7 +463,7 @@ class TransferMonitor(StaticForm, w.VBox):
                 self.login.handle_error(err)
             self._login_message = True  # _say clears the flag; set again just after
             return LOGIN_FIRST
-        if isinstance(err, (ValueError, PathTemplateError)):
+        if isinstance(err, (ValueError, PathTemplateError, DestinationRefused)):
             return str(err)
         if isinstance(err, globus_sdk.NetworkError):
             return "Cannot reach Globus (connection refused or network down): nothing was done; try again when it answers."

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import globus_sdk
 
+from ..globus_auth import consent_required_from
+
 __all__ = ["DestinationRefused", "prepare_destination_folder"]
 
 
@@ -36,6 +38,9 @@ def _exists(client, endpoint_id: str, path: str) -> bool:
             return False
         if err.http_status == 502 and "NotDirectory" in str(err.code):
             raise DestinationRefused(f"{path} on the destination is a file, not a folder: choose another folder.") from err
+        consent = consent_required_from(err)
+        if consent is not None:  # a GCS v5 collection wants a consent before any call
+            raise consent from err
         if err.http_status == 403:
             raise DestinationRefused(
                 f"Globus refused to look into {path} on the destination (no permission): choose a folder you may write to."

@@ -22,6 +22,7 @@ from globus_sdk.transport import RetryConfig
 
 from ..destination import check_local_destination
 from ..globus_auth import GlobusLogin, consent_required_from
+from .destination_folder import prepare_destination_folder
 from .plan import TransferPlan, TransferPlanner
 from .settings import SYNC_LEVELS, TransferSettings, find_local_endpoint
 
@@ -109,6 +110,9 @@ class TransferSession(TransferPlanner):
 
         When the files land on this machine, a folder that cannot be written or a disk
         without room is refused first (:func:`~dkist_widgets.core.destination.check_local_destination`).
+        On any other collection (an institution's, a guest collection) each destination
+        folder is looked up and created level by level, or refused in one sentence
+        (:class:`~.destination_folder.DestinationRefused`), before anything is submitted.
         """
         dest = destination_endpoint_id or self.destination_endpoint()
         if not dest:
@@ -119,6 +123,9 @@ class TransferSession(TransferPlanner):
         plan = self.for_destination(plan, dest)
         if plan.local_dirs:
             check_local_destination(plan.local_dirs, plan.bytes_total)
+        else:
+            for folder in dict.fromkeys(dest_folder for _, dest_folder in plan.folders):
+                prepare_destination_folder(self.client, dest, folder)
         td = globus_sdk.TransferData(
             self.source_endpoint(),
             dest,
