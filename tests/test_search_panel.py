@@ -7,14 +7,17 @@ Expected rows come from the catalogue records; files are compared with the archi
 from __future__ import annotations
 
 import base64
+import math
 import time
 
 import pytest
-
 from search_world import HOSTILE_ID, HOSTILE_PROPOSAL, dc, search_catalogue_and_root, search_dc  # noqa: F401
 
 from dkist_widgets.core import search as core
+from dkist_widgets.core.formatting import human_bytes
 from dkist_widgets.core.model import DatasetModel
+from dkist_widgets.core.r0_format import r0_text
+from dkist_widgets.core.units import R0_DISPLAY_UNIT, r0_label, r0_to_display
 from dkist_widgets.panels.search import PAGE_SIZES, SearchPanel
 
 pytestmark = pytest.mark.timeout(120)
@@ -55,7 +58,8 @@ def test_choices_come_from_search_values(panel, search_catalogue_and_root):
     assert set(panel.instrument.options) - {"(any)"} == {r["instrumentName"] for r in catalogue}
     assert set(panel.target_type.options) - {"(any)"} == {x for r in catalogue for x in r.get("targetTypes") or []}
     r0 = [r["qualityAverageFriedParameter"] for r in catalogue if r.get("qualityAverageFriedParameter") is not None]
-    assert panel.r0_min.placeholder == f"≥ {round(min(r0) * 100, 2):g}"
+    assert panel.r0_min.placeholder == f"≥ {r0_text(min(r0), unit=False)}"
+    assert R0_DISPLAY_UNIT in panel.r0_min.description
 
 
 def test_form_search_fills_grid(panel, search_catalogue_and_root):
@@ -66,15 +70,21 @@ def test_form_search_fills_grid(panel, search_catalogue_and_root):
     assert result.total == len(expected)
     assert panel.message_kind == "ok"
     assert f"of {len(expected):,} datasets" in panel.summary.value
-    assert list(panel.grid.get_visible_data().columns) == [c for c in core.DEFAULT_COLUMNS if c != "Dataset ID"]
+    assert list(panel.grid.get_visible_data().columns) == [r0_label(c) if c == "Average Fried Parameter" else c
+                                                           for c in core.DEFAULT_COLUMNS if c != "Dataset ID"]
     code = panel.code.value
     assert "Fido.search(" in code and "a.Instrument(&#x27;VISP&#x27;)" in code and "a.dkist.Embargoed(False)" in code
     frame = panel.grid.get_visible_data()
     by_id = {r["datasetId"]: r for r in catalogue}
     for ds_id in expected:
         r0 = by_id[ds_id].get("qualityAverageFriedParameter")
-        value = frame.loc[ds_id, "Average Fried Parameter"]
-        assert (value != value) if r0 is None else value == pytest.approx(r0)
+        value = frame.loc[ds_id, r0_label("Average Fried Parameter")]
+        # issue 14.4: rounded to a millimetre in the display unit, not 17 digits of metres
+        want = None if r0 is None else round(r0_to_display(r0), 3 - round(math.log10(r0_to_display(1.0))))
+        assert (value != value) if r0 is None else value == pytest.approx(want, abs=1e-12)
+        size = by_id[ds_id].get("datasetSize")
+        if size is not None:
+            assert frame.loc[ds_id, "Dataset Size"] == human_bytes(size * 2**30)
 
 
 def test_r0_in_cm_on_the_form(panel, search_catalogue_and_root):
@@ -83,6 +93,62 @@ def test_r0_in_cm_on_the_form(panel, search_catalogue_and_root):
     expected = [r["datasetId"] for r in active(catalogue) if r.get("qualityAverageFriedParameter") is not None
                 and 0.05 <= r["qualityAverageFriedParameter"] <= 0.10]
     assert grid_ids(panel) == expected and len(expected) >= 2
+
+
+def test_r0_typed_in_the_display_unit(panel, search_catalogue_and_root):
+    catalogue, _ = search_catalogue_and_root
+    panel.r0_min.value = f"{r0_to_display(0.05):g}"
+    panel.r0_max.value = f"{r0_to_display(0.10):g}"
+    panel.embargoed.value = "any"
+    assert panel.search() is not None, panel.message_text
+    assert panel.wait(20)
+    expected = [r["datasetId"] for r in active(catalogue) if r.get("qualityAverageFriedParameter") is not None
+                and 0.05 <= r["qualityAverageFriedParameter"] <= 0.10]
+    assert grid_ids(panel) == expected and len(expected) >= 2
+
+
+def _header_click(panel, header):
+    """What the browser sends for a mouse click on a column header: the cell-click
+    message, then lumino's every-row selection (row selection mode)."""
+    panel.grid._DataGrid__handle_custom_msg(None, {
+        "event_type": "cell-click", "region": "column-header", "column": header, "column_index": 0,
+        "row": 0, "primary_key_row": 0, "cell_value": header}, [])
+    n = len(panel._frame)
+    panel.grid.selections = [{"r1": 0, "c1": 0, "r2": n - 1, "c2": 6}]
+
+
+def test_header_click_sorts_and_keeps_the_selection(panel, search_catalogue_and_root):
+    """Issue 14.1 (kernel side; tests/browser/test_search_workshop.py clicks it)."""
+    import numpy as np
+
+    catalogue, _ = search_catalogue_and_root
+    searched(panel, embargoed=None)
+    records = panel.result.records
+    chosen = [records[1]["datasetId"]]
+    panel.select_ids(chosen)
+    header = r0_label("Average Fried Parameter")
+    _header_click(panel, header)
+    r0 = np.array([np.inf if r.get("qualityAverageFriedParameter") is None else r["qualityAverageFriedParameter"]
+                   for r in records])
+    order = [records[i]["datasetId"] for i in np.argsort(r0, kind="stable")]
+    assert panel.results_box.view_ids == order
+    assert panel.selected_ids == chosen  # not every row
+    assert header + " ▲" in panel.grid.get_visible_data().columns
+    assert "Sorted by" in panel.summary.value
+    _header_click(panel, header + " ▲")
+    finite = [i for i in np.argsort(-r0, kind="stable") if np.isfinite(r0[i])]
+    assert panel.results_box.view_ids[: len(finite)] == [records[i]["datasetId"] for i in finite]
+    assert panel.selected_ids == chosen
+    # sizes sort by bytes, not by their text
+    _header_click(panel, "Dataset Size")
+    sizes = [r.get("datasetSize") for r in records]
+    by_size = [records[i]["datasetId"] for i in np.argsort([np.inf if v is None else v for v in sizes],
+                                                           kind="stable")]
+    assert panel.results_box.view_ids == by_size
+    # a real every-row selection without a header click is still a selection
+    n = len(records)
+    panel.grid.selections = [{"r1": 0, "c1": 0, "r2": n - 1, "c2": 6}]
+    assert len(panel.selected_ids) == n
 
 
 def test_columns_chooser(panel):

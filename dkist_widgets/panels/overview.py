@@ -31,7 +31,8 @@ import numpy as np
 
 from ..core.formatting import escape, human_bytes, link_html
 from ..core.inventory import inventory_of
-from ..core.units import r0_label, r0_to_display
+from ..core.r0_format import r0_text
+from ..core.units import r0_label
 
 __all__ = ["DatasetOverview", "dataset_facts", "axes_description", "overview_html"]
 
@@ -149,9 +150,10 @@ def _fact_value(key, value) -> str:
             return escape(value)
     if key == "qualityAverageFriedParameter":  # metres in the inventory
         try:
-            return escape(f"{r0_to_display(value):.1f}")
+            text = r0_text(value, unit=False)
         except (TypeError, ValueError):
             return escape(value)
+        return escape(text if text != "—" else f"{value} (not a number)")
     if isinstance(value, (list, tuple)):
         return escape(", ".join(str(v) for v in value))
     return escape(value)
@@ -239,7 +241,7 @@ class DatasetOverview(w.VBox):
     def _on_dataset(self, _change=None) -> None:
         try:
             self.html.value = overview_html(self.model.dataset)
-        except Exception as err:  # noqa: BLE001 - a strange dataset must not break the explorer
+        except Exception as err:
             self.html.value = (_STYLE + "<div class='dkw-overview'><b>Could not describe this dataset:</b> "
                                f"{escape(type(err).__name__)}: {escape(err)}</div>")
 

@@ -268,7 +268,7 @@ class SearchPanel(w.VBox):
                     return
             try:
                 on_done(value)
-            except Exception as err:  # noqa: BLE001 - shown, never raised into a thread
+            except Exception as err:
                 self._say(f"{label} failed: {err}", "error")
             finally:
                 self._set_busy(None)
@@ -365,7 +365,9 @@ class SearchPanel(w.VBox):
 
     # ---------------------------------------------------------------- selection
 
-    def _on_selection(self, _change) -> None:
+    def _on_selection(self, change) -> None:
+        if change is not None and self.results_box.take_header_selection(change["new"]):
+            pass  # a header click: the grid sorted and put the earlier selection back
         self.selected_ids = self.results_box.selected_ids()
 
     @traitlets.observe("selected_ids")
@@ -535,7 +537,7 @@ class SearchPanel(w.VBox):
         for callback in list(self._transfer_callbacks):
             try:
                 callback(records)
-            except Exception as err:  # noqa: BLE001 - show, do not raise into the widget
+            except Exception as err:
                 self._say(f"The transfer monitor refused: {err}", "error")
                 return records
         self._say(f"{len(records)} dataset(s) handed to the transfer monitor: "
