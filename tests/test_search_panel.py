@@ -253,6 +253,43 @@ def test_transfer_hook(panel, search_catalogue_and_root):
     assert [r["datasetId"] for r in panel.transfer_request] == chosen
 
 
+def test_large_transfer_asks_first(dc, search_catalogue_and_root, tmp_path, monkeypatch):
+    """Issue 14.2: above the limits the Transfer button shows files, bytes and an
+    estimated time and waits; the callback runs only on "Start transfer"."""
+    from dkist_widgets.core.formatting import human_duration
+
+    catalogue, _ = search_catalogue_and_root
+    sized = [r for r in active(catalogue) if r.get("datasetSize") and r.get("frameCount")][:2]
+    assert len(sized) == 2
+    n_files = sum(int(r["frameCount"]) for r in sized)
+    n_bytes = sum(r["datasetSize"] for r in sized) * 2**30
+    monkeypatch.setenv("DKIST_WIDGETS_CONFIRM_TRANSFER_FILES", str(n_files - 1))  # the env is read
+    monkeypatch.setenv("DKIST_WIDGETS_TRANSFER_RATE", "1e6")
+    panel = SearchPanel(model=DatasetModel(), path_template=str(tmp_path / "{dataset_id}/"), search_timeout=10,
+                        confirm_bytes=1e18)
+    assert panel.choices_loaded.wait(10)
+    received = []
+    panel.on_transfer_request(received.append)
+    searched(panel, embargoed=None)
+    panel.select_ids([r["datasetId"] for r in sized])
+    panel.transfer_button.click()
+    assert received == []  # nothing started
+    box = panel.transfer_confirm
+    assert box.layout.display != "none"
+    text = box.text.value
+    assert f"{n_files:,} files" in text and human_bytes(n_bytes) in text
+    assert human_duration(n_bytes / 1e6) in text and "estimate" in text
+    box.cancel_button.click()
+    assert received == [] and box.layout.display == "none" and "not started" in panel.message_text
+    panel.transfer_button.click()
+    box.start_button.click()
+    assert [[r["datasetId"] for r in batch] for batch in received] == [[r["datasetId"] for r in sized]]
+    # one file fewer than the limit: starts at once
+    panel.select_ids([sized[0]["datasetId"]])
+    panel.transfer_button.click()
+    assert len(received) == 2 and box.layout.display == "none"
+
+
 def test_bad_input_keeps_the_panel_usable(panel):
     searched(panel, embargoed=None)
     before = grid_ids(panel)

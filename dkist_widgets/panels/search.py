@@ -25,7 +25,12 @@ Choices
 * **Transfers.** The panel does not know the transfer monitor: Transfer calls the
   callbacks registered with :meth:`SearchPanel.on_transfer_request` with the
   selected records (API keys), and ``transfer_request`` (a kernel-side trait) holds
-  the last such list.
+  the last such list. Above ``confirm_bytes`` or ``confirm_files`` it first shows
+  files, bytes and an estimated time and asks
+  (:class:`~dkist_widgets.panels.search_transfer_confirm.TransferConfirm`, which
+  also reads the ``DKIST_WIDGETS_CONFIRM_TRANSFER_*`` environment variables).
+* **Sorting.** A click on a column header sorts the page (it no longer selects
+  every row); see :mod:`dkist_widgets.panels.search_results`.
 * Every text that comes from the user or the data centre is escaped before it goes
   into HTML.
 """
@@ -44,6 +49,7 @@ from .search_form import FIELD_CONTROLS, PAGE_SIZES, SearchForm
 from .search_products import ProductViewer
 from .search_results import ResultsGrid
 from .search_results import dataframe as _dataframe  # noqa: F401 - benchmarks/bench_search_grid.py imports it
+from .search_transfer_confirm import TransferConfirm
 
 __all__ = ["SearchPanel", "PAGE_SIZES"]
 
@@ -75,6 +81,13 @@ class SearchPanel(w.VBox):
         aliases ``{proposal_id}``, ``{date}``, ... and ``{file}``.
     columns
         Grid columns shown first (the workshop's by default).
+    confirm_bytes, confirm_files
+        Ask before a transfer moving more than this many bytes or files (default
+        10 GB and 1000 files, or the environment variables
+        ``DKIST_WIDGETS_CONFIRM_TRANSFER_BYTES`` / ``..._FILES``; 0 asks always).
+    transfer_rate
+        Bytes per second for the time estimate shown when asking
+        (``DKIST_WIDGETS_TRANSFER_RATE``; default 100 MB/s).
     """
 
     busy = traitlets.Bool(False, help="True while a search, download or load runs.")
@@ -87,7 +100,8 @@ class SearchPanel(w.VBox):
 
     def __init__(self, model=None, *, choices: core.FormChoices | None = None,
                  search_timeout: float = 30.0, path_template: str = core.DEFAULT_PATH_TEMPLATE,
-                 columns=core.DEFAULT_COLUMNS, **kwargs):
+                 columns=core.DEFAULT_COLUMNS, confirm_bytes: float | None = None,
+                 confirm_files: float | None = None, transfer_rate: float | None = None, **kwargs):
         super().__init__(**kwargs)
         self.add_class("dkw-search")
         if model is None:
@@ -107,6 +121,8 @@ class SearchPanel(w.VBox):
         self._build_form(path_template)
         self._build_results()
         self._build_actions()
+        self.transfer_confirm = TransferConfirm(confirm_bytes=confirm_bytes, confirm_files=confirm_files,
+                                                transfer_rate=transfer_rate)
         self.children = [
             w.HTML("<b>DKIST archive search</b>"),
             self.form,
@@ -116,6 +132,7 @@ class SearchPanel(w.VBox):
             self.code_box,
             self.results_box,
             self.actions_box,
+            self.transfer_confirm,
             self.viewer_box,
         ]
         self._apply_choices(self.choices)
@@ -373,6 +390,9 @@ class SearchPanel(w.VBox):
     @traitlets.observe("selected_ids")
     def _selected_changed(self, _change):
         self._sync_buttons()
+        if self.transfer_confirm.asking and [str(r.get("datasetId")) for r in self.transfer_confirm.pending] \
+                != list(self.selected_ids):
+            self.transfer_confirm.hide()  # the question was about another selection
         if self.selected_ids:
             n = len(self.selected_ids)
             self.progress_label.value = escape(f"{n} selected: {', '.join(self.selected_ids[:5])}"
@@ -524,11 +544,27 @@ class SearchPanel(w.VBox):
         else:
             self._transfer_callbacks.append(callback)
 
-    def request_transfer(self) -> list[dict]:
-        """Hand the selected datasets (records) to the registered transfer callbacks."""
+    def request_transfer(self, *, confirmed: bool = False) -> list[dict]:
+        """Hand the selected datasets (records) to the registered transfer callbacks.
+
+        A transfer above the panel's limits is not started: the panel shows its files,
+        bytes and estimated time and asks; [] is returned and "Start transfer" hands
+        it over. ``confirmed=True`` (scripts) skips the question.
+        """
         records = self.selected_records()
         if not records:
             return []
+        if not self._transfer_callbacks:
+            return self._hand_over(records)  # says that no monitor is connected
+        if not confirmed and self.transfer_confirm.ask(records, self._hand_over, on_cancel=self._transfer_declined):
+            self._say("Large transfer: confirm below (files, bytes and an estimated time are shown).", "info")
+            return []
+        return self._hand_over(records)
+
+    def _transfer_declined(self) -> None:
+        self._say("Transfer not started.", "info")
+
+    def _hand_over(self, records: list[dict]) -> list[dict]:
         self.transfer_request = records
         if not self._transfer_callbacks:
             self._say("No transfer monitor is connected to this panel "
