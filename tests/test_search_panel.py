@@ -70,7 +70,7 @@ def test_form_search_fills_grid(panel, search_catalogue_and_root):
     assert result.total == len(expected)
     assert panel.message_kind == "ok"
     assert f"of {len(expected):,} datasets" in panel.summary.value
-    assert list(panel.grid.get_visible_data().columns) == [r0_label(c) if c == "Average Fried Parameter" else c
+    assert list(panel.grid.get_visible_data().columns) == [r0_label("Average r0") if c == "Average Fried Parameter" else c
                                                            for c in core.DEFAULT_COLUMNS if c != "Dataset ID"]
     code = panel.code.value
     assert "Fido.search(" in code and "a.Instrument(&#x27;VISP&#x27;)" in code and "a.dkist.Embargoed(False)" in code
@@ -78,7 +78,7 @@ def test_form_search_fills_grid(panel, search_catalogue_and_root):
     by_id = {r["datasetId"]: r for r in catalogue}
     for ds_id in expected:
         r0 = by_id[ds_id].get("qualityAverageFriedParameter")
-        value = frame.loc[ds_id, r0_label("Average Fried Parameter")]
+        value = frame.loc[ds_id, r0_label("Average r0")]
         # issue 14.4: rounded to a millimetre in the display unit, not 17 digits of metres
         want = None if r0 is None else round(r0_to_display(r0), 3 - round(math.log10(r0_to_display(1.0))))
         assert (value != value) if r0 is None else value == pytest.approx(want, abs=1e-12)
@@ -126,7 +126,7 @@ def test_header_click_sorts_and_keeps_the_selection(panel, search_catalogue_and_
     records = panel.result.records
     chosen = [records[1]["datasetId"]]
     panel.select_ids(chosen)
-    header = r0_label("Average Fried Parameter")
+    header = r0_label("Average r0")
     _header_click(panel, header)
     r0 = np.array([np.inf if r.get("qualityAverageFriedParameter") is None else r["qualityAverageFriedParameter"]
                    for r in records])

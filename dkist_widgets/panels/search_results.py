@@ -24,6 +24,10 @@ Choices
   rounded to a millimetre, the unit in the header), sizes with units
   (``human_bytes``; the API's ``datasetSize`` is GiB). The kernel keeps the raw
   numbers for sorting and for the records handed on.
+* **Column widths are set in the kernel** from the longest text of each column
+  (header included, about 7 px a character at the grid's 12 px font, room for the
+  sort arrow and menu icon, capped at :data:`MAX_COLUMN_PX`), so no value or unit is
+  cut off and :meth:`ResultsGrid.header_layout` can say where each header is.
 * **Stable selection.** The grid's index is "Dataset ID" (ipydatagrid's primary
   key); selected rectangles are positions in the *sorted/filtered view*, mapped to
   dataset ids through the order the kernel drew (or ``get_visible_data()`` after a
@@ -41,7 +45,7 @@ import ipywidgets as w
 
 from ..core import search as core
 from ..core.formatting import escape, human_bytes
-from ..core.r0_format import r0_rounded
+from ..core.r0_format import r0_decimals, r0_rounded
 from ..core.units import r0_label
 
 __all__ = ["ResultsGrid", "dataframe", "display_name", "display_value"]
@@ -53,11 +57,16 @@ _GIB = 2**30
 #: A header click is followed by its selection within this many seconds.
 HEADER_CLICK_WINDOW_S = 5.0
 _ARROWS = (" ▲", " ▼")
+#: Column width: px per character of the 12 px grid font, padding, cap.
+CHAR_PX, PAD_PX, MIN_COLUMN_PX, MAX_COLUMN_PX = 7.2, 34, 70, 340
+
+
+TIME_COLUMNS = ("Start Time", "End Time", "Embargo End Date", "Creation Date", "Last Updated")
 
 
 def display_name(column: str) -> str:
     """The header text of a raw result column (r0 with its unit)."""
-    return r0_label(column) if column == R0_COLUMN else column
+    return r0_label("Average r0") if column == R0_COLUMN else column
 
 
 def display_value(column: str, value):
@@ -65,6 +74,8 @@ def display_value(column: str, value):
     if column == R0_COLUMN:
         rounded = r0_rounded(value)
         return math.nan if rounded is None else rounded
+    if column in TIME_COLUMNS and isinstance(value, str) and len(value) > 19 and value[10:11] == "T":
+        return value[:19].replace("T", " ")  # to the second; the records keep the full time
     if column == SIZE_COLUMN:
         try:
             gib = float(value)
@@ -86,13 +97,30 @@ def dataframe(rows, columns, index="Dataset ID"):
     return frame
 
 
+def _text_px(text) -> int:
+    return int(len(str(text)) * CHAR_PX + PAD_PX)
+
+
+def _widths(view) -> dict:
+    """Pixel width per column name (index included) from its longest text."""
+    out = {}
+    columns = [(view.index.name or "Dataset ID", list(view.index))] + [(c, list(view[c])) for c in view.columns]
+    for name, values in columns:
+        texts = ["" if v != v else v for v in values]  # NaN shows as an empty cell
+        longest = max([_text_px(name)] + [_text_px(v) for v in texts])
+        out[str(name)] = max(MIN_COLUMN_PX, min(MAX_COLUMN_PX, longest))
+    return out
+
+
 class ResultsGrid(w.VBox):
     """The result page view. ``on_page(+1 / -1)`` is called by Previous / Next;
     ``on_columns()`` after the user changed the columns (the grid selection is gone)."""
 
     def __init__(self, columns, *, on_page: Callable[[int], object], on_columns: Callable[[], None], **kwargs):
         super().__init__(**kwargs)
-        from ipydatagrid import DataGrid
+        from ipydatagrid import DataGrid, TextRenderer
+
+        self._text_renderer = TextRenderer
 
         self.wanted_columns = list(columns)
         self.frame = None
@@ -104,6 +132,7 @@ class ResultsGrid(w.VBox):
         self._shown_columns: list[str] = []
         self._pending_header: tuple[str, float, list[str]] | None = None
         self._result: core.SearchResult | None = None
+        self.last_header_click: dict | None = None
         self._on_columns_changed = on_columns
         self.summary = w.HTML()
         self.summary.add_class("dkw-search-summary")
@@ -116,7 +145,7 @@ class ResultsGrid(w.VBox):
         self.column_chooser.add_class("dkw-search-columns")
         self.column_chooser.observe(self._on_columns, names="value")
         self.grid = DataGrid(dataframe([], list(self.wanted_columns)), selection_mode="row",
-                             layout=w.Layout(height="300px", width="100%"), auto_fit_columns=True,
+                             layout=w.Layout(height="300px", width="100%"), auto_fit_columns=False,
                              base_column_size=110)
         self.grid.add_class("dkw-search-grid")
         self.grid.on_cell_click(self._on_cell_click)
@@ -196,7 +225,7 @@ class ResultsGrid(w.VBox):
         if len(frame):
             view = frame[cols].copy()
             for c in cols:
-                if c in (R0_COLUMN, SIZE_COLUMN):
+                if c in (R0_COLUMN, SIZE_COLUMN, *TIME_COLUMNS):
                     view[c] = [display_value(c, v) for v in view[c]]
             names = {c: display_name(c) for c in cols}
             if self.sort is not None and self.sort[0] in names:
@@ -209,7 +238,18 @@ class ResultsGrid(w.VBox):
         self.grid.transform([])
         self.grid._visible_rows = []
         self.grid.data = view
+        self.grid.column_widths = _widths(view)
+        r0_header = next((n for n in view.columns if str(n).startswith(display_name(R0_COLUMN))), None)
+        self.grid.renderers = ({r0_header: self._text_renderer(format=f".{r0_decimals()}f")} if r0_header else {})
         self._write_summary()
+
+    def header_layout(self) -> dict:
+        """``{"row_header": px, "columns": [[header, px], ...]}`` in the order drawn."""
+        view = self.grid.data
+        widths = dict(self.grid.column_widths or {})
+        index = view.index.name or "Dataset ID"
+        return {"row_header": widths.get(index, self.grid.base_row_header_size),
+                "columns": [[str(c), widths.get(str(c), self.grid.base_column_size)] for c in view.columns]}
 
     def raw_column(self, header: str) -> str | None:
         """The raw column a header text names (arrows and units taken off)."""
@@ -236,6 +276,7 @@ class ResultsGrid(w.VBox):
     def _on_cell_click(self, content) -> None:
         if content.get("region") != "column-header":
             return
+        self.last_header_click = dict(content)
         column = self.raw_column(content.get("column", ""))
         if column is not None:
             self._pending_header = (column, time.monotonic(), self.selected_ids())
