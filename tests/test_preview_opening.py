@@ -89,9 +89,9 @@ def test_world_axes_colour_bar_unit_labels_and_profile(visp, tmp_path):
         expected = sky.Tx.wrap_at("180d").to_value("arcsec")
         assert lo + (hi - lo) * (index + 0.5) / n == pytest.approx(expected, abs=1e-3)
     # no empty profile plot until a click asks for one
-    assert preview.profile_figure.layout.display == "none"
+    assert preview.profile_figure not in preview.children
     preview.click(10, 20)
-    assert preview.profile_figure.layout.display == "flex"
+    assert preview.profile_figure in preview.children
     np.testing.assert_array_equal(preview.profile_line.y, visp.data[0, 10, :, 20].compute())
 
 

@@ -139,8 +139,8 @@ class Preview(w.VBox):
         self.fetch_button.on_click(lambda _b: self.request_fetch())
         self.nothing_box.children = [self.nothing_text, self.fetch_button]
 
-        self.x_picker = w.Dropdown(description="x", layout=w.Layout(width="230px"))
-        self.y_picker = w.Dropdown(description="y", layout=w.Layout(width="230px"))
+        self.x_picker = w.Dropdown(description="x", layout=w.Layout(width="300px"))
+        self.y_picker = w.Dropdown(description="y", layout=w.Layout(width="300px"))
         self.profile_picker = w.Dropdown(description="profile", layout=w.Layout(width="250px"))
         self.percentile = w.FloatRangeSlider(value=tuple(percentiles), min=0, max=100, step=0.5,
                                              description="limits %", continuous_update=False,
@@ -171,10 +171,10 @@ class Preview(w.VBox):
         self.image_mark.on_element_click(self._on_image_click)
         self.marker = bq.Scatter(x=[], y=[], scales={"x": self.x_scale, "y": self.y_scale},
                                  colors=["#e8710a"], marker="crosshair", default_size=120)
-        self.x_axis_widget = bq.Axis(scale=self.x_scale, label="x", label_offset="36px")
-        self.y_axis_widget = bq.Axis(scale=self.y_scale, orientation="vertical", label="y", label_offset="-50px")
+        self.x_axis_widget = bq.Axis(scale=self.x_scale, label="x")
+        self.y_axis_widget = bq.Axis(scale=self.y_scale, orientation="vertical", label="y")
         self.xw_scale, self.yw_scale = bq.LinearScale(), bq.LinearScale()
-        self.x_world_axis = bq.Axis(scale=self.xw_scale, side="top", label="", tick_format=".4g", label_offset="-30px",
+        self.x_world_axis = bq.Axis(scale=self.xw_scale, side="top", label="", tick_format=".4g",
                                     visible=False)
         self.y_world_axis = bq.Axis(scale=self.yw_scale, orientation="vertical", side="right", label="",
                                     tick_format=".4g", label_offset="50px", visible=False)
@@ -198,15 +198,15 @@ class Preview(w.VBox):
                                         layout=w.Layout(width="640px", height="220px"))
         self.profile_title = w.HTML("<i>click the image for a profile</i>")
         self.profile_title.add_class("dkw-preview-profile-title")
-        self.profile_figure.layout.display = "none"  # no empty 0-1 plot before a click
 
         controls = w.HBox([self.x_picker, self.y_picker, self.cmap_picker, self.percentile],
                           layout=w.Layout(flex_flow="row wrap"))
         bar = w.HBox([self.colourbar_labels, self.colourbar, self.colourbar_high, self.legend],
                      layout=w.Layout(align_items="center", flex_flow="row wrap"))
+        # the profile plot joins the view at the first click (no empty 0-1 plot before;
+        # bqplot cannot lay out a hidden figure)
         self.children = [controls, self.slider_box, self.on_disk_only, self.nothing_box, self.figure, bar,
-                         self.world_text, self.status, w.HBox([self.profile_picker, self.profile_title]),
-                         self.profile_figure]
+                         self.world_text, self.status, w.HBox([self.profile_picker, self.profile_title])]
 
         self.x_picker.observe(self._on_axes, "value")
         self.y_picker.observe(self._on_axes, "value")
@@ -562,7 +562,8 @@ class Preview(w.VBox):
             return
         slab = px.read_profile(self.model, axis, indices, tile=tile)
         self.profile = slab
-        self.profile_figure.layout.display = "flex"
+        if self.profile_figure not in self.children:
+            self.children = (*self.children, self.profile_figure)
         x = np.arange(slab.values.size)
         y = np.where(slab.missing, np.nan, slab.values)
         self.profile_line.x, self.profile_line.y = x, y
