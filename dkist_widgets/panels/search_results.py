@@ -144,7 +144,8 @@ class ResultsGrid(w.VBox):
                                                rows=8, layout=w.Layout(width="320px"))
         self.column_chooser.add_class("dkw-search-columns")
         self.column_chooser.observe(self._on_columns, names="value")
-        self.grid = DataGrid(dataframe([], list(self.wanted_columns)), selection_mode="row",
+        empty = dataframe([], ["Dataset ID", *[display_name(c) for c in self.wanted_columns if c != "Dataset ID"]])
+        self.grid = DataGrid(empty, selection_mode="row", column_widths=_widths(empty),
                              layout=w.Layout(height="300px", width="100%"), auto_fit_columns=False,
                              base_column_size=110)
         self.grid.add_class("dkw-search-grid")
@@ -232,7 +233,7 @@ class ResultsGrid(w.VBox):
                 names[self.sort[0]] += _ARROWS[int(self.sort[1])]
             view = view.rename(columns=names)
         else:
-            view = dataframe([], ["Dataset ID", *[display_name(c) for c in columns]])
+            view = dataframe([], ["Dataset ID", *[display_name(c) for c in columns if c != "Dataset ID"]])
         self.view_ids = [str(i) for i in frame.index]
         self.grid.clear_selection()
         self.grid.transform([])
