@@ -290,6 +290,43 @@ def test_large_transfer_asks_first(dc, search_catalogue_and_root, tmp_path, monk
     assert len(received) == 2 and box.layout.display == "none"
 
 
+def test_records_with_empty_or_wrong_typed_fields(tmp_path):
+    """Issue 14.11: shown, named with the field and what is wrong, only what needs the
+    field disabled; the rest keeps working."""
+    good = {"datasetId": "GOOD1", "bucket": "data", "primaryProposalId": "pid_1", "frameCount": 3, "datasetSize": 0.1,
+            "qualityAverageFriedParameter": 0.07, "startTime": "2022-01-01T00:00:00"}
+    no_bucket = {**good, "datasetId": "NOBKT", "bucket": ""}
+    no_id = {**good, "datasetId": None}
+    wrong = {**good, "datasetId": "WRONG", "primaryProposalId": ["pid_1"], "qualityAverageFriedParameter": "n/a",
+             "datasetSize": "big", "wavelengthMin": "x", "wavelengthMax": None}
+    panel = SearchPanel(model=DatasetModel(), choices=core.FormChoices(), path_template=str(tmp_path / "{dataset_id}/"))
+    panel.show_results(core.SearchResult(records=[good, no_bucket, no_id, wrong], total=4))
+    ids = grid_ids(panel)
+    assert ids == ["GOOD1", "NOBKT", "(record 3: no datasetId)", "WRONG"]  # every record shown, ids unique
+    assert "3 record(s) with empty or wrong-typed fields" in panel.message_text
+    assert "NOBKT: bucket is empty" in panel.message_text and "WRONG: primaryProposalId is a list, not text" \
+        in panel.message_text and "(record 3: no datasetId): datasetId is empty" in panel.message_text
+    frame = panel.grid.get_visible_data()
+    assert frame.loc["WRONG", "Dataset Size"] == "big"  # shown as it came, not a crash
+    assert frame.loc["WRONG", r0_label("Average r0")] != frame.loc["WRONG", r0_label("Average r0")]  # NaN
+    panel.select_ids(["NOBKT"])
+    assert panel.transfer_button.disabled and "bucket is empty" in panel.transfer_button.tooltip
+    assert not panel.open_button.disabled and not panel.fetch_button.disabled and not panel.movie_button.disabled
+    assert "NOBKT: bucket is empty" in panel.blocked_note.value
+    panel.select_ids(["(record 3: no datasetId)"])
+    assert all(b.disabled for b in (panel.fetch_button, panel.open_button, panel.report_button, panel.movie_button,
+                                    panel.transfer_button))
+    panel.select_ids(["GOOD1"])
+    assert not panel.transfer_button.disabled and panel.blocked_note.value == ""
+    # a scripted transfer of a mixed selection hands on only the records it can move
+    received = []
+    panel.on_transfer_request(received.append)
+    panel.select_ids(["GOOD1", "NOBKT", "WRONG"])
+    panel.request_transfer(confirmed=True)
+    assert [[r["datasetId"] for r in b] for b in received] == [["GOOD1"]]
+    assert "NOBKT: bucket is empty" in panel.message_text and "WRONG" in panel.message_text
+
+
 def test_bad_input_keeps_the_panel_usable(panel):
     searched(panel, embargoed=None)
     before = grid_ids(panel)

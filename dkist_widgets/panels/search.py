@@ -195,12 +195,15 @@ class SearchPanel(w.VBox):
                                    "Download and play the preview movie")
         self.transfer_button = button("Transfer", "dkw-search-transfer", self.request_transfer,
                                       "Hand the selected datasets to the transfer monitor")
+        self.blocked_note = w.HTML()
+        self.blocked_note.add_class("dkw-search-blocked-note")
         self.progress = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="300px", visibility="hidden"))
         self.progress_label = w.HTML()
         self.actions_box = w.VBox([
             self.path_template,
             w.HBox([self.fetch_button, self.open_button, self.report_button, self.movie_button,
                     self.transfer_button]),
+            self.blocked_note,
             w.HBox([self.progress, self.progress_label], layout=w.Layout(align_items="center")),
         ])
         self.viewer_box = ProductViewer()
@@ -259,10 +262,23 @@ class SearchPanel(w.VBox):
 
     def _sync_buttons(self) -> None:
         none = not self.selected_ids or self.busy
-        for b in (self.fetch_button, self.open_button, self.report_button, self.movie_button,
-                  self.transfer_button):
-            b.disabled = none
         res = self.result
+        pairs = [(i, res.record(i)) for i in self.selected_ids] if res is not None and not none else []
+        pairs = [(i, r) for i, r in pairs if r is not None]
+        blockers = core.action_blockers([r for _i, r in pairs], [i for i, _r in pairs])
+        notes = []
+        for action, b in (("fetch", self.fetch_button), ("open", self.open_button), ("report", self.report_button),
+                          ("movie", self.movie_button), ("transfer", self.transfer_button)):
+            b.disabled = none or action in blockers  # only what cannot work (issue 14.11)
+            if not hasattr(b, "_dkw_tooltip"):
+                b._dkw_tooltip = b.tooltip
+            b.tooltip = (f"{b.description} cannot work: " + "; ".join(blockers[action])) if action in blockers \
+                else b._dkw_tooltip
+            if action in blockers and not none:
+                notes.append(f"{b.description}: " + "; ".join(blockers[action][:3])
+                             + (" …" if len(blockers[action]) > 3 else ""))
+        self.blocked_note.value = (("<div class='dkw-search-blocked'>⚠ Not possible for the selection — "
+                                    + escape(" | ".join(notes)) + "</div>") if notes else "")
         paged = res is not None and not res.from_table and res.request is not None and not self.busy
         self.prev_button.disabled = not (paged and res.page > 1)
         self.next_button.disabled = not (paged and res.page < res.n_pages)
@@ -362,7 +378,11 @@ class SearchPanel(w.VBox):
             self._say("No dataset matches this search." if result.total == 0 else
                       f"This page is empty ({result.total} results in all).", "info")
         else:
-            self._say(f"Found {result.total:,} dataset(s) in {result.seconds:.2f} s.", "ok")
+            damaged = result.damaged()
+            note = ("" if not damaged else f"\n{len(damaged)} record(s) with empty or wrong-typed fields (shown; "
+                    "only what needs those fields is disabled): " + "; ".join(damaged[:5])
+                    + (" …" if len(damaged) > 5 else ""))
+            self._say(f"Found {result.total:,} dataset(s) in {result.seconds:.2f} s.{note}", "info" if damaged else "ok")
         if isinstance(self._frame, pd.DataFrame):
             self._sync_buttons()
 
@@ -552,8 +572,16 @@ class SearchPanel(w.VBox):
         it over. ``confirmed=True`` (scripts) skips the question.
         """
         records = self.selected_records()
+        self._left_out = ""
         if not records:
             return []
+        blocked = core.action_blockers(records, [core.row_id(r, 0) for r in records]).get("transfer", [])
+        if blocked:  # only the records a transfer can work for go on (issue 14.11)
+            records = [r for r in records if not set(core.ACTION_NEEDS["transfer"]) & set(core.record_problems(r))]
+            self._left_out = "Left out of the transfer: " + "; ".join(blocked)
+            if not records:
+                self._say(self._left_out, "error")
+                return []
         if not self._transfer_callbacks:
             return self._hand_over(records)  # says that no monitor is connected
         if not confirmed and self.transfer_confirm.ask(records, self._hand_over, on_cancel=self._transfer_declined):
@@ -576,6 +604,8 @@ class SearchPanel(w.VBox):
             except Exception as err:
                 self._say(f"The transfer monitor refused: {err}", "error")
                 return records
+        left_out = getattr(self, "_left_out", "")
         self._say(f"{len(records)} dataset(s) handed to the transfer monitor: "
-                  + ", ".join(str(r.get("datasetId")) for r in records), "ok")
+                  + ", ".join(str(r.get("datasetId")) for r in records) + (f"\n{left_out}" if left_out else ""),
+                  "info" if left_out else "ok")
         return records

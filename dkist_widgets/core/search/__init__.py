@@ -45,9 +45,23 @@ from .request import (
     fido_code,
     query_parameters,
 )
-from .results import DEFAULT_COLUMNS, SearchResult, records_from_table, result_from_fido, rows_from_records
+from .results import (
+    ACTION_NEEDS,
+    DEFAULT_COLUMNS,
+    SearchResult,
+    action_blockers,
+    record_problems,
+    records_from_table,
+    result_from_fido,
+    row_id,
+    rows_from_records,
+)
 
 __all__ = [
+    "ACTION_NEEDS",
+    "action_blockers",
+    "record_problems",
+    "row_id",
     "BackgroundJob",
     "Cancelled",
     "DEFAULT_COLUMNS",
