@@ -1,9 +1,10 @@
 """The preview as an attendee meets it (issue 14.8 and "frames on disk only").
 
-Only Stokes I and Stokes index 2 of the sample VISP dataset are on disk, as after a
-partial transfer. The preview must open on data (no stripes), with world axes, a
-colour bar naming the unit, whole slider names; ticking "on disk only" and pressing
-the arrow key on the Stokes slider skips the index with no files. Oracles: the files
+Only Stokes indices 1 and 3 of the sample VISP dataset are on disk, as after a
+partial transfer (the first frame is missing). The preview must open on data (no
+stripes), with world axes, a colour bar naming the unit, whole slider names;
+ticking "on disk only" and pressing the arrow key on the Stokes slider skips the
+index with no files. Oracles: the files
 copied to disk and ``ds.data``. Screenshots in the light and the dark theme.
 """
 
@@ -23,7 +24,7 @@ CELLS = [
     "source = ds.files.basepath\n"
     "uris = np.asarray(ds.files.fileuri_array)\n"
     "dest = pathlib.Path(tempfile.mkdtemp())\n"
-    "for name in list(uris[0]) + list(uris[2]):\n"
+    "for name in list(uris[1]) + list(uris[3]):\n"
     "    shutil.copy(source / str(name), dest / str(name))\n"
     "model = DatasetModel(ds)\n"
     "model.set_basepath(dest)",
@@ -38,7 +39,7 @@ def test_preview_opens_on_data_and_steps_over_frames_not_on_disk(open_notebook, 
     out = nb.run_cell("print(preview.indices[0], np.array_equal(preview.slab.values, "
                       "ds.data[preview.indices[0], :, 0, :].compute().T))")
     stokes, same = out.stdout.split()
-    assert stokes == "0" and same == "True"
+    assert stokes == "1" and same == "True"  # not the missing first frame
     # world axes and the unit, as text in the page
     figure = nb.widget(".dkw-preview-figure").first
     expect(figure).to_contain_text("helioprojective longitude (arcsec)")
@@ -55,15 +56,15 @@ def test_preview_opens_on_data_and_steps_over_frames_not_on_disk(open_notebook, 
     figure.scroll_into_view_if_needed()
     screenshot(page, "preview_opening_light", nb.widget(".dkw-preview").first)
 
-    # step over Stokes index 1 (no files) with the keyboard, on-disk-only ticked
+    # step over Stokes index 2 (no files) with the keyboard, on-disk-only ticked
     nb.widget(".dkw-preview-on-disk-only input").first.check()
     stokes_slider = nb.widget(".dkw-preview-slider").nth(0)
     stokes_slider.locator(".noUi-handle").first.click()
     page.keyboard.press("ArrowRight")
-    expect(nb.widget(".dkw-preview-status").first).to_contain_text("stokes=2", timeout=20_000)
+    expect(nb.widget(".dkw-preview-status").first).to_contain_text("stokes=3", timeout=20_000)
     expect(nb.widget(".dkw-preview-missing").first).to_have_text("missing: 0 of 100 files")
     out = nb.run_cell("print(preview.sliders[0].value, preview.slab.n_read)")
-    assert out.stdout.split() == ["2", "100"]
+    assert out.stdout.split() == ["3", "100"]
 
     # a click on the image: the profile plot appears
     image = nb.widget(".dkw-preview-figure image").first
