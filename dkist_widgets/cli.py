@@ -2,7 +2,10 @@
 
 ``dkist-widgets demo``
     generate what is missing of the sample archive, start the loopback services, and
-    run JupyterLab on the workshop notebooks with kernels pointed at them.
+    run JupyterLab on the workshop notebooks with kernels pointed at them, opening
+    the workshop notebook (``01_downloading_data.ipynb``). Its loopback Globus copies
+    at the pace of :func:`demo_rate` so a transfer can be watched and cancelled in a
+    room.
 ``dkist-widgets app``
     the explorer alone as a web page (Voila), on the offline world (``--real`` for
     the real DKIST and Globus).
@@ -24,7 +27,35 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["main", "demo_rate", "DEMO_NOTEBOOK", "DEMO_TRANSFER_SECONDS"]
+
+#: The notebook the demo opens: the workshop's own session.
+DEMO_NOTEBOOK = "01_downloading_data.ipynb"
+
+#: How long the workshop's transfer (:data:`WORKSHOP_FILES` files of the workshop
+#: dataset) takes in the demo: long enough to point at the moving bar and press
+#: Cancel in front of a room, short enough to end well inside the notebook's
+#: ``wait(timeout=120)`` (docs/design.md, "Demo transfer rate").
+DEMO_TRANSFER_SECONDS = 30.0
+#: The workshop's dataset on the sample archive and the size of its selection
+#: (the longest good-seeing run, every Stokes state).
+WORKSHOP_DATASET = ("data", "pid_1_123", "KPLMQ")
+WORKSHOP_FILES = 80
+#: Used when the workshop dataset is not in the archive.
+FALLBACK_RATE = 1e6
+
+
+def demo_rate(archive_dir: str | os.PathLike) -> float:
+    """Loopback Globus bytes/s per task so the workshop transfer takes :data:`DEMO_TRANSFER_SECONDS`.
+
+    Paced from the archive's own files (their size changes between sample-archive
+    versions), not a fixed number of bytes per second.
+    """
+    folder = Path(archive_dir).joinpath(*WORKSHOP_DATASET)
+    sizes = [p.stat().st_size for p in folder.glob("*.fits")] if folder.is_dir() else []
+    if not sizes:
+        return FALLBACK_RATE
+    return sum(sizes) / len(sizes) * WORKSHOP_FILES / DEMO_TRANSFER_SECONDS
 
 
 def _say(message: str) -> None:
@@ -72,16 +103,20 @@ def _notebook_dir(requested: str | None) -> Path:
     return target
 
 
-def _start_world(rate: float):
+def _start_world(rate: float | None):
+    """Start the offline world; ``rate`` None: paced by :func:`demo_rate`."""
     from . import sandbox
 
     started = time.perf_counter()
     world = sandbox.start(
-        transfer_rate_bytes_per_s=rate, progress=_say, attach=False
+        transfer_rate_bytes_per_s=rate or FALLBACK_RATE, progress=_say, attach=False
     )
+    if rate is None:
+        rate = demo_rate(world.archive_dir)
+        world.globus.set_rate(rate)
     _say(f"offline world ready in {time.perf_counter() - started:.1f} s")
     _say(f"  DKIST data centre : {world.dataset_endpoint}")
-    _say(f"  Globus Transfer   : {world.transfer_url}")
+    _say(f"  Globus Transfer   : {world.transfer_url} (copies at {rate / 1e6:g} MB/s per task)")
     _say(f"  sample archive    : {world.archive_dir}")
     _say(f"  local endpoint    : {world.local_endpoint_dir}")
     return world
@@ -117,7 +152,7 @@ def _demo(args: argparse.Namespace) -> int:
         return 2
     world = _start_world(args.rate)
     env = dict(os.environ)
-    env.update(world.kernel_environment())
+    env.update(world.server_environment())  # kernels get their sandbox home via a kernelspec
     notebooks = _notebook_dir(args.notebook_dir)
     command = [
         sys.executable, "-m", "jupyter", "lab",
@@ -158,7 +193,7 @@ def _app(args: argparse.Namespace) -> int:
         return 2
     if not args.real:
         world = _start_world(args.rate)
-        env.update(world.kernel_environment())
+        env.update(world.server_environment())
     from .app import voila_arguments, voila_environment  # the offline template (issue 14.10)
 
     env.update(voila_environment(env))
@@ -180,7 +215,9 @@ def _world(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return 2
     world = _start_world(args.rate)
-    for key, value in sorted(world.kernel_environment().items()):
+    # Never print the kernels' HOME as an export: eval'd in a shell it would move the
+    # user's home. A Jupyter server started with these finds a kernel that has it.
+    for key, value in sorted(world.server_environment().items()):
         print(f"export {key}={value}")
     try:
         while True:
@@ -209,6 +246,38 @@ def _generate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _frame_count(text: str) -> int:
+    """``100k``, ``1M``, ``4000`` -> frames (a multiple of 4: VISP with four Stokes states)."""
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+    number = text[:-1] if scale > 1 else text
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a frame count: {text!r} (e.g. 100k, 1M)") from None
+    frames = int(value)
+    if frames != value or frames < 4 or frames % 4:
+        raise argparse.ArgumentTypeError(f"{text}: give a multiple of 4 frames (4 Stokes states)")
+    return frames
+
+
+def _generate_command(args: argparse.Namespace) -> int:
+    """``generate``: the sample archive, or with ``--frames`` only the headers-only datasets of
+    those sizes (cached; the load benchmarks and tests use them)."""
+    if not args.frames:
+        return _generate(args)
+    problem = _missing_for(sandbox=True)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    from .sandbox.headers_only import cached_headers_only_dataset
+
+    for frames in args.frames:
+        started = time.perf_counter()
+        path = cached_headers_only_dataset(frames // 4, 4, progress=_say)
+        _say(f"{frames:,}-frame headers-only dataset ready in {time.perf_counter() - started:.1f} s: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dkist-widgets", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -219,9 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--ip", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8888)
     demo.add_argument("--no-browser", action="store_true")
-    demo.add_argument("--first-notebook", default="00_tour.ipynb")
-    demo.add_argument("--rate", type=float, default=20e6,
-                      help="loopback Globus copy rate in bytes/s (default 20 MB/s)")
+    demo.add_argument("--first-notebook", default=DEMO_NOTEBOOK)
+    demo.add_argument("--rate", type=float, default=None,
+                      help="loopback Globus copy rate in bytes/s (default: the workshop's transfer takes "
+                           f"{DEMO_TRANSFER_SECONDS:g} s, to watch and cancel it in a room)")
     demo.add_argument("lab_args", nargs=argparse.REMAINDER,
                       help="further arguments passed to jupyter lab")
     demo.set_defaults(run=_demo)
@@ -241,7 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     world.set_defaults(run=_world)
 
     generate = sub.add_parser("generate", help="only generate the sample archive")
-    generate.set_defaults(run=_generate)
+    generate.add_argument("--frames", nargs="*", type=_frame_count, default=[], metavar="N",
+                          help="instead of the archive, generate (once; cached) headers-only VISP "
+                               "datasets of N frames, e.g. 100k 1M")
+    generate.set_defaults(run=_generate_command)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -8,13 +8,12 @@ import shutil
 from pathlib import Path
 
 import dkist
+import dkist.data.test as dkist_test_data
 import numpy as np
 import pytest
 
-import dkist.data.test as dkist_test_data
-
 from dkist_widgets.core.model import DatasetModel
-from dkist_widgets.panels.file_map import FileMap, IN_SLICE, LOCAL, SELECTED
+from dkist_widgets.panels.file_map import IN_SLICE, LOCAL, SELECTED, FileMap
 from dkist_widgets.panels.slice_builder import SliceBuilder
 
 TEST_DATA = Path(dkist_test_data.__file__).parent
@@ -44,7 +43,7 @@ def test_slice_builder_counts_equal_dkist(visp):
     assert builder.preview.n_files == len(expected.files)
     assert builder.preview.shape == expected.data.shape
     assert f">{len(expected.files)}<" in builder.summary.value
-    assert "ds[2, 3:12, 0]" in builder.code.value
+    assert "ds[2, 3:12, 0]" in builder.code.code
     assert "stokes, wavelength" in builder.summary.value  # the axes dropped, by name
 
 
@@ -129,3 +128,52 @@ def test_file_map_hover_is_plain_text(visp):
     assert visp.files.filenames[frame] in text
     assert "not downloaded" in text
     assert fmap.describe(99, 99) == ""
+
+
+# ---------------------------------------------------------------------- issue 14.7: the builder follows the model
+def _in_slice_names(fmap) -> set[str]:
+    states = np.frombuffer(fmap.states, np.uint8)
+    names = np.asarray(fmap.model.files_for_frames(np.arange(fmap.model.n_frames)))
+    return set(names[(states & IN_SLICE) > 0])
+
+
+@pytest.mark.parametrize("item", [(1, slice(2, 9)), (slice(None), slice(4, None)), (Ellipsis, 3), (2,)])
+def test_slice_builder_follows_set_slice_made_in_code(visp, item):
+    model = DatasetModel(visp)
+    builder = SliceBuilder(model)
+    fmap = FileMap(model)
+    model.set_slice(item)  # as a notebook cell does, no click on the builder
+    expected = visp[item]
+    assert builder.preview.n_files == len(expected.files)
+    assert builder.preview.shape == expected.data.shape
+    assert set(visp[builder.item].files.filenames) == set(expected.files.filenames) == _in_slice_names(fmap)
+    assert f">{len(expected.files)}<" in builder.summary.value
+    assert "working slice" in builder.applied.value
+    # the controls show the same slice: applying them changes nothing
+    before = model.working_preview.frame_ids.copy()
+    builder.apply()
+    assert np.array_equal(model.working_preview.frame_ids, before)
+    # a draft says it is not applied; clearing in code puts every control back to "all"
+    builder.axes[1].mode.value = "index"
+    assert "not applied" in builder.applied.value
+    model.clear_slice()
+    assert [a.mode.value for a in builder.axes] == ["all"] * len(builder.axes)
+    assert builder.preview.n_files == len(visp.files) and "working slice" in builder.applied.value
+
+
+def test_slice_builder_follows_tiles_and_slice_of_a_vbi_mosaic(tiled):
+    model = DatasetModel(tiled)
+    builder = SliceBuilder(model)
+    fmap = FileMap(model)
+    model.set_slice((0,))  # notebooks/02_vbi_mosaic.ipynb: the first frame of every tile
+    expected = tiled.slice_tiles[0]
+    n_expected = sum(len(t.files) for t in expected.flat if t is not None)
+    assert builder.preview.n_files == n_expected == model.working_preview.n_files
+    assert builder.axes[0].mode.value == "index" and builder.axes[0].index.value == 0
+    assert np.count_nonzero(np.frombuffer(fmap.states, np.uint8) & IN_SLICE) == n_expected
+    mask = model.selected_tiles.copy()
+    first = tuple(np.argwhere(mask)[0])
+    mask[first] = False
+    model.select_tiles(mask)  # in code again
+    assert builder._tile_buttons[first].value is False
+    assert builder.preview.n_files == model.working_preview.n_files == n_expected - 1

@@ -29,7 +29,7 @@ from dkist_widgets.core.transfers import (
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
 
 sys.path.insert(0, str(Path(__file__).parent))
-import dkist_samples  # noqa: E402
+import dkist_samples
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -178,6 +178,8 @@ def test_selection_transfer_bytes_on_disk_and_model_fills_in(session, store, wat
     assert plan.bytes_total == sum(os.stat(src_folder / n).st_size for n in expected_names)
     assert plan.files_total == len(frames)
     assert plan.local_dirs == (str(dest_folder(dest)),)
+    # a plan has no side effects: the caller gives the model the sizes, from the same listing
+    model.set_file_sizes(session.file_sizes_for(model))
     # the model learnt the sizes from the same listing
     assert model.preview().file_bytes == sum(os.stat(src_folder / n).st_size for n in model.preview().files)
 
@@ -399,7 +401,14 @@ def test_monitor_panel_start_watch_and_cancel(session, store, model, dest, globu
     notified = []  # what the browser-notification widget is told (no front end here)
     monitor.notifier.send = lambda content, buffers=None: notified.append(content)
     try:
-        assert monitor.start_selection.description == "Selected frames (3 files)"
+        # the monitor lists the dataset's folder at once: the button then shows the exact bytes
+        end = time.monotonic() + 20
+        while not model.download_bytes().exact and time.monotonic() < end:
+            time.sleep(0.05)
+        from dkist_widgets.core.formatting import human_bytes
+
+        oracle = sum((archive / "data" / PROPOSAL / DATASET / f"f{i}.fits").stat().st_size for i in (1, 2, 3))
+        assert monitor.start_selection.description == f"Selected frames (3 files, {human_bytes(oracle)})"
         assert "/~/dkist/pid_1_123/ABCDE/" in monitor.path_preview.value
         monitor.template.value = "../{dataset_id}"
         assert "dkw-path-error" in monitor.path_preview.value

@@ -66,7 +66,11 @@ def describe_load_failure(path: os.PathLike | str, err: BaseException) -> str:
 
 
 def open_dataset_file(path: os.PathLike | str):
-    """``dkist.load_dataset(path)`` for a level 1 ``Dataset``/``TiledDataset``, or a clear error.
+    """A level 1 ``Dataset``/``TiledDataset`` from ``path``, or a clear error.
+
+    Opened lazily (:mod:`dkist_widgets.core.lazy_open`: the same dkist ``Dataset``,
+    per-file work only for files used) when the ASDF has the usual layout, else by
+    ``dkist.load_dataset`` (said in the log).
 
     Raises ``FileNotFoundError`` when there is no file at ``path`` and
     :class:`DatasetFileError` when the file cannot be opened as a DKIST dataset.
@@ -74,13 +78,14 @@ def open_dataset_file(path: os.PathLike | str):
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"no ASDF file at {str(path)!r}")
-    import dkist
     from dkist import Dataset, TiledDataset
+
+    from .lazy_open import open_dataset
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            dataset = dkist.load_dataset(path)
+            dataset = open_dataset(path)
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as err:  # noqa: BLE001 - every failure becomes a sentence

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .formatting import escape, human_bytes
+from .formatting import escape
 from .inventory import inventory_of
 
 __all__ = ["describe_model", "as_text", "as_html"]
@@ -45,9 +45,9 @@ def describe_model(model: Any) -> Lines:
     n_selected = int(getattr(model, "n_selected", 0))
     if n_selected:
         text = f"{n_selected:,} of {n:,} frames"
-        nbytes = _selected_bytes(model)
-        if nbytes is not None:
-            text += f", {human_bytes(nbytes)} of files"
+        moved = _selected_download(model)
+        if moved:
+            text += f", {moved} to download"
         source = getattr(model, "selection_source", "")
         if source:
             text += f" (by {source.replace('_', ' ')})"
@@ -58,17 +58,15 @@ def describe_model(model: Any) -> Lines:
     return lines
 
 
-def _selected_bytes(model: Any) -> int | None:
-    bytes_for = getattr(model, "bytes_for_frames", None)
-    if bytes_for is None:
-        return None
+def _selected_download(model: Any) -> str:
+    """The selection's bytes to download as the panels say them ("≈" marks an estimate)."""
+    download_bytes = getattr(model, "download_bytes", None)
+    if download_bytes is None:
+        return ""
     try:
-        value = bytes_for(model.selected_frames)
+        return download_bytes().short
     except Exception:  # noqa: BLE001 - a summary never fails the display
-        return None
-    if isinstance(value, tuple):  # (known bytes, files without a size)
-        value = value[0]
-    return None if value is None else int(value)
+        return ""
 
 
 def as_text(title: str, lines: Iterable[tuple[str, str]]) -> str:

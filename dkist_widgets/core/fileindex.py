@@ -36,7 +36,7 @@ slice step other than ``None``/1              IndexError (WCS)                 I
 negative int, negative slice start            ValueError (size unknown)        ValueError
 more entries than data axes                   ValueError                       ValueError
 an int on every axis (0-d result)             ValueError (WCS)                 ValueError
-float, str, array, np.bool_, nested list      ValueError                       ValueError
+float, str, array, ``np.bool_``, nested list  ValueError                       ValueError
 non-int slice bound (``slice(1.0, 3)``)       TypeError                        ValueError
 int >= axis length (any axis)                 IndexError                       IndexError
 file axis: negative slice stop                ValueError (headers)             ValueError
@@ -56,7 +56,10 @@ Quirks mirrored rather than "fixed", because the point is to say what dkist does
 Frames: a frame id is a row of ``ds.headers``, which is the C-order flat position in
 ``fileuri_array`` (``ds.files.filenames[i]`` is the file of header row ``i``).
 
-Everything here is plain numpy; nothing reads a FITS file or calls ``ds[...]``.
+Everything here is plain numpy; nothing reads a FITS file or calls ``ds[...]``,
+except the once-per-process self-check that :meth:`FileIndex.from_dataset` runs
+(``fileindex_check.py``): a few items compared with dkist's own ``ds[item]``, so a
+newer dkist that slices differently is reported instead of silently changing counts.
 """
 
 from __future__ import annotations
@@ -370,7 +373,7 @@ class FileIndex:
             loader_ndim = len(fm.output_shape)
         except Exception:  # pragma: no cover - a file manager without output_shape
             loader_ndim = None
-        return cls(
+        index = cls(
             files.fileuri_array,
             tuple(ds.data.shape),
             tuple(files.shape),
@@ -378,6 +381,12 @@ class FileIndex:
             loader_ndim=loader_ndim,
             file_sizes=file_sizes,
         )
+        # Once per process: compare a few answers with dkist's own ds[item]
+        # (fileindex_check.py says why and what happens when they disagree).
+        from .fileindex_check import check_once
+
+        check_once(ds, index)
+        return index
 
     def set_file_sizes(self, file_sizes) -> None:
         """Record on-disk file sizes (bytes, frame order; negative/NaN = unknown)."""

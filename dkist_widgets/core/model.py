@@ -42,16 +42,26 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import traitlets
 
-from .fileindex import FileIndex, check_frame_ids, ResolvedItem, SliceCover, format_item, normalise_item
+from .file_sizes import DownloadBytes, SizeEstimate, download_bytes, estimate_file_size
+from .fileindex import FileIndex, SliceCover, check_frame_ids, format_item, normalise_item
+from .inventory import inventory_of
 
-__all__ = ["DatasetModel", "SlicePreview", "SELECTION_MODES"]
+__all__ = ["DatasetModel", "SlicePreview", "FrameBytes", "SELECTION_MODES"]
 
 SELECTION_MODES = ("replace", "add", "remove", "intersect")
+
+
+class FrameBytes(NamedTuple):
+    """Bytes of a set of frames: ``on_disk`` (FITS file sizes; ``None`` unless every size
+    is known) and ``data`` (frames x the array bytes of one file)."""
+
+    on_disk: int | None
+    data: int
 
 
 @dataclass
@@ -110,6 +120,7 @@ class SlicePreview:
     _parts: tuple = field(default=(), repr=False, compare=False)
     _local: np.ndarray | None = field(default=None, repr=False, compare=False)
     _snippet: Any = field(default=None, repr=False, compare=False)
+    _estimates: Any = field(default=None, repr=False, compare=False)
 
     @cached_property
     def snippet(self) -> str:
@@ -161,6 +172,15 @@ class SlicePreview:
         return total
 
     @cached_property
+    def download_bytes(self) -> DownloadBytes:
+        """Bytes a transfer of the files touched moves: exact sizes where known, else the
+        labelled estimate (see :mod:`dkist_widgets.core.file_sizes`)."""
+        return download_bytes(
+            (tile.index.file_sizes, tile.index.frame_ids(r), self._estimates[tile.offset])
+            for tile, r in self._parts
+        )
+
+    @cached_property
     def n_local(self) -> int:
         """How many of the touched files were on disk at the last ``refresh_local_files``."""
         if self._local is None:
@@ -191,6 +211,7 @@ class DatasetModel(traitlets.HasTraits):
     n_local_files = traitlets.Int(0, read_only=True)
     tiles_version = traitlets.Int(0, read_only=True, help="Bumped when selected_tiles changes.")
     file_sizes_version = traitlets.Int(0, read_only=True)
+    transfer_states_version = traitlets.Int(0, read_only=True, help="Bumped when transferring_frames or failed_frames change.")
 
     def __init__(self, dataset=None, *, refresh_local: bool = True, **kwargs):
         super().__init__(**kwargs)
@@ -199,11 +220,22 @@ class DatasetModel(traitlets.HasTraits):
         self._is_tiled = False  # plain copy of the is_tiled trait for hot paths
         self._tile_grid_shape: tuple[int, ...] = ()
         self._selected = _frozen(np.zeros(0, dtype=np.int64))
+        self._selected_mask_of: tuple[np.ndarray, np.ndarray] | None = None  # (selected ids, their mask)
         self._local = _frozen(np.zeros(0, dtype=bool))
         self._selected_tiles = _frozen(np.zeros(0, dtype=bool))
+        self._transferring = self._failed = _frozen(np.zeros(0, dtype=np.int64))
         self._tile_headers = None  # unmasked tiles' header rows, stacked on first use (see headers)
+        self._estimates: dict[int, SizeEstimate] = {}  # per tile offset: bytes assumed for an unlisted file
         if dataset is not None:
             self.set_dataset(dataset, refresh_local=refresh_local)
+
+    @classmethod
+    def from_asdf(cls, path, **kwargs) -> "DatasetModel":
+        """A model holding the dataset of the ASDF at ``path``, opened lazily (:mod:`.lazy_open`;
+        ``dkist.load_dataset`` when the lazy reader declines). Errors as ``open_dataset_file``."""
+        from .lazy_open import open_dataset_file
+
+        return cls(open_dataset_file(path), **kwargs)
 
     # ------------------------------------------------------------------ dataset
 
@@ -216,6 +248,7 @@ class DatasetModel(traitlets.HasTraits):
                 self._tiles = tiles
                 self._unreadable = {}  # frame id -> (what is wrong, (size, mtime)): see mark_unreadable
                 self._tile_headers = None
+                self._estimates = _size_estimates(dataset, tiles)
                 self._is_tiled = tiled
                 self._tile_grid_shape = grid_shape
                 self._selected = _frozen(np.zeros(0, dtype=np.int64))
@@ -235,6 +268,8 @@ class DatasetModel(traitlets.HasTraits):
                 self.set_trait("local_files_version", self.local_files_version + 1)
                 self.set_trait("tiles_version", self.tiles_version + 1)
                 self.set_trait("file_sizes_version", self.file_sizes_version + 1)
+                self._transferring = self._failed = _frozen(np.zeros(0, dtype=np.int64))
+                self.set_trait("transfer_states_version", self.transfer_states_version + 1)
             if refresh_local and tiles:
                 self.refresh_local_files()
 
@@ -248,13 +283,18 @@ class DatasetModel(traitlets.HasTraits):
 
         dkist keeps ``combined_headers`` for every tile even when some are masked; the
         frames are the unmasked tiles' only, so then their own tables are stacked
-        (once per dataset) in frame order.
+        (once per dataset) in frame order. For a dataset opened lazily this is its
+        :class:`~.lazy_open.HeaderColumns` (columns read when asked for; ``ds.headers``
+        would build the whole table).
         """
         ds = self.dataset
         if ds is None:
             return None
         if not self.is_tiled:
-            return ds.headers
+            from .lazy_open import header_columns_of  # opened lazily: the compact columns, not a full Table
+
+            columns = header_columns_of(ds)
+            return columns if columns is not None else ds.headers
         combined = ds.combined_headers
         if combined is None or len(combined) == self.n_frames or not self._tiles:
             return combined
@@ -358,7 +398,7 @@ class DatasetModel(traitlets.HasTraits):
             snippet = "ds" if item is None else (lambda: f"ds[{format_item(r.item, index.data_shape)}]")
             return SlicePreview(
                 item, r.shape, r.dropped_axes, r.n_files, index.nbytes(r), index.loaded_nbytes(r),
-                _parts=(parts[0],), _local=self._local, _snippet=snippet,
+                _parts=(parts[0],), _local=self._local, _snippet=snippet, _estimates=self._estimates,
             )
         shapes = {tile.position: r.shape for tile, r in parts}
         distinct = set(shapes.values())
@@ -375,6 +415,7 @@ class DatasetModel(traitlets.HasTraits):
             tile_shapes=shapes,
             _parts=tuple(parts),
             _local=self._local,
+            _estimates=self._estimates,
         )
 
     def _tiled_snippet(self, item, positions) -> str:
@@ -425,6 +466,17 @@ class DatasetModel(traitlets.HasTraits):
     def selected_frames(self) -> np.ndarray:
         """Sorted unique frame ids selected (read-only array; observe ``selection_version``)."""
         return self._selected
+
+    @property
+    def selected_mask(self) -> np.ndarray:
+        """Boolean per frame: selected (read-only; built once per selection change)."""
+        with self._lock:
+            ids = self._selected
+            if self._selected_mask_of is None or self._selected_mask_of[0] is not ids:
+                mask = np.zeros(self.n_frames, dtype=bool)
+                mask[ids] = True
+                self._selected_mask_of = (ids, _frozen(mask))
+            return self._selected_mask_of[1]
 
     def select_frames(self, frame_ids, *, source: str = "", mode: str = "replace") -> np.ndarray:
         """Change the selection; ``mode`` is replace/add/remove/intersect.
@@ -480,6 +532,20 @@ class DatasetModel(traitlets.HasTraits):
         for tile, local in self._split(ids):
             out.extend(tile.index.files_for_frames(local).tolist())
         return out
+
+    def bytes_for_frames(self, frame_ids=None) -> FrameBytes:
+        """:class:`FrameBytes` of these frames (default: the selection), summed over tiles."""
+        self._require()
+        ids = self._selected if frame_ids is None else self._check_frames(frame_ids)
+        on_disk: int | None = 0
+        data = 0
+        for tile in self._tiles:  # every tile, so an unknown size is never skipped over
+            lo, hi = np.searchsorted(ids, [tile.offset, tile.stop])
+            local = ids[lo:hi] - tile.offset
+            part = tile.index.file_bytes(local)
+            on_disk = None if part is None or on_disk is None else on_disk + part
+            data += int(local.size) * int(tile.index.frame_bytes)
+        return FrameBytes(on_disk, data)
 
     def frames_for_files(self, names) -> np.ndarray:
         """Frame ids of these file names; ``KeyError`` lists unknown names."""
@@ -625,6 +691,47 @@ class DatasetModel(traitlets.HasTraits):
                 self.set_trait("working_preview", self._preview(self.working_item))
                 self.set_trait("file_sizes_version", self.file_sizes_version + 1)
 
+    def download_bytes(self, frame_ids=None) -> DownloadBytes:
+        """Bytes a transfer of these frames' files moves (default: the selection): exact
+        sizes where :meth:`set_file_sizes` gave them, else the labelled estimate."""
+        self._require()
+        with self._lock:
+            ids = self._selected if frame_ids is None else self._check_frames(frame_ids)
+            parts = []
+            for tile in self._tiles:  # ids are sorted: each tile's are one run
+                lo, hi = np.searchsorted(ids, [tile.offset, tile.stop])
+                parts.append((tile.index.file_sizes, ids[lo:hi] - tile.offset, self._estimates[tile.offset]))
+            return download_bytes(parts)
+
+    # ------------------------------------------------------------------ transfer states
+
+    @property
+    def transferring_frames(self) -> np.ndarray:
+        """Frame ids whose files a running transfer is moving (observe ``transfer_states_version``)."""
+        return self._transferring
+
+    @property
+    def failed_frames(self) -> np.ndarray:
+        """Frame ids whose files a transfer failed to move (observe ``transfer_states_version``)."""
+        return self._failed
+
+    def set_transfer_states(self, transferring=(), failed=()) -> bool:
+        """Replace both sets (frame ids); a frame in both counts as failed.
+
+        Bumps ``transfer_states_version`` only when something changed; returns whether it did.
+        """
+        self._require()
+        moving = self._check_frames(transferring)
+        failed = self._check_frames(failed)
+        moving = np.setdiff1d(moving, failed, assume_unique=True)
+        with self._lock:
+            if np.array_equal(moving, self._transferring) and np.array_equal(failed, self._failed):
+                return False
+            self._transferring = _frozen(moving.astype(np.int64, copy=False))
+            self._failed = _frozen(failed.astype(np.int64, copy=False))
+            self.set_trait("transfer_states_version", self.transfer_states_version + 1)
+            return True
+
 
 # ---------------------------------------------------------------------- helpers
 
@@ -645,6 +752,12 @@ def _stack_tile_headers(tiles, combined):
             return combined  # headers_match_files then says so
         parts.append(part)
     return vstack(parts, metadata_conflicts="silent")
+
+
+def _size_estimates(dataset, tiles) -> dict[int, SizeEstimate]:
+    """Per tile: the bytes assumed for a file not yet listed (inventory mean, else array bytes)."""
+    whole = inventory_of(dataset) if dataset is not None else {}
+    return {t.offset: estimate_file_size(inventory_of(t.dataset) or whole, t.index.frame_bytes) for t in tiles}
 
 
 def _tiles_of(dataset):

@@ -3,9 +3,15 @@
 The grid is the dataset's file grid folded to two dimensions: the last file axis
 runs along the columns (e.g. raster step, or time for a VBI tile) and the other
 file axes along the rows (e.g. Stokes state); a tiled dataset has one row per tile.
-Each file's state travels as **one byte** (bit flags, see ``STATE_BITS``) in a
-binary buffer, re-sent only when some byte changed. The canvas folds files into
-blocks when they outnumber pixels (``js/src/lib/filemap_layout.ts``).
+Each file's state travels as **one byte** (bit flags defined once in
+:mod:`dkist_widgets.core.file_states`) in a binary buffer, re-sent only when some
+byte changed; the bits' names, colours and labels travel once as the ``legend``
+trait, so the browser holds no copy of them. The canvas folds files into blocks
+when they outnumber pixels (``js/src/lib/filemap_layout.ts``).
+
+Transferring and failed files are the model's (``model.transferring_frames``,
+``model.failed_frames``, set by the transfer monitor); the map observes
+``transfer_states_version`` like the selection and local files.
 
 Hover asks the kernel for the file name and a header summary; dragging a rectangle
 selects its frames in the model (Shift adds, Alt removes).
@@ -20,20 +26,23 @@ import anywidget
 import numpy as np
 import traitlets
 
+from ..core.file_states import (  # noqa: F401  (bits re-exported for panels' tests)
+    FAILED,
+    IN_SLICE,
+    LOCAL,
+    SELECTED,
+    STATE_BITS,
+    TRANSFERRING,
+    file_states,
+    legend_spec,
+)
 from ..core.formatting import escape  # noqa: F401  (re-exported for panels' tests)
+from ..core.units import R0_DISPLAY_UNIT, R0_KEY, r0_to_display
 from ..core.world_coords import pixel_axis_names
 from .static_assets import esm_path
+from .static_form import StaticForm
 
-__all__ = ["FileMap", "STATE_BITS", "file_states"]
-
-IN_SLICE, SELECTED, LOCAL, TRANSFERRING, FAILED = 1, 2, 4, 8, 16
-STATE_BITS = {
-    "in slice": IN_SLICE,
-    "selected": SELECTED,
-    "on disk": LOCAL,
-    "transferring": TRANSFERRING,
-    "failed": FAILED,
-}
+__all__ = ["FileMap", "STATE_BITS", "file_states", "grid_of"]
 
 
 def grid_of(model) -> tuple[int, int, str, str, list[str]]:
@@ -62,28 +71,10 @@ def _row_labels(ds, grid, names) -> list[str]:
     return [str(r) for r in range(rows)]
 
 
-def file_states(model, transferring=None, failed=None) -> np.ndarray:
-    """One uint8 per frame (frame order), OR of ``STATE_BITS``."""
-    n = model.n_frames
-    states = np.zeros(n, dtype=np.uint8)
-    if n == 0:
-        return states
-    preview = model.working_preview
-    if preview is None or model.working_item is None:
-        states |= IN_SLICE
-    else:
-        states[preview.frame_ids] |= IN_SLICE
-    states[model.selected_frames] |= SELECTED
-    states[np.asarray(model.local_files, dtype=bool)] |= LOCAL
-    if transferring is not None:
-        states[np.asarray(transferring, dtype=np.int64)] |= TRANSFERRING
-    if failed is not None:
-        states[np.asarray(failed, dtype=np.int64)] |= FAILED
-    return states
-
-
-class FileMap(anywidget.AnyWidget):
+class FileMap(StaticForm, anywidget.AnyWidget):
     """Canvas map of a dataset's files, coloured by state, linked to a ``DatasetModel``."""
+
+    static_title = "File map"
 
     _esm = esm_path("file_map")
 
@@ -94,19 +85,20 @@ class FileMap(anywidget.AnyWidget):
     row_labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     #: One byte per file (rows x cols, row-major; padding cells are 0).
     states = traitlets.Bytes(b"").tag(sync=True)
+    #: The state bits, most urgent first, with colours and labels (core/file_states.py).
+    legend = traitlets.Dict(legend_spec()).tag(sync=True)
 
     def __init__(self, model, **kwargs):
         super().__init__(**kwargs)
         self.model = model
         self._lock = threading.Lock()
-        self._transferring = None
-        self._failed = None
         self._cols = 0
         self.on_msg(self._on_message)
         model.observe(self._on_dataset, names=["dataset"])
         model.observe(
             self._on_state,
-            names=["working_preview", "selection_version", "local_files_version", "tiles_version"],
+            names=["working_preview", "selection_version", "local_files_version", "tiles_version",
+                   "transfer_states_version"],
         )
         self._on_dataset(None)
 
@@ -128,14 +120,9 @@ class FileMap(anywidget.AnyWidget):
         if self.model.dataset is not None:
             self._push_states()
 
-    def set_transfer_state(self, transferring=None, failed=None) -> None:
-        """Mark frames as being transferred or failed (frame ids); ``None`` clears."""
-        self._transferring, self._failed = transferring, failed
-        self._push_states()
-
     def _push_states(self) -> None:
         with self._lock:
-            states = file_states(self.model, self._transferring, self._failed)
+            states = file_states(self.model)
             rows, cols = self.grid_shape
             if states.size != rows * cols:  # tiles with unequal frame counts: pad
                 padded = np.zeros(rows * cols, dtype=np.uint8)
@@ -187,16 +174,20 @@ class FileMap(anywidget.AnyWidget):
         headers = self.model.headers
         if headers is not None and self.model.headers_match_files:
             row_ = headers[frame]
-            for key, fmt in (("DATE-AVG", "{}"), ("ATMOS_R0", "r0 {:.1f} cm"), ("AO_LOCK", "AO lock {}")):
+            for key, fmt in (("DATE-AVG", "{}"), (R0_KEY, "r0 {:.1f} " + R0_DISPLAY_UNIT), ("AO_LOCK", "AO lock {}")):
                 if key not in headers.colnames:
                     continue
                 value = row_[key]
                 if value is np.ma.masked or (isinstance(value, float) and math.isnan(value)):
                     lines.append(f"{key}: masked")
-                elif key == "ATMOS_R0":
-                    lines.append(fmt.format(float(value) * 100))
+                elif key == R0_KEY:
+                    lines.append(fmt.format(r0_to_display(value)))
                 else:
                     lines.append(fmt.format(value))
         local = bool(self.model.local_files[frame]) if self.model.local_files.size else False
         lines.append("on disk" if local else "not downloaded")
+        if frame in self.model.failed_frames:
+            lines.append("transfer failed")
+        elif frame in self.model.transferring_frames:
+            lines.append("transferring")
         return "\n".join(lines)

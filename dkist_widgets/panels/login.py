@@ -14,7 +14,9 @@ from __future__ import annotations
 import ipywidgets as w
 
 from ..core.formatting import escape
+from .static_form import StaticForm
 from ..core.globus_auth import AWAITING_CODE, LOGGED_IN, LOGGED_OUT, NEEDS_LOGIN, GlobusLogin, LoginError
+from .static_assets import theme_style
 
 __all__ = ["LoginPanel", "close_tree"]
 
@@ -35,15 +37,15 @@ def close_tree(widget: w.Widget) -> None:
     widget.close()
 
 
-_STATE_WORDS = {
-    LOGGED_OUT: ("Not logged in to Globus", "#666"),
-    AWAITING_CODE: ("Waiting for the code from Globus", "#a60"),
-    LOGGED_IN: ("Logged in to Globus", "#080"),
-    NEEDS_LOGIN: ("Globus login expired: please log in again", "#b00"),
+_STATE_WORDS = {  # words and a theme class (panels/static_assets.THEME_CSS: readable light and dark)
+    LOGGED_OUT: ("Not logged in to Globus", "dkw-muted"),
+    AWAITING_CODE: ("Waiting for the code from Globus", "dkw-warn"),
+    LOGGED_IN: ("Logged in to Globus", "dkw-ok"),
+    NEEDS_LOGIN: ("Globus login expired: please log in again", "dkw-error"),
 }
 
 
-class LoginPanel(w.VBox):
+class LoginPanel(StaticForm, w.VBox):
     """Login state, a link to open, a box for the code, Log in / Log out.
 
     Parameters
@@ -51,6 +53,13 @@ class LoginPanel(w.VBox):
     login
         A :class:`GlobusLogin` (default: a new one with the default settings).
     """
+
+    static_title = "Globus sign-in"
+
+    def static_lines(self) -> list[tuple[str, str]]:
+        # whether a login exists, never anything of the tokens
+        signed_in = self.login is not None and self.login.is_logged_in
+        return [("state", "signed in" if signed_in else "not signed in")]
 
     def __init__(self, login: GlobusLogin | None = None, **kwargs):
         self.login = login if login is not None else GlobusLogin()
@@ -68,7 +77,8 @@ class LoginPanel(w.VBox):
         self.submit_button.on_click(self._on_submit)
         self.cancel_button.on_click(self._on_cancel)
         super().__init__(
-            [w.HBox([self.status, self.login_button, self.logout_button]), self.link, self.code_row, self.feedback],
+            [theme_style(), w.HBox([self.status, self.login_button, self.logout_button]), self.link, self.code_row,
+             self.feedback],
             **kwargs,
         )
         self.add_class("dkw-login")
@@ -78,8 +88,8 @@ class LoginPanel(w.VBox):
     # ------------------------------------------------------------------ view
     def _render(self, _change=None) -> None:
         state = self.login.state
-        words, colour = _STATE_WORDS[state]
-        self.status.value = f'<b style="color:{colour}" class="dkw-login-state" data-state="{escape(state)}">{escape(words)}</b>'
+        words, tone = _STATE_WORDS[state]
+        self.status.value = f'<b class="dkw-login-state {tone}" data-state="{escape(state)}">{escape(words)}</b>'
         self.feedback.value = f'<span class="dkw-login-message">{escape(self.login.message)}</span>'
         awaiting = state == AWAITING_CODE
         url = self.login.authorize_url if awaiting else ""
@@ -97,8 +107,8 @@ class LoginPanel(w.VBox):
     def _on_login(self, _button=None) -> None:
         try:
             self.login.start_login()
-        except Exception as err:  # noqa: BLE001 - show, never raise into the comm
-            self.feedback.value = f'<span style="color:#b00">Could not start the login: {escape(type(err).__name__)}</span>'
+        except Exception as err:  # show, never raise into the comm
+            self.feedback.value = f'<span class="dkw-error">Could not start the login: {escape(type(err).__name__)}</span>'
 
     def _on_submit(self, _button=None) -> None:
         code = self.code.value
@@ -106,7 +116,7 @@ class LoginPanel(w.VBox):
         try:
             self.login.finish_login(code)
         except LoginError as err:
-            self.feedback.value = f'<span style="color:#b00" class="dkw-login-message">{escape(str(err))}</span>'
+            self.feedback.value = f'<span class="dkw-login-message dkw-error">{escape(str(err))}</span>'
 
     def _on_cancel(self, _button=None) -> None:
         self.code.value = ""

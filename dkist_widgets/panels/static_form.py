@@ -38,8 +38,11 @@ class StaticForm:
 
     def _repr_mimebundle_(self, **kwargs: Any):
         bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
-        bundle = dict(bundle or {})
+        metadata = None
+        if isinstance(bundle, tuple):  # anywidget answers (data, metadata)
+            bundle, metadata = bundle
+        data = dict(bundle or {})
         lines = self.static_lines()
-        bundle["text/plain"] = as_text(self.static_title, lines)
-        bundle["text/html"] = as_html(self.static_title, lines, note=LIVE_NOTE)
-        return bundle
+        data["text/plain"] = as_text(self.static_title, lines)
+        data["text/html"] = as_html(self.static_title, lines, note=LIVE_NOTE)
+        return (data, metadata) if metadata is not None else data

@@ -5,7 +5,25 @@ A thin view over :mod:`dkist_widgets.core.transfers`. The
 and this panel only sets widget traits from its callbacks, so the rows keep moving
 while a cell runs. Cancel asks for confirmation. As files land, the model's
 local-file state is refreshed (at most once per ``refresh_interval`` seconds, plus a
-final refresh when a task ends) so the file map and previews fill in.
+final refresh when a task ends) so the file map and previews fill in, and the
+model is told which of its files are transferring or failed
+(:class:`~dkist_widgets.core.transfers.TransferFileStates`), so the file map lights
+them. Planning leaves the model alone; the monitor then gives it the file sizes the
+plan listed (``model.set_file_sizes``).
+
+Bytes before a transfer: as soon as a dataset is open (and again after a login)
+the monitor lists the dataset's folder on the DKIST endpoint in the background
+(one ``operation_ls`` per folder, cached by the session) and gives the model the
+exact sizes; until then, or when Globus cannot answer, the model's estimate from
+the inventory is shown and labelled as one. The start buttons show the bytes each
+would move, the same number the task row then reports.
+
+Messages that ask for a login ("Log in to Globus first") are cleared, and the
+sizes listed, when the login state changes to logged in.
+
+Settings come from :meth:`TransferSettings.from_environment` unless given: the
+panel knows nothing of the sandbox, which sets the same variables a user sets. A
+login is made unless ``DKIST_WIDGETS_GLOBUS_LOGIN=none``.
 
 A monitor left open through many transfers stays the same size: it shows every
 unfinished task and the ``max_finished_rows`` newest finished ones; older finished
@@ -19,34 +37,46 @@ them in the core's private token file.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import globus_sdk
 import ipywidgets as w
 
 from ..core.formatting import escape
-from ..core.globus_auth import GlobusLogin, NotLoggedIn, is_auth_error
+from ..core.globus_auth import LOGGED_IN, GlobusLogin, NotLoggedIn, is_auth_error
+from ..core.inventory import inventory_of
+from ..core.jobs import BackgroundJob
+from ..core.path_template import placeholder_fields
 from ..core.transfers import (
     FINISHED_KEEP,
     SYNC_LEVELS,
     PathTemplateError,
     TaskProgress,
     TaskStore,
+    TransferFileStates,
     TransferPlan,
     TransferSession,
     TransferSettings,
     TransferWatcher,
-    _inventory_of,
     expand_destination,
     find_local_endpoint,
     template_fields,
 )
 from .login import LoginPanel, close_tree
+from .static_form import StaticForm
+from .static_assets import theme_style
+from .transfer_row import TaskRow
 
 __all__ = ["TransferMonitor"]
+
+log = logging.getLogger(__name__)
+
+LOGIN_FIRST = "Log in to Globus first (see above), then try again."
 
 _SYNC_CHOICES = [
     ("Skip files already there (checksum)", "checksum"),
@@ -57,103 +87,12 @@ _SYNC_CHOICES = [
 assert {v for _, v in _SYNC_CHOICES} == set(SYNC_LEVELS)
 
 
-def _default_settings() -> TransferSettings:
-    try:
-        from ..sandbox.world import current
-
-        world = current()
-    except Exception:  # noqa: BLE001 - no sandbox: real Globus settings
-        world = None
-    if world is not None:
-        return TransferSettings.for_world(world)
-    return TransferSettings.from_environment()
-
-
 def _default_login(settings: TransferSettings) -> GlobusLogin | None:
-    """A login, except against a loopback Transfer API that has no loopback Auth (it takes no token)."""
-    url = settings.transfer_url or os.environ.get("GLOBUS_SDK_SERVICE_URL_TRANSFER") or ""
-    loopback_transfer = url.startswith("http://127.0.0.1") or url.startswith("http://localhost")
-    if loopback_transfer and not os.environ.get("GLOBUS_SDK_SERVICE_URL_AUTH"):
-        return None
-    return GlobusLogin()
+    """A login unless the settings say the Transfer API needs none (``DKIST_WIDGETS_GLOBUS_LOGIN=none``)."""
+    return GlobusLogin() if settings.login_required else None
 
 
-class _TaskRow(w.VBox):
-    """One task: words, bar, counts, Cancel (with a confirm step), event log."""
-
-    def __init__(self, monitor: "TransferMonitor", progress: TaskProgress):
-        self.monitor = monitor
-        self.task_id = progress.task_id
-        self.title = w.HTML()
-        self.status = w.HTML()
-        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="320px"))
-        self.bar.add_class("dkw-task-bar")
-        self.info = w.HTML()
-        self.cancel_button = w.Button(description="Cancel", icon="stop", layout=w.Layout(width="auto"))
-        self.confirm_text = w.HTML("Cancel this transfer? Files already copied stay; the file being copied is dropped.")
-        self.confirm_yes = w.Button(description="Yes, cancel it", button_style="danger", layout=w.Layout(width="auto"))
-        self.confirm_no = w.Button(description="Keep going", layout=w.Layout(width="auto"))
-        self.confirm_row = w.HBox([self.confirm_text, self.confirm_yes, self.confirm_no])
-        self.confirm_row.layout.display = "none"
-        self.events = w.HTML()
-        self.event_log = w.Accordion(children=[self.events])
-        self.event_log.set_title(0, "Events (0)")
-        self.event_log.selected_index = None
-        self.cancel_button.on_click(lambda _b: self._ask())
-        self.confirm_no.on_click(lambda _b: self._hide_confirm())
-        self.confirm_yes.on_click(lambda _b: self._confirm())
-        super().__init__(
-            [
-                self.title,
-                w.HBox([self.status]),
-                w.HBox([self.bar, self.info, self.cancel_button]),
-                self.confirm_row,
-                self.event_log,
-            ],
-            layout=w.Layout(border="1px solid #ddd", padding="4px", margin="2px 0"),
-        )
-        self.add_class("dkw-task-row")
-        self._last_events: tuple = ()
-        self.update(progress)
-
-    def _ask(self) -> None:
-        self.confirm_row.layout.display = ""
-
-    def _hide_confirm(self) -> None:
-        self.confirm_row.layout.display = "none"
-
-    def _confirm(self) -> None:
-        self._hide_confirm()
-        self.monitor._cancel_from_row(self.task_id)
-
-    def update(self, p: TaskProgress) -> None:
-        self.title.value = (
-            f'<b class="dkw-task-label">{escape(p.label or "(no label)")}</b> '
-            f'<span style="color:#888">task {escape(p.task_id)} &rarr; {escape(p.destination_path)}</span>'
-        )
-        colour = "#080" if p.succeeded else "#b00" if (p.done and not p.cancelled) or p.faults else "#a60" if p.cancelled else "#333"
-        self.status.value = (
-            f'<span class="dkw-task-status" data-status="{escape(p.status)}" style="color:{colour}">'
-            f"{escape(p.words)}</span>"
-        )
-        self.bar.value = float(p.fraction or 0.0)
-        self.bar.bar_style = "success" if p.succeeded else "danger" if p.done and not p.cancelled else "warning" if p.cancelled or p.faults else "info"
-        self.info.value = f'<span class="dkw-task-info">{escape(p.text)}</span>'
-        self.cancel_button.layout.display = "none" if p.done else ""
-        if p.done:
-            self._hide_confirm()
-        if p.events != self._last_events:
-            self._last_events = p.events
-            rows = "".join(
-                f'<tr><td>{escape(e.get("time") or "")}</td><td style="color:{"#b00" if e.get("is_error") else "#333"}">'
-                f'{escape(e.get("code") or "")}</td><td>{escape(e.get("description") or "")}</td></tr>'
-                for e in p.events
-            )
-            self.events.value = f'<table class="dkw-task-events">{rows}</table>' if rows else "<i>no events</i>"
-            self.event_log.set_title(0, f"Events ({len(p.events)})")
-
-
-class TransferMonitor(w.VBox):
+class TransferMonitor(StaticForm, w.VBox):
     """Start Globus transfers of the model's files and watch every task live.
 
     Parameters
@@ -162,10 +101,9 @@ class TransferMonitor(w.VBox):
         A :class:`~dkist_widgets.core.model.DatasetModel` (optional: without one only
         :meth:`transfer_datasets` / :meth:`transfer_quality` can start transfers).
     settings
-        :class:`TransferSettings`; default: the running sandbox world's, else from
-        the environment (real Globus).
+        :class:`TransferSettings`; default: :meth:`TransferSettings.from_environment`.
     login
-        ``"auto"`` (a :class:`GlobusLogin`, none against a loopback without Auth),
+        ``"auto"`` (a :class:`GlobusLogin`, none when ``settings.login_required`` is False),
         a login, or ``None``.
     session, store, watcher
         Supply to share them between panels; made here otherwise (and then stopped by
@@ -174,6 +112,18 @@ class TransferMonitor(w.VBox):
         Finished tasks shown as rows (newest first); older ones are listed under
         "Earlier transfers".
     """
+
+    static_title = "Globus transfers"
+
+    def static_lines(self) -> list[tuple[str, str]]:
+        lines = super().static_lines()
+        tasks = self.watcher.tasks()
+        if not tasks:
+            lines.append(("transfers", "none started"))
+        for progress in tasks:
+            name = progress.label or progress.task_id
+            lines.append((name, f"{progress.status.lower()}: {progress.text}"))
+        return lines
 
     def __init__(
         self,
@@ -191,7 +141,7 @@ class TransferMonitor(w.VBox):
         **kwargs: Any,
     ):
         if session is None:
-            settings = settings or _default_settings()
+            settings = settings or TransferSettings.from_environment()
             if login == "auto":
                 login = _default_login(settings)
             session = TransferSession(settings, login)
@@ -203,12 +153,17 @@ class TransferMonitor(w.VBox):
         self.refresh_interval = refresh_interval
         self._owns_watcher = watcher is None
         self.watcher = watcher or TransferWatcher(session, store, active_interval=active_interval, autostart=False)
-        self._rows: dict[str, _TaskRow] = {}
+        self._rows: dict[str, TaskRow] = {}
         self.max_finished_rows = max_finished_rows
         self._lock = threading.RLock()
         self._last_refresh = 0.0
         self._refresh_timer: threading.Timer | None = None
         self.completed: list[str] = []
+        #: Which of the model's files each task moves (for the file map's states).
+        self.file_states = TransferFileStates()
+        self._login_message = False  # the message line asks for a login
+        self._sizes_job: BackgroundJob | None = None
+        self._sizes_listed_for: Any = None  # the dataset whose sizes were listed
 
         # ---- login
         self.login_panel = LoginPanel(self.login) if self.login is not None else None
@@ -219,6 +174,7 @@ class TransferMonitor(w.VBox):
         self.search_button = w.Button(description="Find", icon="search", layout=w.Layout(width="auto"))
         self.root = w.Text(value=self.settings.destination_root, description="Root", layout=w.Layout(width="16em"))
         self.template = w.Text(value=self.settings.destination_template, description="Folder", layout=w.Layout(width="32em"))
+        self.template.add_class("dkw-template")
         self.path_preview = w.HTML()
         self.label = w.Text(placeholder="label (optional)", description="Label", layout=w.Layout(width="32em"))
         self.sync = w.Dropdown(options=_SYNC_CHOICES, value=self.settings.sync_level, description="Sync", layout=w.Layout(width="26em"))
@@ -237,6 +193,8 @@ class TransferMonitor(w.VBox):
             button.on_click(lambda _b, which=which: self._start_clicked(which))
             button.add_class("dkw-start-" + which)
         self.message = w.HTML()
+        self.sizes_note = w.HTML()
+        self.sizes_note.add_class("dkw-sizes-note")
         self.rows = w.VBox()
         self.history_html = w.HTML()
         self.history = w.Accordion(children=[self.history_html])
@@ -250,7 +208,7 @@ class TransferMonitor(w.VBox):
         self.template.observe(lambda _c: self._preview_path(), names="value")
         self.root.observe(lambda _c: self._preview_path(), names="value")
 
-        header = [self.login_panel] if self.login_panel is not None else []
+        header = [theme_style()] + ([self.login_panel] if self.login_panel is not None else [])
         super().__init__(
             header
             + [
@@ -260,6 +218,7 @@ class TransferMonitor(w.VBox):
                 self.path_preview,
                 w.HBox([self.label, self.sync]),
                 w.HBox([self.start_selection, self.start_subset, self.start_dataset, self.start_quality]),
+                self.sizes_note,
                 self.message,
                 self.notifier,
                 self.rows,
@@ -270,7 +229,13 @@ class TransferMonitor(w.VBox):
         self.add_class("dkw-transfer-monitor")
         if model is not None:
             model.observe(self._on_model, names=["selection_version", "working_preview", "dataset"])
+            model.observe(self._update_transfer_states, names=["local_files_version"])
+            model.observe(self._on_model, names=["file_sizes_version"])
+            model.observe(self._list_sizes, names=["dataset"])
+        if self.login is not None:
+            self.login.observe(self._on_login_state, names=["state"])
         self._on_model()
+        self._list_sizes()
         for progress in self.watcher.tasks():
             self._row(progress)
         self._render_history()
@@ -294,7 +259,7 @@ class TransferMonitor(w.VBox):
         text = self.search_text.value
         try:
             found = self.session.search_endpoints(text)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             self._say(self._explain(err), error=True)
             return
         if not found:
@@ -307,11 +272,11 @@ class TransferMonitor(w.VBox):
 
     def _preview_path(self) -> None:
         inv = self._model_inventory()
-        fields = template_fields(inv) if inv else {k: f"<{k}>" for k in ("dataset_id", "proposal_id", "instrument", "product_id", "bucket", "date", "year")}
+        fields = template_fields(inv) if inv else placeholder_fields()
         try:
             path = expand_destination(self.template.value, fields, self.root.value)
         except PathTemplateError as err:
-            self.path_preview.value = f'<span style="color:#b00" class="dkw-path-error">{escape(err)}</span>'
+            self.path_preview.value = f'<span class="dkw-path-error dkw-error">{escape(err)}</span>'
             return
         local = self.session.local_folder(path) if inv else None
         where = f" (on this machine: {escape(local)})" if local else ""
@@ -322,7 +287,7 @@ class TransferMonitor(w.VBox):
         if self.model is None or self.model.dataset is None:
             return None
         try:
-            return _inventory_of(self.model.dataset)
+            return inventory_of(self.model.dataset, required=True)
         except ValueError:
             return None
 
@@ -331,13 +296,60 @@ class TransferMonitor(w.VBox):
         n_sel = self.model.n_selected if has else 0
         preview = self.model.working_preview if has else None
         n_sub = preview.n_files if preview is not None else 0
-        self.start_selection.description = f"Selected frames ({n_sel} files)"
-        self.start_subset.description = f"Working subset ({n_sub} files)"
+        sel_bytes = f", {self.model.download_bytes().short}" if n_sel else ""
+        sub_bytes = f", {preview.download_bytes.short}" if n_sub else ""
+        self.start_selection.description = f"Selected frames ({n_sel} files{sel_bytes})"
+        self.start_subset.description = f"Working subset ({n_sub} files{sub_bytes})"
+        self._show_sizes_note(preview if has else None)
         self.start_selection.disabled = not has or n_sel == 0
         self.start_subset.disabled = not has or n_sub == 0
         self.start_dataset.disabled = not has
         self.start_quality.disabled = not has
         self._preview_path()
+
+    def _show_sizes_note(self, whole) -> None:
+        """Say where the bytes on the buttons come from: a listing (exact) or an estimate."""
+        if whole is None:
+            self.sizes_note.value = ""
+            return
+        everything = self.model.download_bytes(whole.frame_ids)
+        if everything.exact:
+            text = "Sizes are exact: from a Globus listing of the dataset's folder."
+        else:
+            mark = everything.short.split(" ")[0]
+            text = (f"Sizes marked {mark} are estimates from {everything.basis_text}; "
+                    "the exact sizes appear once Globus lists the dataset's folder"
+                    + (" (log in to Globus)." if self.login is not None and not self.login.is_logged_in else "."))
+        self.sizes_note.value = f'<span class="dkw-muted" data-exact="{str(everything.exact).lower()}">{escape(text)}</span>'
+
+    def _list_sizes(self, _change=None) -> None:
+        """List the dataset's folder in the background and give the model the exact sizes."""
+        model = self.model
+        if model is None or self._model_inventory() is None:
+            return
+        dataset = model.dataset
+        if self._sizes_listed_for is dataset or (self._sizes_job is not None and self._sizes_job.running):
+            return
+
+        def done(sizes) -> None:
+            if model.dataset is dataset and (sizes >= 0).any():
+                self._sizes_listed_for = dataset
+                model.set_file_sizes(sizes)
+
+        def failed(err: BaseException) -> None:  # not logged in, Globus down: the estimate stays
+            log.debug("could not list the dataset's file sizes: %s", err)
+
+        self._sizes_job = BackgroundJob(lambda _cancel: self.session.file_sizes_for(model), on_done=done,
+                                        on_error=failed, name="dkw-list-sizes").start()
+
+    def _on_login_state(self, change) -> None:
+        """A login clears the messages that asked for one and lists the sizes."""
+        if change["new"] != LOGGED_IN:
+            return
+        if self._login_message:
+            self.message.value = ""
+            self._login_message = False
+        self._list_sizes()
 
     # ------------------------------------------------------------------ starting
     def _plan_kwargs(self) -> dict:
@@ -350,6 +362,7 @@ class TransferMonitor(w.VBox):
             raise ValueError("open a dataset first (the monitor has no model with a dataset)")
         if which in ("selection", "subset"):
             plan = self.session.plan_model(self.model, which, **self._plan_kwargs())
+            self._give_sizes()
         elif which == "dataset":
             plan = self.session.plan_datasets([inv], **self._plan_kwargs())
         elif which == "quality":
@@ -378,11 +391,31 @@ class TransferMonitor(w.VBox):
         # say it before watching: a quick task may finish (and say so) at once
         self._say(f"Started {plan.label!r}: {plan.summary}. Task {task_id}.")
         progress = self.watcher.watch(task_id, plan)
+        self.file_states.add(task_id, plan, self.model)
         self._row(progress)
+        self._update_transfer_states()
         self._render_history()
         if follow and self.follow_downloads and plan.local_dirs:
             self._follow(plan.local_dirs[0])
         return task_id
+
+    def _give_sizes(self) -> None:
+        """Tell the model its files' sizes from the listing the plan made (no new request)."""
+        try:
+            self.model.set_file_sizes(self.session.file_sizes_for(self.model))
+        except Exception as err:  # sizes are a nicety
+            log.debug("could not give the model its file sizes: %s", err)
+
+    def _update_transfer_states(self, _change=None) -> None:
+        """Tell the model which of its files are transferring and which failed (any thread)."""
+        model = self.model
+        if model is None or model.dataset is None:
+            return
+        try:
+            moving, failed = self.file_states.states(model, self.watcher.tasks())
+            model.set_transfer_states(moving, failed)
+        except Exception:  # colours on a map must not stop the monitor
+            log.exception("could not update the model's transfer states")
 
     def _follow(self, local_dir: str) -> None:
         """Point the model at the folder files land in, unless it already has local files elsewhere."""
@@ -404,10 +437,10 @@ class TransferMonitor(w.VBox):
             b.disabled = True
         try:
             self.start(which)
-        except Exception as err:  # noqa: BLE001 - a click must never raise into the comm
+        except Exception as err:  # a click must never raise into the comm
             self._say(self._explain(err), error=True)
         finally:
-            for b, s in zip(buttons, states):
+            for b, s in zip(buttons, states, strict=True):
                 b.disabled = s
             self._on_model()
 
@@ -415,7 +448,8 @@ class TransferMonitor(w.VBox):
         if isinstance(err, NotLoggedIn) or is_auth_error(err):
             if self.login is not None:
                 self.login.handle_error(err)
-            return "Log in to Globus first (see above), then try again."
+            self._login_message = True  # _say clears the flag; set again just after
+            return LOGIN_FIRST
         if isinstance(err, (ValueError, PathTemplateError)):
             return str(err)
         if isinstance(err, globus_sdk.NetworkError):
@@ -424,19 +458,21 @@ class TransferMonitor(w.VBox):
         return f"Globus refused: {message}" if hasattr(err, "http_status") else f"{type(err).__name__}: {message}"
 
     # ------------------------------------------------------------------ watcher callbacks (watcher thread)
-    def _row(self, progress: TaskProgress) -> _TaskRow:
+    def _row(self, progress: TaskProgress) -> TaskRow:
         with self._lock:
             row = self._rows.get(progress.task_id)
             if row is None:
-                row = _TaskRow(self, progress)
+                row = TaskRow(self, progress)
                 self._rows[progress.task_id] = row
                 self.rows.children = (row,) + tuple(self.rows.children)
             return row
 
     def _on_change(self, changed: list[TaskProgress]) -> None:
-        self.problem.value = f'<span style="color:#b00" class="dkw-problem">{escape(self.watcher.problem)}</span>' if self.watcher.problem else ""
+        self.problem.value = f'<span class="dkw-problem dkw-error">{escape(self.watcher.problem)}</span>' if self.watcher.problem else ""
         for p in changed:  # unfinished tasks, or ones ending this tick: none whose row was trimmed
             self._row(p).update(p)
+        if changed:
+            self._update_transfer_states()
 
     def _trim_rows(self) -> None:
         """Keep every unfinished row and the ``max_finished_rows`` newest finished ones."""
@@ -472,6 +508,7 @@ class TransferMonitor(w.VBox):
             self.notifier.notify(f"Transfer {p.words}: {p.label}", p.text)
         self._render_history()
         self._refresh_model(p, final=True)
+        self._update_transfer_states()
 
     def _on_files(self, p: TaskProgress) -> None:
         self._refresh_model(p)
@@ -493,7 +530,7 @@ class TransferMonitor(w.VBox):
             self._last_refresh = now
         try:
             model.refresh_local_files()
-        except Exception:  # noqa: BLE001 - a refresh is best effort
+        except Exception:  # a refresh is best effort
             pass
 
     def _timed_refresh(self) -> None:
@@ -503,7 +540,7 @@ class TransferMonitor(w.VBox):
         if self.model is not None and self.model.dataset is not None:
             try:
                 self.model.refresh_local_files()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
 
     # ------------------------------------------------------------------ cancel
@@ -516,14 +553,14 @@ class TransferMonitor(w.VBox):
     def _cancel_from_row(self, task_id: str) -> None:
         try:
             self.cancel(task_id)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             self._say(self._explain(err), error=True)
 
     # ------------------------------------------------------------------ messages, history
     def _say(self, text: str, *, error: bool = False, kind: str = "info") -> None:
-        colour = "#b00" if error else "#080" if kind == "done" else "#333"
-        cls = "dkw-transfer-message" + (" dkw-error" if error else "") + (" dkw-done" if kind == "done" else "")
-        self.message.value = f'<span class="{cls}" style="color:{colour}">{escape(text)}</span>'
+        self._login_message = text == LOGIN_FIRST
+        cls = "dkw-transfer-message" + (" dkw-error" if error else " dkw-ok dkw-done" if kind == "done" else " dkw-text")
+        self.message.value = f'<span class="{cls}">{escape(text)}</span>'
 
     def _render_history(self) -> None:
         watched = set(self._rows)
@@ -549,8 +586,20 @@ class TransferMonitor(w.VBox):
         if self.model is not None:
             try:
                 self.model.unobserve(self._on_model, names=["selection_version", "working_preview", "dataset"])
+                self.model.unobserve(self._update_transfer_states, names=["local_files_version"])
+                self.model.unobserve(self._on_model, names=["file_sizes_version"])
+                self.model.unobserve(self._list_sizes, names=["dataset"])
             except ValueError:
                 pass
+            if self.model.dataset is not None:
+                self.model.set_transfer_states((), ())  # nobody watches these tasks any more
+        if self.login is not None:
+            try:
+                self.login.unobserve(self._on_login_state, names=["state"])
+            except ValueError:
+                pass
+        if self._sizes_job is not None:
+            self._sizes_job.cancel()
         if self._refresh_timer is not None:
             self._refresh_timer.cancel()
         with self._lock:

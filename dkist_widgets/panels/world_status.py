@@ -13,13 +13,20 @@ import anywidget
 import traitlets
 
 from ..core.health import default_services, probe
+from .static_form import StaticForm
 from ..core.jobs import BackgroundJob
 from .static_assets import esm_path
 
 __all__ = ["WorldStatus"]
 
 
-class WorldStatus(anywidget.AnyWidget):
+class WorldStatus(StaticForm, anywidget.AnyWidget):
+    static_title = "Services in use"
+
+    def static_lines(self) -> list[tuple[str, str]]:
+        words = {True: "answers", False: "does not answer", None: "not checked"}
+        return [(s.get("name", "?"), f"{s.get('url', '')}: {words.get(s.get('ok'))}") for s in self.services]
+
     _esm = esm_path("world_status")
 
     title = traitlets.Unicode("Services in use").tag(sync=True)

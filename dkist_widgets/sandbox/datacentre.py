@@ -77,8 +77,35 @@ __all__ = [
 ]
 
 #: Fault kinds: HTTP 500 with a JSON error; a delay before a normal answer; a 200
-#: whose body is not JSON (an HTML page); closing the connection without an answer.
-FAULT_KINDS = ("500", "slow", "garbage", "drop")
+#: whose body is not JSON (an HTML page); closing the connection without an answer;
+#: and 200 answers of the wrong shape, made from the real answer: ``empty`` (no body),
+#: ``truncated`` (the first half of the JSON), ``nulls`` (every number ``null``),
+#: ``wrong_types`` (every number the string ``"n/a"``).
+FAULT_KINDS = ("500", "slow", "garbage", "drop", "empty", "truncated", "nulls", "wrong_types")
+_MANGLING = ("empty", "truncated", "nulls", "wrong_types")
+
+
+def _mangled(document: Any, kind: str) -> bytes:
+    """The body of a wrong-shape 200 answer of ``kind`` made from ``document``."""
+    if kind == "empty":
+        return b""
+    if kind == "truncated":
+        text = json.dumps(document, allow_nan=False).encode()
+        return text[: max(1, len(text) // 2)]
+    replacement = None if kind == "nulls" else "n/a"
+
+    def swap(value):
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)):
+            return replacement
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        return value
+
+    return json.dumps(swap(document), allow_nan=False).encode()
 
 #: Route names used for request counts and to aim faults.
 ROUTES = ("search", "searchValues", "config", "asdf", "quality", "movie", "other")
@@ -466,6 +493,9 @@ class _Handler(BaseHTTPRequestHandler):
     # plumbing
     def _send_json(self, status: int, document: Any, extra_headers: Mapping[str, str] | None = None):
         body = json.dumps(document, allow_nan=False).encode()
+        mangle = getattr(self, "_mangle", None)
+        if mangle is not None and status == 200:
+            body = _mangled(document, mangle)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -495,6 +525,7 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        self._mangle = None
         try:
             if path.startswith("/_sandbox/"):
                 self._admin(path)
@@ -502,6 +533,8 @@ class _Handler(BaseHTTPRequestHandler):
             route = _route_of(path)
             dc._count(route)
             fault = dc._take_fault(route)
+            if fault is not None and fault.kind in _MANGLING:
+                self._mangle, fault = fault.kind, None  # served, then mangled in _send_json
             if fault is not None:
                 if fault.kind == "drop":
                     self.close_connection = True

@@ -122,6 +122,7 @@ class _Code:
     offline: bool
     expires_at: float
     state: str
+    mfa: bool = False
 
 
 @dataclass
@@ -133,6 +134,8 @@ class _Grant:
     resource_server: str
     scope: str
     revoked: bool = False
+    #: the sign-in asked for (and, in the sandbox, got) multi-factor authentication
+    mfa: bool = False
 
 
 @dataclass
@@ -207,11 +210,13 @@ class LoopbackGlobusAuth(LoopbackService):
             return token is not None and self.is_active(token, resource_server=TRANSFER_RESOURCE_SERVER)
 
         globus.faults._token_ok = token_ok
+        globus.token_grant = self.grant_of
         self._protected.append(globus)
 
     def unprotect(self, globus: Any) -> None:
         """Give the Transfer service back its own token check."""
         globus.faults.__dict__.pop("_token_ok", None)
+        globus.token_grant = None
         if globus in self._protected:
             self._protected.remove(globus)
 
@@ -227,6 +232,18 @@ class LoopbackGlobusAuth(LoopbackService):
             if resource_server is not None and grant.resource_server != resource_server:
                 return False
             return rec.expires_at is None or rec.expires_at > time.time()
+
+    def grant_of(self, token: str | None) -> tuple[str, bool] | None:
+        """(scope string, signed in with MFA) of a live access token, else ``None``.
+
+        The Transfer service asks this to decide whether a token carries a
+        collection's ``data_access`` consent (see ``LoopbackGlobus.require_consent``).
+        """
+        if token is None or not self.is_active(token):
+            return None
+        with self._lock:
+            grant = self._grants.get(self._tokens[_digest(token)].grant_id)
+            return (grant.scope, grant.mfa) if grant is not None else None
 
     def expire_access_tokens(self) -> None:
         """Every access token issued so far expires now (refresh tokens still work)."""
@@ -288,6 +305,7 @@ class LoopbackGlobusAuth(LoopbackService):
                 offline=query.get("access_type") == "offline",
                 expires_at=now + self.code_lifetime,
                 state=state,
+                mfa=str(query.get("session_required_mfa", "")).lower() in ("true", "1", "yes"),
             )
         sep = "&" if parsed.query else "?"
         target = redirect_uri + sep + urllib.parse.urlencode({"code": code, "state": state})
@@ -323,7 +341,7 @@ class LoopbackGlobusAuth(LoopbackService):
             by_server.setdefault(_resource_server_of(scope), []).append(scope)
         docs = []
         for server, scopes in by_server.items():
-            grant = _Grant(secrets.token_hex(8), client_id, server, " ".join(scopes))
+            grant = _Grant(secrets.token_hex(8), client_id, server, " ".join(scopes), mfa=rec.mfa)
             with self._lock:
                 self._grants[grant.grant_id] = grant
             docs.append(self._token_doc(grant, with_refresh=rec.offline, state=rec.state))

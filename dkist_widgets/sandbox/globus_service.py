@@ -21,7 +21,11 @@ task/{id}/skipped_errors`` (marker paging, 100 per page), ``POST task/{id}/cance
 ``GET endpoint/{id}``, ``GET endpoint_search`` (``filter_fulltext`` words all found in
 display name / description, ``filter_scope``, limit/offset, ``has_next_page``),
 ``GET operation/endpoint/{id}/ls`` (``path``, ``show_hidden``, ``orderby``,
-``limit``/``offset``).
+``limit``/``offset``; at most :data:`LS_PAGE_MAX` = 100,000 entries per answer, as
+real Globus, so a larger folder takes several pages), ``POST
+operation/endpoint/{id}/mkdir`` (one folder; 202 ``DirectoryCreated``, 502
+``ExternalError.MkdirFailed.Exists``, 404 for a missing parent, 403 where the
+collection is read-only).
 
 Misbehaviour on demand, from Python (``svc.inject(kind, **params)`` or
 ``svc.faults.<kind>(...)``) or from another process (``POST /_sandbox/faults`` with
@@ -48,6 +52,19 @@ Misbehaviour on demand, from Python (``svc.inject(kind, **params)`` or
                        :mod:`.globus_engine`)
 ``corrupt_write``      the next ``count`` copied files get a flipped byte
                        (``verify_checksum`` catches it)
+``malformed``          the next ``count`` requests (optionally one ``route``) are
+                       served, then answered 200 with a body of the wrong
+                       ``shape``: ``html`` (a proxy's or captive portal's page),
+                       ``empty``, ``truncated`` (half the JSON), ``nulls`` (every
+                       number in the document becomes ``null``) or ``wrong_types``
+                       (every number becomes the string ``"n/a"``); see
+                       :data:`MALFORMED_SHAPES`
+``require_consent``    a transfer to or from ``endpoint_id`` (a GCS v5 collection)
+                       is refused with 403 and a Globus authorization requirement
+                       (globus-sdk's ``gare`` parses it) until the token carries the
+                       collection's ``data_access`` consent (``mfa=True``: and a
+                       sign-in with MFA); needs :meth:`LoopbackGlobusAuth.protect`
+                       to know what a token carries. ``endpoint_id=None`` clears.
 ``clear``              drop every pending fault (not ``require_token``)
 =====================  ==========================================================
 
@@ -95,9 +112,46 @@ from .globus_engine import (
 )
 from .loopback_http import LoopbackServer, LoopbackService
 
-__all__ = ["LoopbackGlobus", "SandboxGlobusAdmin", "Endpoint", "default_endpoints", "ROUTES"]
+__all__ = ["LoopbackGlobus", "SandboxGlobusAdmin", "Endpoint", "default_endpoints", "ROUTES", "MALFORMED_SHAPES"]
+
+#: Shapes of a wrong 200 answer (the ``malformed`` fault).
+MALFORMED_SHAPES = ("html", "empty", "truncated", "nulls", "wrong_types")
+
+_PORTAL_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sign in to the network</title></head>"
+    b"<body><h1>Welcome</h1><p>Accept the terms of use to continue.</p></body></html>"
+)
+
+
+def malformed_body(doc: Any, shape: str) -> tuple[bytes, str]:
+    """The body and content type a wrong 200 answer of ``shape`` carries instead of ``doc``."""
+    if shape == "html":
+        return _PORTAL_PAGE, "text/html; charset=utf-8"
+    if shape == "empty":
+        return b"", "application/json"
+    text = json.dumps(doc).encode()
+    if shape == "truncated":
+        return text[: max(1, len(text) // 2)], "application/json"
+    replacement = None if shape == "nulls" else "n/a"
+    return json.dumps(_replace_numbers(doc, replacement)).encode(), "application/json"
+
+
+def _replace_numbers(doc: Any, replacement: Any) -> Any:
+    if isinstance(doc, bool) or doc is None or isinstance(doc, str):
+        return doc
+    if isinstance(doc, (int, float)):
+        return replacement
+    if isinstance(doc, dict):
+        return {k: _replace_numbers(v, replacement) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_replace_numbers(v, replacement) for v in doc]
+    return doc
 
 log = logging.getLogger(__name__)
+
+#: Entries one ``operation_ls`` answers at most, as real Globus (``limit`` max and default);
+#: ``offset`` pages further. The answer's ``total`` counts every entry of the folder.
+LS_PAGE_MAX = 100_000
 
 API_PREFIX = "v0.10"
 ROUTES = (
@@ -112,6 +166,7 @@ ROUTES = (
     "endpoint",
     "endpoint_search",
     "ls",
+    "mkdir",
     "unknown",
 )
 _UUID = r"[0-9a-fA-F-]{1,64}"
@@ -127,6 +182,7 @@ _ROUTE_TABLE = [
     ("GET", re.compile(r"^endpoint_search$"), "endpoint_search"),
     ("GET", re.compile(rf"^endpoint/(?P<id>{_UUID})$"), "endpoint"),
     ("GET", re.compile(rf"^operation/endpoint/(?P<id>{_UUID})/ls$"), "ls"),
+    ("POST", re.compile(rf"^operation/endpoint/(?P<id>{_UUID})/mkdir$"), "mkdir"),
 ]
 MARKER_PAGE_SIZE = 100
 
@@ -191,6 +247,18 @@ class FaultPlan:
 
     def forbidden(self, count: int | None = 1, route: str | None = None) -> None:
         self._add({"status": 403, "remaining": None if count is None else int(count), "route": route, "retry_after": None})
+
+    def malformed(self, shape: str = "html", count: int | None = 1, route: str | None = None) -> None:
+        if shape not in MALFORMED_SHAPES:
+            raise ValueError(f"unknown shape {shape!r}; one of {MALFORMED_SHAPES}")
+        self._add({"status": 200, "shape": shape, "remaining": None if count is None else int(count), "route": route, "retry_after": None})
+
+    def require_consent(self, endpoint_id: str | None, mfa: bool = False) -> None:
+        with self._lock:
+            if endpoint_id is None:
+                self._svc.consent_required.clear()
+            else:
+                self._svc.consent_required[str(endpoint_id)] = {"mfa": bool(mfa)}
 
     def require_token(self, token: str | None) -> None:
         with self._lock:
@@ -257,6 +325,8 @@ class FaultPlan:
         "deny_destination",
         "destination_full",
         "corrupt_write",
+        "malformed",
+        "require_consent",
         "clear",
     )
 
@@ -280,7 +350,15 @@ class LoopbackGlobus(LoopbackService):
         fault_retry_interval: float = 1.0,
         progress_event_interval: float = 2.0,
         cancel_wait: float = 2.0,
+        ls_page_max: int = LS_PAGE_MAX,
     ):
+        #: Most entries one ``operation_ls`` answers (real Globus: 100,000); tests
+        #: may lower it to page a small folder.
+        self.ls_page_max = int(ls_page_max)
+        #: collection id -> {"mfa": bool}: transfers there need a data_access consent.
+        self.consent_required: dict[str, dict] = {}
+        #: ``f(token) -> (scope, mfa) | None``: set by ``LoopbackGlobusAuth.protect``.
+        self.token_grant = None
         eps = default_endpoints() if endpoints is None else {k: _as_endpoint(k, v) for k, v in endpoints.items()}
         self.engine = TransferEngine(
             eps.values(),
@@ -409,6 +487,23 @@ class LoopbackGlobus(LoopbackService):
         }
 
 
+def posixpath_parent(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[0] + "/"
+
+
+def data_access_scope(collection_id: str) -> str:
+    """The Transfer scope with a collection's ``data_access`` dependency, as Globus writes it."""
+    return f"urn:globus:auth:scope:transfer.api.globus.org:all[*https://auth.globus.org/scopes/{collection_id}/data_access]"
+
+
+class _Refusal(Exception):
+    """A refusal whose whole JSON body is given (authorization requirements)."""
+
+    def __init__(self, status: int, body: dict):
+        super().__init__(body.get("code"))
+        self.status, self.body = status, body
+
+
 class _Server(LoopbackServer):
     service: LoopbackGlobus
 
@@ -437,9 +532,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ plumbing
     def _send(self, status: int, doc: Any, headers: Mapping[str, str] | None = None) -> None:
-        body = json.dumps(doc).encode()
+        body, content_type = json.dumps(doc).encode(), "application/json"
+        shape = getattr(self, "_malformed", None)
+        if shape is not None and status == 200:
+            body, content_type = malformed_body(doc, shape)
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -474,6 +572,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
         segments = [urllib.parse.unquote(s) for s in parsed.path.split("/") if s]
         self._resource = "/" + "/".join(segments)
+        self._malformed = None
         try:
             if segments[:1] == ["_sandbox"]:
                 self._admin(method, segments[1:])
@@ -495,6 +594,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drain()
                 return
             storm = svc.faults._take(route)
+            if storm is not None and storm["status"] == 200:
+                self._malformed, storm = storm["shape"], None  # served, then mangled in _send
             if storm is not None:
                 self._drain()
                 status = storm["status"]
@@ -514,6 +615,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drain()
                 raise GlobusError(405, "ClientError.MethodNotAllowed", f"{method} is not allowed on {self._resource}")
             getattr(self, "_api_" + route)(**match.groupdict())
+        except _Refusal as refusal:
+            self._send(refusal.status, refusal.body)
         except GlobusError as err:
             self._error(err.http_status, err.code, err.message)
         except (ConnectionError, BrokenPipeError):
@@ -557,6 +660,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api_transfer(self) -> None:
         doc = self._body()
+        self._check_consent(doc)
         task_id, submission_id, duplicate = self._engine.submit_transfer(doc, owner=DEFAULT_USER)
         self._send(
             200 if duplicate else 202,
@@ -667,8 +771,14 @@ class _Handler(BaseHTTPRequestHandler):
         ep = self._engine.get_endpoint(id)
         path = self._q("path") or ("/~/" if ep.is_globus_connect else "/")
         folder = ep.resolve(path)
+        if not ep.allows(folder, write=False):
+            raise GlobusError(
+                403, "EndpointPermissionDenied",
+                f"Permission denied listing '{path}': not in the folders {ep.display_name} may access",
+            )
         show_hidden = str(self._q("show_hidden", "1")).lower() not in ("0", "false", "no")
-        limit = self._int("limit", 100000, 1, 100000)
+        cap = self._svc.ls_page_max
+        limit = min(self._int("limit", cap, 1, LS_PAGE_MAX), cap)
         offset = self._int("offset", 0, 0, 10**9)
         if not folder.exists():
             raise GlobusError(404, "ClientError.NotFound", f"Directory '{path}' not found on endpoint {ep.display_name}")
@@ -723,6 +833,65 @@ class _Handler(BaseHTTPRequestHandler):
                 "total": len(entries),
             },
         )
+
+    def _api_mkdir(self, id: str) -> None:
+        """Make one folder, as Globus's ``mkdir`` (not recursive: the parent must exist)."""
+        doc = self._body()
+        path = doc.get("path") if isinstance(doc, Mapping) else None
+        if not isinstance(path, str) or not path:
+            raise GlobusError(400, "ClientError.BadRequest", "mkdir needs a 'path'")
+        ep = self._engine.get_endpoint(id)
+        folder = ep.resolve(path)
+        if not ep.writable or not ep.allows(folder, write=True):
+            raise GlobusError(403, "EndpointPermissionDenied", f"Permission denied creating '{path}' on {ep.display_name}")
+        if folder.exists():
+            raise GlobusError(502, "ExternalError.MkdirFailed.Exists", f"Path already exists, Error Path '{path}'")
+        if not folder.parent.is_dir():
+            raise GlobusError(404, "ClientError.NotFound", f"Directory '{posixpath_parent(path)}' not found")
+        folder.mkdir()
+        self._send(202, {"DATA_TYPE": "mkdir_result", "code": "DirectoryCreated",
+                         "message": "The directory was created successfully",
+                         "request_id": secrets.token_urlsafe(6), "resource": self._resource})
+
+    def _check_consent(self, doc: Any) -> None:
+        """Refuse a transfer touching a consent-required collection, as GCS v5 does.
+
+        Without MFA required the answer is Transfer's ``ConsentRequired`` document
+        (``required_scopes``); with MFA it is the ``AuthorizationRequired`` shape
+        (``authorization_parameters``). Both are what ``globus_sdk.gare.to_gare`` reads.
+        """
+        needs = self._svc.consent_required
+        if not needs or not isinstance(doc, Mapping):
+            return
+        grant = self._svc.token_grant(self._token()) if self._svc.token_grant else None
+        scope, mfa = grant if grant else ("", False)
+        for key in ("source_endpoint", "destination_endpoint"):
+            ep = str(doc.get(key) or "")
+            rule = needs.get(ep)
+            if rule is None:
+                continue
+            required = data_access_scope(ep)
+            has_consent = f"[*https://auth.globus.org/scopes/{ep}/data_access]" in scope
+            if has_consent and (mfa or not rule["mfa"]):
+                continue
+            body = {"request_id": secrets.token_urlsafe(6), "resource": "/transfer"}
+            if rule["mfa"]:
+                body.update(
+                    code="AuthorizationRequired",
+                    message=f"This collection ({ep}) requires a recent sign-in with multi-factor authentication",
+                    authorization_parameters={
+                        "session_message": "This collection requires multi-factor authentication",
+                        "session_required_mfa": True,
+                        "required_scopes": [required],
+                    },
+                )
+            else:
+                body.update(
+                    code="ConsentRequired",
+                    message=f"Missing required data_access consent for collection {ep}",
+                    required_scopes=[required],
+                )
+            raise _Refusal(403, body)
 
     # ------------------------------------------------------------------ admin routes
     def _admin(self, method: str, segments: list[str]) -> None:

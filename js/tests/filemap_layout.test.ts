@@ -1,16 +1,23 @@
 import { describe, expect, it } from "vitest";
 import {
+  bitOf,
   blockRectToFiles,
   blockStates,
   colourOf,
   countStates,
-  FAILED,
-  IN_SLICE,
   layout,
-  LOCAL,
-  OUTSIDE_COLOUR,
-  SELECTED,
+  legendOf,
 } from "../src/lib/filemap_layout";
+// Written from dkist_widgets/core/file_states.py:legend_spec(); a Python test
+// (tests/test_file_states.py) fails when the two differ.
+import spec from "./fixtures/file_states_legend.json";
+
+const LEGEND = legendOf(spec)!;
+const IN_SLICE = bitOf(LEGEND, "in_slice");
+const SELECTED = bitOf(LEGEND, "selected");
+const LOCAL = bitOf(LEGEND, "local");
+const FAILED = bitOf(LEGEND, "failed");
+const TRANSFERRING = bitOf(LEGEND, "transferring");
 
 describe("layout", () => {
   it("keeps one file per block when files fit", () => {
@@ -33,24 +40,44 @@ describe("layout", () => {
 });
 
 describe("states", () => {
+  it("reads every bit from the kernel's legend", () => {
+    const bits = [IN_SLICE, SELECTED, LOCAL, TRANSFERRING, FAILED];
+    expect(bits.every((b) => b > 0)).toBe(true);
+    expect(new Set(bits).size).toBe(5); // five distinct single bits
+    expect(bits.every((b) => (b & (b - 1)) === 0)).toBe(true);
+  });
+
   it("ORs the bits of the files in a block", () => {
     const lay = layout(1, 4, 2, 10); // two files per block
     const blocks = blockStates(new Uint8Array([IN_SLICE, LOCAL, 0, SELECTED]), lay);
     expect(Array.from(blocks)).toEqual([IN_SLICE | LOCAL, SELECTED]);
   });
 
-  it("colours by the most urgent state", () => {
-    expect(colourOf(0)).toBe(OUTSIDE_COLOUR);
-    expect(colourOf(IN_SLICE | FAILED)).toBe(colourOf(FAILED));
-    expect(colourOf(IN_SLICE | SELECTED)).toBe(colourOf(SELECTED));
+  it("colours by the most urgent state, in the legend's order", () => {
+    expect(colourOf(0, LEGEND)).toBe(LEGEND.outside.colour);
+    expect(colourOf(IN_SLICE | FAILED, LEGEND)).toBe(colourOf(FAILED, LEGEND));
+    expect(colourOf(IN_SLICE | SELECTED, LEGEND)).toBe(colourOf(SELECTED, LEGEND));
+    expect(colourOf(SELECTED | TRANSFERRING, LEGEND)).toBe(colourOf(TRANSFERRING, LEGEND));
+    expect(colourOf(FAILED | TRANSFERRING, LEGEND)).toBe(LEGEND.states[0].colour);
+  });
+
+  it("follows whatever legend it is given", () => {
+    const other = {
+      states: [{ name: "x", bit: 4, colour: "#010203", label: "ex" }],
+      outside: { colour: "#0a0b0c", label: "none" },
+    };
+    expect(colourOf(4 | 1, other)).toBe("#010203");
+    expect(colourOf(1, other)).toBe("#0a0b0c");
+    expect(legendOf(undefined)).toBeNull();
+    expect(legendOf({ states: 3 })).toBeNull();
   });
 
   it("counts files per state", () => {
-    const counts = countStates(new Uint8Array([0, IN_SLICE, IN_SLICE | LOCAL, IN_SLICE | SELECTED]));
+    const counts = countStates(new Uint8Array([0, IN_SLICE, IN_SLICE | LOCAL, IN_SLICE | SELECTED]), LEGEND);
     expect(counts.total).toBe(4);
     expect(counts.outside).toBe(1);
-    expect(counts["in slice"]).toBe(3);
-    expect(counts["on disk"]).toBe(1);
+    expect(counts.in_slice).toBe(3);
+    expect(counts.local).toBe(1);
     expect(counts.selected).toBe(1);
   });
 

@@ -10,7 +10,8 @@ Choices
   (:func:`~.request.query_parameters`) with a timeout and reads ``recordCount``
   itself.
 * **Errors are sentences.** Every failure -- an HTTP status, a time-out, a refused
-  connection, a broken connection, an answer that is not JSON -- becomes a
+  connection, a broken connection, an answer that is not JSON (a web page from a
+  proxy, an empty body, JSON cut short) -- becomes a
   :class:`SearchFailed` whose message says what happened and, where there is one,
   what to do.
 * **Choices fall back.** When ``searchValues`` cannot be read, the form uses the
@@ -100,12 +101,18 @@ def _read_json(url: str, timeout: float, what: str) -> Any:
             raise SearchFailed(f"The data centre stopped answering within {timeout:g} s ({what}).") from err
         except (ConnectionError, OSError, http_client_errors()) as err:
             raise SearchFailed(f"The connection to the data centre broke ({what}): {err or type(err).__name__}.") from err
+    if not body.strip():
+        raise SearchFailed(f"The data centre answered {what} with an empty page; "
+                           "the service may be restarting, or a proxy is in the way. Try again.")
     try:
         return json.loads(body)
     except ValueError as err:
         preview = body[:80].decode("utf-8", "replace")
+        if preview.lstrip().startswith("<"):
+            raise SearchFailed(f"The data centre's answer to {what} is not JSON but a web page (it starts "
+                               f"{preview!r}): a proxy or a network sign-in page may be in the way.") from err
         raise SearchFailed(f"The data centre's answer to {what} is not JSON (it starts {preview!r}); "
-                           "the service may be down or behind a broken proxy.") from err
+                           "it may have been cut short, or the service is down or behind a broken proxy.") from err
 
 
 def http_client_errors():

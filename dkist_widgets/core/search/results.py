@@ -31,8 +31,8 @@ from typing import Any
 
 from .request import SearchRequest
 
-__all__ = ["DEFAULT_COLUMNS", "SearchResult", "rows_from_records", "records_from_table", "result_from_fido",
-           "ACTION_NEEDS", "record_problems", "row_id", "action_blockers"]
+__all__ = ["DEFAULT_COLUMNS", "NUMERIC_KEYS", "non_numbers", "SearchResult", "rows_from_records",
+           "records_from_table", "result_from_fido", "ACTION_NEEDS", "record_problems", "row_id", "action_blockers"]
 
 #: Action -> the record fields it cannot work without.
 ACTION_NEEDS = {
@@ -106,21 +106,45 @@ def _cell(value) -> Any:
     return str(value)
 
 
+#: Record keys the API answers with numbers (dkist's test payloads and the API docs);
+#: anything else there (a string, a list, ``true``) is shown blank and counted.
+NUMERIC_KEYS = frozenset({
+    "wavelengthMin", "wavelengthMax", "qualityAverageFriedParameter", "datasetSize", "frameCount",
+    "exposureTime", "averageDatasetSpectralSampling", "averageDatasetSpatialSampling",
+    "averageDatasetTemporalSampling", "qualityAveragePolarimetricAccuracy",
+})
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def non_numbers(records: Iterable[Mapping]) -> int:
+    """How many values in :data:`NUMERIC_KEYS` are present, not null, and not numbers."""
+    return sum(
+        1 for record in records for key in NUMERIC_KEYS
+        if record.get(key) is not None and not _is_number(record.get(key))
+    )
+
+
 def rows_from_records(records: Iterable[Mapping]) -> tuple[list[dict], list[str]]:
-    """(rows keyed by dkist column names, every column name in first-seen order)."""
+    """(rows keyed by dkist column names, every column name in first-seen order).
+
+    A value that should be a number (:data:`NUMERIC_KEYS`) but is not becomes NaN
+    (blank), so a malformed answer cannot put text into a numeric column.
+    """
     rows: list[dict] = []
     columns: dict[str, None] = {c: None for c in DEFAULT_COLUMNS}
     for position, record in enumerate(records):
         row: dict[str, Any] = {}
         for key, value in record.items():
+            if key in NUMERIC_KEYS and value is not None and not _is_number(value):
+                value = None
             row[_column_name(key)] = _cell(value)
         row["Dataset ID"] = row_id(record, position)
         lo, hi = record.get("wavelengthMin"), record.get("wavelengthMax")
-        try:
-            if lo is not None and hi is not None:
-                row["Wavelength"] = f"{float(lo):.2f}-{float(hi):.2f}"
-        except (TypeError, ValueError):
-            row["Wavelength"] = f"{lo}-{hi}"  # not numbers: shown as they came
+        if _is_number(lo) and _is_number(hi):
+            row["Wavelength"] = f"{float(lo):.2f}-{float(hi):.2f}"
         for name in row:
             columns.setdefault(name, None)
         rows.append(row)
@@ -204,8 +228,12 @@ class SearchResult:
             return f"Showing {self.shown:,}{extra} results (from a result table)."
         first = self.first_index + 1 if self.records else 0
         last = self.first_index + self.shown
+        bad = non_numbers(self.records)
+        damaged = (f" {bad:,} value{'s' if bad != 1 else ''} that should be numbers "
+                   f"{'were' if bad != 1 else 'was'} not and {'are' if bad != 1 else 'is'} left blank."
+                   if bad else "")
         return (f"Showing {first:,}-{last:,} of {self.total:,} datasets "
-                f"(page {self.page} of {self.n_pages}).")
+                f"(page {self.page} of {self.n_pages}).{damaged}")
 
     def table(self):
         """dkist's own ``DKISTQueryResponseTable`` for these records."""

@@ -2,22 +2,33 @@
 // into canvas blocks when there are more files than pixels, and which state
 // colour a block shows. Kept free of the DOM so it can be unit-tested.
 
-// State bits, one byte per file (must match dkist_widgets/panels/file_map.py).
-export const IN_SLICE = 1;
-export const SELECTED = 2;
-export const LOCAL = 4;
-export const TRANSFERRING = 8;
-export const FAILED = 16;
+// The state bits, their colours and labels are defined once, in Python
+// (dkist_widgets/core/file_states.py), and arrive as the widget's `legend` trait:
+// { states: [{name, bit, colour, label}, ...] most urgent first,
+//   outside: {colour, label} } for files with no bit set.
+export interface FileState {
+  name: string;
+  bit: number;
+  colour: string;
+  label: string;
+}
+export interface Legend {
+  states: FileState[];
+  outside: { colour: string; label: string };
+}
 
-// Highest priority first: a block shows the most urgent state of any file in it.
-export const PRIORITY: [number, string, string][] = [
-  [FAILED, "failed", "#d32f2f"],
-  [TRANSFERRING, "transferring", "#f9a825"],
-  [SELECTED, "selected", "#7b1fa2"],
-  [LOCAL, "on disk", "#2e7d32"],
-  [IN_SLICE, "in slice", "#64b5f6"],
-];
-export const OUTSIDE_COLOUR = "#d9d9d9";
+// The kernel's legend, or null when there is none (then nothing is drawn: no
+// colour is ever invented here).
+export function legendOf(value: unknown): Legend | null {
+  const v = value as Partial<Legend> | undefined;
+  if (!v || !Array.isArray(v.states) || !v.outside) return null;
+  return { states: v.states, outside: v.outside };
+}
+
+// The bit of the state called `name` ("in_slice", "failed", ...), 0 if unknown.
+export function bitOf(legend: Legend, name: string): number {
+  return legend.states.find((s) => s.name === name)?.bit ?? 0;
+}
 
 export interface Layout {
   rows: number;
@@ -56,9 +67,10 @@ export function blockStates(states: Uint8Array, lay: Layout): Uint8Array {
   return out;
 }
 
-export function colourOf(bits: number): string {
-  for (const [bit, , colour] of PRIORITY) if (bits & bit) return colour;
-  return OUTSIDE_COLOUR;
+// The colour of the most urgent state among `bits` (states are most urgent first).
+export function colourOf(bits: number, legend: Legend): string {
+  for (const s of legend.states) if (bits & s.bit) return s.colour;
+  return legend.outside.colour;
 }
 
 export function hexToRgb(hex: string): [number, number, number] {
@@ -66,14 +78,16 @@ export function hexToRgb(hex: string): [number, number, number] {
   return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
 }
 
-// Count files per state bit (a file can count under several bits).
-export function countStates(states: Uint8Array): Record<string, number> {
+// Count files per state name (a file can count under several), plus files
+// outside the slice (no "in_slice" bit) and the total.
+export function countStates(states: Uint8Array, legend: Legend): Record<string, number> {
   const counts: Record<string, number> = { total: states.length, outside: 0 };
-  for (const [, name] of PRIORITY) counts[name] = 0;
+  const inSlice = bitOf(legend, "in_slice");
+  for (const s of legend.states) counts[s.name] = 0;
   for (let i = 0; i < states.length; i++) {
-    const s = states[i];
-    if (!(s & IN_SLICE)) counts.outside++;
-    for (const [bit, name] of PRIORITY) if (s & bit) counts[name]++;
+    const v = states[i];
+    if (!(v & inSlice)) counts.outside++;
+    for (const s of legend.states) if (v & s.bit) counts[s.name]++;
   }
   return counts;
 }

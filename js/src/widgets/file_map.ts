@@ -3,6 +3,8 @@
 // binary buffer, one byte per file; when files outnumber pixels, files fold into
 // blocks that show the most urgent state inside them. Hover asks the kernel for
 // the file's name and header summary; dragging a rectangle selects frames.
+// Text on the canvas (row labels, axis caption) takes the theme's text colour and
+// is repainted when JupyterLab's theme changes, so it reads in light and dark.
 import type { RenderContext } from "../lib/anywidget";
 import { el } from "../lib/dom";
 import {
@@ -13,8 +15,8 @@ import {
   hexToRgb,
   layout,
   type Layout,
-  OUTSIDE_COLOUR,
-  PRIORITY,
+  type Legend,
+  legendOf,
 } from "../lib/filemap_layout";
 
 const MAX_WIDTH = 860;
@@ -28,13 +30,13 @@ const STYLE = `
   color: var(--jp-ui-font-color1, #222); position: relative; user-select: none; }
 .dkw-filemap .legend { display: flex; flex-wrap: wrap; gap: 12px; margin: 4px 0; }
 .dkw-filemap .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px;
-  vertical-align: middle; border: 1px solid rgba(0,0,0,.2); }
+  vertical-align: middle; border: 1px solid var(--jp-border-color1, #757575); }
 .dkw-filemap canvas { cursor: crosshair; display: block; }
 .dkw-filemap .tip { background: var(--jp-layout-color2, #f3f3f3); margin-top: 4px;
   border: 1px solid var(--jp-border-color2, #ddd); padding: 4px 6px; border-radius: 3px;
   white-space: pre; font-family: var(--jp-code-font-family, monospace); font-size: 11px;
   min-height: 6.2em; max-width: 860px; overflow: hidden; }
-.dkw-filemap .hint { color: var(--jp-ui-font-color2, #666); }
+.dkw-filemap .hint { color: var(--jp-ui-font-color1, #222); opacity: 0.85; }
 `;
 
 function toBytes(value: unknown): Uint8Array {
@@ -82,23 +84,33 @@ function render({ model, el: root }: RenderContext): () => void {
     return [shape[0] ?? 0, shape[1] ?? 0];
   };
 
-  const drawLegend = (states: Uint8Array) => {
-    const counts = countStates(states);
+  // bits, colours and labels come from the kernel (dkist_widgets/core/file_states.py)
+  const legendSpec = (): Legend | null => legendOf(model.get("legend"));
+
+  const drawLegend = (states: Uint8Array, spec: Legend) => {
+    const counts = countStates(states, spec);
     legend.replaceChildren();
-    const item = (colour: string, name: string, n: number) =>
-      el("span", { "data-state": name }, [
+    const item = (key: string, colour: string, label: string, n: number) =>
+      el("span", { "data-state": key }, [
         el("span", { class: "swatch", style: `background:${colour}` }),
-        `${name}: ${n.toLocaleString()}`,
+        `${label}: ${n.toLocaleString()}`,
       ]);
-    legend.append(item(OUTSIDE_COLOUR, "outside slice", counts.outside));
-    for (const [, name, colour] of PRIORITY) legend.append(item(colour, name, counts[name]));
+    legend.append(item("outside", spec.outside.colour, spec.outside.label, counts.outside));
+    for (const s of spec.states) legend.append(item(s.name, s.colour, s.label, counts[s.name]));
   };
 
   const drawBase = () => {
     const [rows, cols] = grid();
     const states = toBytes(model.get("states"));
+    const spec = legendSpec();
     title.textContent = model.get("title") ?? "";
-    drawLegend(states);
+    if (spec === null) {
+      legend.replaceChildren();
+      canvas.width = 0;
+      canvas.height = 0;
+      return;
+    }
+    drawLegend(states, spec);
     if (rows * cols === 0 || states.length !== rows * cols) {
       canvas.width = 0;
       canvas.height = 0;
@@ -116,7 +128,7 @@ function render({ model, el: root }: RenderContext): () => void {
     for (let i = 0; i < blocks.length; i++) {
       let rgb = cache.get(blocks[i]);
       if (!rgb) {
-        rgb = hexToRgb(colourOf(blocks[i]));
+        rgb = hexToRgb(colourOf(blocks[i], spec));
         cache.set(blocks[i], rgb);
       }
       image.data[4 * i] = rgb[0];
@@ -156,8 +168,9 @@ function render({ model, el: root }: RenderContext): () => void {
       ctx.stroke();
     }
     // labels (canvas text: never parsed as HTML)
-    ctx.fillStyle = getComputedStyle(wrap).color || "#222";
-    ctx.font = "11px sans-serif";
+    const textColour = getComputedStyle(wrap).color || "#222";
+    ctx.fillStyle = textColour;
+    ctx.font = "600 12px sans-serif";
     ctx.textBaseline = "middle";
     const rowLabels: string[] = model.get("row_labels") ?? [];
     if (cellH >= 10 && lay.rowStep === 1) {
@@ -175,7 +188,7 @@ function render({ model, el: root }: RenderContext): () => void {
     if (drag) {
       const [r0, r1] = [Math.min(drag.start[0], drag.end[0]), Math.max(drag.start[0], drag.end[0])];
       const [c0, c1] = [Math.min(drag.start[1], drag.end[1]), Math.max(drag.start[1], drag.end[1])];
-      ctx.strokeStyle = "#000";
+      ctx.strokeStyle = textColour;
       ctx.setLineDash([4, 3]);
       ctx.strokeRect(LEFT + c0 * cellW + 0.5, r0 * cellH + 0.5, (c1 - c0 + 1) * cellW - 1, (r1 - r0 + 1) * cellH - 1);
       ctx.setLineDash([]);
@@ -257,9 +270,14 @@ function render({ model, el: root }: RenderContext): () => void {
   model.on("change:states", drawBase);
   model.on("change:grid_shape", drawBase);
   model.on("change:title", drawBase);
+  model.on("change:legend", drawBase);
   drawBase();
+  // JupyterLab marks the theme on <body>; a theme change repaints the canvas text
+  const themeWatch = new MutationObserver(() => paint());
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"] });
 
   return () => {
+    themeWatch.disconnect();
     window.removeEventListener("mousemove", onWindowMove);
     window.removeEventListener("mouseup", onUp);
   };

@@ -1,0 +1,297 @@
+"""The header explorer's plot: a bqplot figure drawing a :class:`HeaderSelectionState`.
+
+It draws the state and turns two mouse gestures into state changes; it decides
+nothing about which frames are selected.
+
+Choices
+-------
+* **Series**: one ``Lines`` per Stokes state chosen (Stokes I alone by default),
+  x = ``DATE-AVG`` (or frame number). Masked values are NaN, drawn as gaps; each
+  series is min/max-decimated to at most ``3 * n_bins`` points
+  (:func:`~dkist_widgets.core.header_table.decimate_minmax`), so a million frames
+  cost what a thousand do. Spans where ``AO_LOCK`` is false are grey rectangles
+  (merged below ~1/500 of the x range). ``ATMOS_R0`` is drawn in the display unit
+  of :mod:`dkist_widgets.core.units` (the axis says the headers hold metres).
+* **Brush**: a ``BrushIntervalSelector`` on x; on release (``brushing`` turning
+  False, not on every mouse move) it calls ``state.brush``. Kept intervals are
+  shaded blue when there is more than one or "add intervals" is on. When the state
+  has no interval (cleared, or replaced by another panel) the brush is cleared too.
+* **Threshold**: a dashed line across the plot and a round handle (a one-point
+  ``Scatter`` with ``enable_move``, ``restrict_y``, ``update_on_move=False``) that
+  sits in the plot's **right margin**: bqplot lays a selector's overlay over the
+  plot area, above the marks, so a handle inside it could never be grabbed while
+  the brush is on. The handle does not stretch the x scale (``preserve_domain``).
+  Dropping it calls ``state.drag_threshold`` with the value rounded to 3
+  significant digits (in display units); a handle position equal to where the
+  state puts it is the plot's own placement coming back and is ignored, so no
+  guard flag is needed.
+"""
+
+from __future__ import annotations
+
+import bqplot as bq
+import ipywidgets as w
+import numpy as np
+from bqplot.interacts import BrushIntervalSelector
+
+from ..core.header_table import decimate_minmax, describe_key
+from ..core.units import R0_DISPLAY_UNIT, R0_KEY, r0_from_display, r0_to_display
+
+__all__ = ["HeaderPlot", "to_display", "from_display", "display_unit", "STOKES_COLOURS"]
+
+STOKES_COLOURS = {"I": "#1f77b4", "Q": "#2ca02c", "U": "#9467bd", "V": "#8c564b", "all": "#1f77b4"}
+#: Where the threshold handle sits, as a fraction of the x range right of the last value.
+HANDLE_OFFSET = 0.025
+
+
+def to_display(key, values):
+    """Header units -> the unit ``key`` is drawn and typed in (r0: cm)."""
+    return r0_to_display(values) if key == R0_KEY else values
+
+
+def from_display(key, value):
+    """A value drawn or typed for ``key`` -> header units."""
+    return r0_from_display(value) if key == R0_KEY else value
+
+
+def display_unit(key) -> str:
+    if key == R0_KEY:
+        return R0_DISPLAY_UNIT
+    info = describe_key(key) if key else None
+    return info.units if info is not None and info.units and info.units != "None" else ""
+
+
+def _trim_nan(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop leading and trailing NaN points: bqplot places a line's label at its last
+    point and logs a console error when that point's y is NaN (gaps inside stay)."""
+    finite = np.flatnonzero(np.isfinite(y))
+    if finite.size == 0:
+        return x[:0], y[:0]
+    return x[finite[0] : finite[-1] + 1], y[finite[0] : finite[-1] + 1]
+
+
+class HeaderPlot:
+    """Figure, marks, brush and threshold handle over one state and one model."""
+
+    def __init__(self, state, model, *, n_bins: int):
+        self.state = state
+        self.model = model
+        self.n_bins = int(n_bins)
+        self.table = None
+        self.marked_frame: int | None = None
+        self._x_range = (0.0, 1.0)
+        self.x_scale = bq.DateScale()
+        self.frame_scale = bq.LinearScale()
+        self.y_scale = bq.LinearScale()
+        self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
+        self.x_axis = bq.Axis(scale=self.x_scale, label="DATE-AVG", num_ticks=6, tick_format="%H:%M:%S")
+        self.y_axis = bq.Axis(scale=self.y_scale, orientation="vertical", label="", tick_format=".3g")
+        scales = {"x": self.x_scale, "y": self.unit_scale}
+        xy = {"x": self.x_scale, "y": self.y_scale}
+        # rectangles: closed 5-point lines filled; no outline (stroke_width 0), since
+        # ``opacities`` would fade the fill too
+        self.unlocked_mark = bq.Lines(x=np.zeros((0, 5)), y=np.zeros((0, 5)), scales=scales, fill="inside",
+                                      colors=["#bbbbbb"], fill_colors=["#bbbbbb"], fill_opacities=[0.45],
+                                      stroke_width=0.0, labels=["AO unlocked"])
+        self.intervals_mark = bq.Lines(x=np.zeros((0, 5)), y=np.zeros((0, 5)), scales=scales, fill="inside",
+                                       colors=["#4a90d9"], fill_colors=["#4a90d9"], fill_opacities=[0.15],
+                                       stroke_width=0.0)
+        self.series_marks: dict[str, bq.Lines] = {}
+        self.selected_mark = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales=xy, colors=["#ff7f0e"],
+                                      stroke_width=3.0, labels=["selected"])
+        self.marker_mark = bq.Lines(x=np.zeros(0), y=np.array([0.0, 1.0]), scales=scales, colors=["red"],
+                                    stroke_width=1.5, visible=False)
+        self.threshold_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales=xy, colors=["#d62728"],
+                                       line_style="dashed", visible=False)
+        self.threshold_handle = bq.Scatter(x=np.zeros(0), y=np.zeros(0), scales=xy, colors=["#d62728"],
+                                           default_size=120, enable_move=True, restrict_y=True,
+                                           update_on_move=False, visible=False, apply_clip=False,
+                                           preserve_domain={"x": True}, tooltip=None)
+        self.threshold_handle.observe(self._on_handle_dropped, names="y")
+        self.brush = BrushIntervalSelector(scale=self.x_scale, color="steelblue")
+        self.brush.observe(self._on_brushing, names="brushing")
+        self.figure = bq.Figure(marks=[], axes=[self.x_axis, self.y_axis], interaction=self.brush,
+                                fig_margin={"top": 20, "bottom": 40, "left": 70, "right": 50},
+                                layout=w.Layout(width="100%", height="330px"), animation_duration=0)
+        self.figure.add_class("dkw-header-plot")
+        state.observe(lambda _c: self.redraw(), names=["key", "x", "stokes"])
+        state.observe(lambda _c: self.draw_overlays(), names=["intervals", "add_intervals", "threshold", "direction"])
+
+    # ------------------------------------------------------------------ table
+
+    def show(self, table) -> None:
+        """Draw ``table`` (``None``: an empty plot)."""
+        self.table = table
+        self.marked_frame = None
+        self.marker_mark.visible = False
+        if table is None:
+            self.figure.marks = []
+            return
+        names = table.stokes.names
+        self.series_marks = {
+            name: bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": self.x_scale, "y": self.y_scale},
+                           colors=[STOKES_COLOURS.get(name, "#1f77b4")], labels=[f"Stokes {name}"],
+                           display_legend=len(names) > 1)
+            for name in names
+        }
+        self.redraw()
+
+    # ------------------------------------------------------------------ drawing
+
+    def _x_out(self, values) -> np.ndarray:
+        if self.state.x == "time":
+            return self.table.time.to_datetime(values)
+        return np.asarray(values, dtype=float)
+
+    def redraw(self) -> None:
+        """Axes, series, AO-unlocked spans, overlays and selection, from the state."""
+        table, state = self.table, self.state
+        if table is None:
+            return
+        key = state.key if state.key is not None and table.has(state.key) else None
+        xs = self.x_scale if state.x == "time" else self.frame_scale
+        if self.x_axis.scale is not xs:
+            for mark in [self.unlocked_mark, self.intervals_mark, self.marker_mark, self.selected_mark,
+                         self.threshold_line, self.threshold_handle, *self.series_marks.values()]:
+                mark.scales = {**mark.scales, "x": xs}
+            self.x_axis.scale = xs
+            self.brush.scale = xs
+            self.brush.selected = None
+        self.x_axis.label = f"{table.time.source} (UTC)" if state.x == "time" else "frame"
+        self.x_axis.tick_format = "%H:%M:%S" if state.x == "time" else ".0f"
+        unit = display_unit(key)
+        label = key or ""
+        if key == R0_KEY:
+            label = f"{key} [{unit}] (headers: m)"
+        elif unit:
+            label = f"{key} [{unit}]"
+        self.y_axis.label = label
+        shown = set(state.stokes)
+        values = table.axis(state.x).values
+        finite = values[np.isfinite(values)]
+        self._x_range = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        marks = [self.unlocked_mark, self.intervals_mark]
+        for name, mark in self.series_marks.items():
+            if key is None or (name not in shown and len(self.series_marks) > 1):
+                mark.visible = False
+                continue
+            x, y, _ids = table.series(key, x=state.x, stokes=None if name == "all" else name)
+            xd, yd = _trim_nan(*decimate_minmax(x, to_display(key, y), self.n_bins))
+            with mark.hold_sync():
+                mark.x = self._x_out(xd)
+                mark.y = yd
+                mark.visible = True
+            marks.append(mark)
+        marks += [self.selected_mark, self.threshold_line, self.threshold_handle, self.marker_mark]
+        self.figure.marks = marks
+        lo, hi = self._x_range
+        spans = table.unlocked_spans(x=state.x, within=state.within(table), min_gap=(hi - lo) / 500)
+        self._set_rects(self.unlocked_mark, spans)
+        self.draw_overlays()
+        self.draw_selection()
+        if self.marked_frame is not None:
+            self.mark_frame(self.marked_frame)
+
+    def _set_rects(self, mark, spans) -> None:
+        spans = np.asarray(spans, dtype=float).reshape(-1, 2)
+        x = np.stack([spans[:, 0], spans[:, 0], spans[:, 1], spans[:, 1], spans[:, 0]], axis=1)
+        y = np.tile(np.array([0.0, 1.0, 1.0, 0.0, 0.0]), (len(spans), 1))
+        n = max(len(spans), 1)
+        with mark.hold_sync():
+            mark.x = self._x_out(x) if len(spans) else np.zeros((0, 5))
+            mark.y = y
+            mark.fill_colors = [mark.colors[0]] * n
+            mark.fill_opacities = [mark.fill_opacities[0]] * n
+
+    def draw_overlays(self) -> None:
+        """Brushed intervals and the threshold line and handle, from the state."""
+        if self.table is None:
+            return
+        state = self.state
+        self._set_rects(self.intervals_mark, state.intervals if state.add_intervals or len(state.intervals) > 1 else [])
+        if not state.intervals and self.brush.selected is not None:
+            self.brush.selected = None
+        lo, hi = self._x_range
+        if state.threshold_on:
+            y = float(to_display(state.key, state.threshold))
+            with self.threshold_line.hold_sync():
+                self.threshold_line.x = self._x_out(np.array([lo, hi]))
+                self.threshold_line.y = np.array([y, y])
+                self.threshold_line.visible = True
+        else:
+            self.threshold_line.visible = False
+        y = self.handle_y()
+        with self.threshold_handle.hold_sync():
+            self.threshold_handle.x = self._x_out(np.array([hi + HANDLE_OFFSET * (hi - lo)]))
+            self.threshold_handle.y = np.array([y])
+            self.threshold_handle.visible = bool(np.isfinite(y))
+
+    def handle_y(self) -> float:
+        """Where the state puts the handle (display units): the threshold when on, else
+        the median of the plotted key, so a threshold can be dragged in; NaN: no handle."""
+        state, table = self.state, self.table
+        if state.key is None or table is None or not table.has(state.key):
+            return np.nan
+        if state.threshold_on:
+            return float(to_display(state.key, state.threshold))
+        values = table.numeric(state.key)
+        finite = values[np.isfinite(values)]
+        return float(to_display(state.key, float(np.median(finite)))) if finite.size else np.nan
+
+    def draw_selection(self) -> None:
+        """Highlight the model's selected frames on the plotted series (decimated like them)."""
+        table, key = self.table, self.state.key
+        if table is None or key is None or not table.has(key):
+            return
+        mask = self.model.selected_mask
+        xs, ys = [], []
+        for name, mark in self.series_marks.items():
+            if not mark.visible:
+                continue
+            x, y, ids = table.series(key, x=self.state.x, stokes=None if name == "all" else name)
+            sel = mask[ids] if mask.size == table.n_frames else np.zeros(ids.size, dtype=bool)
+            if not sel.any():
+                continue
+            xd, yd = _trim_nan(*decimate_minmax(x, np.where(sel, to_display(key, y), np.nan), self.n_bins))
+            if xd.size == 0:
+                continue
+            if xs:  # a NaN between series breaks the line
+                xs.append(xd[:1])
+                ys.append([np.nan])
+            xs.append(xd)
+            ys.append(yd)
+        with self.selected_mark.hold_sync():
+            self.selected_mark.x = self._x_out(np.concatenate(xs) if xs else np.zeros(0))
+            self.selected_mark.y = np.concatenate(ys).astype(float) if xs else np.zeros(0)
+
+    def mark_frame(self, frame: int) -> None:
+        """A red vertical line at ``frame``."""
+        self.marked_frame = frame
+        x = self.table.axis(self.state.x).values[frame]
+        if np.isfinite(x):
+            self.marker_mark.x = self._x_out(np.array([x, x]))
+            self.marker_mark.visible = True
+
+    # ------------------------------------------------------------------ gestures
+
+    def _on_brushing(self, change) -> None:
+        if change["new"] or self.table is None:
+            return  # act only when the mouse is released
+        selected = self.brush.selected
+        if selected is None or len(selected) != 2:
+            return
+        lo, hi = selected
+        if self.state.x == "time":
+            lo = self.table.time.to_axis(np.datetime64(lo, "us"))
+            hi = self.table.time.to_axis(np.datetime64(hi, "us"))
+        self.state.brush(float(lo), float(hi))
+
+    def _on_handle_dropped(self, change) -> None:
+        new = change["new"]
+        if self.table is None or new is None or len(new) == 0:
+            return
+        shown = float(new[0])
+        if shown == self.handle_y() or not np.isfinite(shown):
+            return  # the plot's own placement, not a drag
+        shown = float(f"{shown:.3g}")  # a mouse is not more precise than 3 digits of the axis
+        self.state.drag_threshold(from_display(self.state.key, shown))

@@ -1,0 +1,91 @@
+"""The header explorer's texts: selection summary, key description, a frame's values.
+
+Plain functions from the model and the header table to escaped HTML (every value
+from a header or a file name goes through :func:`~dkist_widgets.core.formatting.escape`;
+only http(s) links become links).
+
+Choices
+-------
+* **Summary** bytes are the model's (:meth:`DatasetModel.bytes_for_frames`): the
+  files' on-disk sizes when every one is known (``set_file_sizes``), otherwise the
+  data bytes (frames x array bytes per file), labelled as which.
+* One file per frame: the explorer only works when the header rows match the files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.formatting import escape, human_bytes, safe_url
+from ..core.header_table import describe_key
+from ..core.units import R0_KEY, r0_label
+from .header_plot import display_unit, to_display
+
+__all__ = ["summary_html", "key_info_html", "frame_html"]
+
+
+def summary_html(model, table) -> str:
+    """Frames, files, bytes and fraction of the dataset selected, Stokes counts, time span."""
+    ids = model.selected_frames
+    n = int(ids.size)
+    total = table.n_frames
+    fraction = n / total if total else 0.0
+    on_disk, data = model.bytes_for_frames(ids)
+    bytes_text = f"{human_bytes(on_disk)} on disk" if on_disk is not None else f"{human_bytes(data)} of data"
+    parts = [
+        f"<b data-testid='frames'>{n}</b> of {total} frames",
+        f"<b data-testid='files'>{n}</b> files",
+        f"<span data-testid='bytes'>{escape(bytes_text)}</span>",
+        f"<span data-testid='fraction'>{fraction:.1%}</span> of the dataset",
+    ]
+    if n and len(table.stokes.names) > 1:
+        counts = np.bincount(table.stokes.codes[ids], minlength=len(table.stokes.names))
+        parts.append(escape(", ".join(f"{name} {c}" for name, c in zip(table.stokes.names, counts, strict=True))))
+    if n and table.time.is_time:
+        t = table.time.values[ids]
+        t = t[np.isfinite(t)]
+        if t.size:
+            span = table.time.to_datetime([t.min(), t.max()])
+            parts.append(escape(f"{str(span[0])[:19]} → {str(span[1])[:19]}"))
+    return "<div class='dkw-summary'>Selected: " + " · ".join(parts) + "</div>"
+
+
+def key_info_html(model, table, key: str) -> str:
+    """The key's SPEC-0214 unit and meaning, and a link to the header documentation."""
+    info = describe_key(key)
+    parts = [f"<b>{escape(key)}</b>"]
+    if info is not None:
+        if info.units and info.units != "None":
+            parts.append(f"unit: {escape(info.units)}")
+        if info.description:
+            parts.append(escape(info.description))
+        if info.section_title:
+            parts.append(f"<span style='opacity:.7'>SPEC-0214 {escape(info.section_title)}</span>")
+    else:
+        parts.append("<span style='opacity:.7'>not described in SPEC-0214</span>")
+    if key == R0_KEY:
+        parts.append(escape(f"plotted as {r0_label(key)} (headers hold m); masked where AO was unlocked, "
+                            "r0 ≥ 0.3 m or OOBSHIFT ≥ 100"))
+    dataset = model.dataset
+    meta = getattr(dataset, "meta", None) or {}
+    url = safe_url((meta.get("inventory") or {}).get("headerDocumentationUrl")) if dataset is not None else None
+    if url is None and table is not None and table.has("HEAD_URL") and table.n_frames:
+        url = safe_url(str(table.column_text("HEAD_URL", [0])[0]))
+    if url:
+        parts.append(f"<a href='{escape(url)}' target='_blank' rel='noopener noreferrer'>header documentation</a>")
+    return " · ".join(parts)
+
+
+def frame_html(model, table, frame: int, key: str | None) -> str:
+    """One frame: its number, time, plotted value (display units) and file name."""
+    parts = [f"<b>frame {frame}</b>"]
+    if table.time.is_time:
+        parts.append(escape(table.column_text(table.time.source, [frame])[0]))
+    if key:
+        value = table.numeric(key)[frame]
+        shown = "masked" if not np.isfinite(value) else \
+            escape(f"{float(to_display(key, value)):.4g} {display_unit(key)}".strip())
+        parts.append(f"{escape(key)} = {shown}")
+    files = model.files_for_frames([frame])
+    parts.append(f"file <code>{escape(files[0])}</code>")
+    return " · ".join(parts)
