@@ -107,7 +107,7 @@ def axes_description(dataset) -> dict:
     if tile is None:
         return {"pixel": [], "world": [], "correlation": np.zeros((0, 0), dtype=bool)}
     shape = tuple(tile.data.shape)
-    pixel = list(zip(pixel_axis_names(tile), shape))
+    pixel = list(zip(pixel_axis_names(tile), shape, strict=False))
     wcs = getattr(tile.wcs, "low_level_wcs", tile.wcs)  # sliced datasets hold a high-level wrapper
     names = list(wcs.world_axis_names or [])
     units = [str(u) for u in (wcs.world_axis_units or [])]
@@ -115,7 +115,7 @@ def axes_description(dataset) -> dict:
     names = [n or f"world {i}" for i, n in enumerate(names + [""] * (n_world - len(names)))]
     units = units + [""] * (n_world - len(units))
     matrix = np.asarray(wcs.axis_correlation_matrix, dtype=bool)[:, ::-1]
-    return {"pixel": pixel, "world": list(zip(names, units)), "correlation": matrix}
+    return {"pixel": pixel, "world": list(zip(names, units, strict=False)), "correlation": matrix}
 
 
 def dataset_facts(dataset) -> dict:
@@ -165,7 +165,7 @@ def correlation_html(axes: dict) -> str:
     head = "".join(f"<th class='dkw-px' title='pixel axis {i}'>{escape(name)}</th>"
                    for i, (name, _n) in enumerate(pixel))
     rows = []
-    for wi, (name, unit) in enumerate(world):
+    for wi, (name, _unit) in enumerate(world):
         cells = []
         for pi, (pname, _n) in enumerate(pixel):
             on = bool(matrix[wi, pi])
