@@ -194,8 +194,11 @@ def _app(args: argparse.Namespace) -> int:
     if not args.real:
         world = _start_world(args.rate)
         env.update(world.server_environment())
+    from .app import voila_arguments, voila_environment  # the offline template (issue 14.10)
+
+    env.update(voila_environment(env))
     command = [sys.executable, "-m", "voila", str(APP_NOTEBOOK), f"--port={args.port}",
-               f"--Voila.ip={args.ip}", "--theme=" + args.theme]
+               f"--Voila.ip={args.ip}", "--theme=" + args.theme, *voila_arguments()]
     if args.no_browser:
         command.append("--no-browser")
     _say("starting Voila: " + " ".join(command))

@@ -15,10 +15,10 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-
 from search_world import HOSTILE_ID, dc, search_catalogue_and_root, search_dc  # noqa: F401
 
 from dkist_widgets.core import search as core
+from dkist_widgets.core.units import R0_DISPLAY_UNIT, r0_from_display, r0_to_display
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,7 +32,7 @@ def active(catalogue):
 
 def t(value) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=None) if parsed.tzinfo is None else parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed.replace(tzinfo=None) if parsed.tzinfo is None else parsed.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def ids(records):
@@ -135,11 +135,39 @@ def test_r0_range_is_sent_in_metres_issue_613(dc, search_catalogue_and_root):
     assert search(r0_max_cm=6) == ids(expected)
 
 
+def test_r0_typed_in_the_display_unit_and_the_shown_code_gives_the_right_answer(dc, search_catalogue_and_root):
+    """Issue 14.4: the form's r0 is typed in core.units' display unit (whatever it is);
+    the shown code is what a user would write, and run as shown it finds what the
+    panel finds (a workaround for dkist issue 613 carries a comment line saying why)."""
+    catalogue, _ = search_catalogue_and_root
+    lo_m, hi_m = 0.05, 0.10
+    typed = {"r0_min": f"{r0_to_display(lo_m):g}", "r0_max": f"{r0_to_display(hi_m):g}"}
+    request = core.SearchRequest.from_form({**typed, "page_size": 1000})
+    assert request.r0_min_m == pytest.approx(r0_from_display(float(typed["r0_min"])))
+    params = core.query_parameters(request)
+    assert float(params["qualityAverageFriedParameterMin"]) == pytest.approx(lo_m)
+    assert float(params["qualityAverageFriedParameterMax"]) == pytest.approx(hi_m)
+    expected = [r for r in active(catalogue) if r.get("qualityAverageFriedParameter") is not None
+                and lo_m <= r["qualityAverageFriedParameter"] <= hi_m]
+    assert found(request) == ids(expected)
+    code = core.fido_code(request)
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 - our own generated code
+    assert sorted(namespace["res"][0]["Dataset ID"]) == ids(expected)
+    fried = [line for line in code.splitlines() if "FriedParameter" in line]
+    assert len(fried) == 1
+    if core.dkist_sends_fried_in_cm():
+        comment = code.splitlines()[code.splitlines().index(fried[0]) - 1]
+        assert comment.strip().startswith("#") and "613" in comment
+        assert f"{typed['r0_min']}-{typed['r0_max']} {R0_DISPLAY_UNIT}" in comment
+    else:
+        assert f"{typed['r0_min']} * u.{R0_DISPLAY_UNIT}" in fried[0]
+
+
 def test_dkist_sends_cm_detection_matches_this_dkist():
     import astropy.units as u
-    from sunpy.net import attrs as a
-
     from dkist.net.attr_walker import walker
+    from sunpy.net import attrs as a
 
     sent = walker.create(a.dkist.FriedParameter(7 * u.cm, 8 * u.cm))[0]["qualityAverageFriedParameterMin"]
     assert core.dkist_sends_fried_in_cm() is (sent == pytest.approx(7.0))
@@ -243,7 +271,9 @@ def test_records_from_fido_table(dc, search_catalogue_and_root):
     ({"start": "2023-02-01", "end": "2023-01-01"}, "is before the start"),
     ({"start": "yesterday"}, "is not a date/time"),
     ({"wavelength_min_nm": "700", "wavelength_max_nm": "600"}, "wavelength: the minimum (700)"),
-    ({"r0_min_cm": "9", "r0_max_cm": "3"}, "r0: the minimum (9)"),
+    ({"r0_min_cm": "9", "r0_max_cm": "3"}, f"r0: the minimum ({r0_to_display(0.09):g})"),
+    ({"r0_min": f"{r0_to_display(0.09):g}", "r0_max": f"{r0_to_display(0.03):g}"},
+     f"r0: the minimum ({r0_to_display(0.09):g}) is larger than the maximum ({r0_to_display(0.03):g} {R0_DISPLAY_UNIT})"),
     ({"r0_min_cm": "-1"}, "at least 0"),
     ({"r0_max_cm": "ten"}, "'ten' is not a number"),
     ({"instrument": "HMI"}, "unknown instrument 'HMI'"),

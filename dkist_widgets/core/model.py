@@ -246,6 +246,7 @@ class DatasetModel(traitlets.HasTraits):
         with self._lock:
             with self.hold_trait_notifications():
                 self._tiles = tiles
+                self._unreadable = {}  # frame id -> (what is wrong, (size, mtime)): see mark_unreadable
                 self._tile_headers = None
                 self._estimates = _size_estimates(dataset, tiles)
                 self._is_tiled = tiled
@@ -624,6 +625,7 @@ class DatasetModel(traitlets.HasTraits):
         local = np.zeros(self.n_frames, dtype=bool)
         for tile in self._tiles:
             local[tile.offset : tile.stop] = _exists_under(tile.dataset.files.basepath, tile.index.fileuri_array.ravel())
+        self._drop_unreadable(local)
         with self._lock:
             self._local = _frozen(local)
             with self.hold_trait_notifications():
@@ -632,6 +634,42 @@ class DatasetModel(traitlets.HasTraits):
                 if self.working_preview is not None:
                     self.set_trait("working_preview", self._preview(self.working_item))
         return self.n_local_files
+
+    # -- files on disk that cannot be used (issue 14.11; a self-contained addition by the preview's owner)
+
+    def mark_unreadable(self, frames) -> int:
+        """``{frame id: what is wrong}`` for files on disk that are damaged or of the wrong
+        shape (found by a reader such as the preview). They leave ``local_files`` and the
+        on-disk count until the file changes on disk (size or mtime); ``unreadable`` holds
+        the reasons. Returns the number of local files."""
+        self._require()
+        marks = getattr(self, "_unreadable", {})
+        for frame, why in dict(frames).items():
+            path = self._frame_path(int(frame))
+            marks[int(frame)] = (str(why), _stat_key(path))
+        self._unreadable = marks
+        return self.refresh_local_files()
+
+    @property
+    def unreadable(self) -> dict[int, str]:
+        """Frame id -> what is wrong with its file (see :meth:`mark_unreadable`)."""
+        return {f: why for f, (why, _key) in getattr(self, "_unreadable", {}).items()}
+
+    def _frame_path(self, frame: int):
+        for tile in self._tiles:
+            if tile.offset <= frame < tile.stop:
+                base = tile.dataset.files.basepath
+                uri = str(tile.index.fileuri_array.ravel()[frame - tile.offset])
+                return None if base is None else Path(base).expanduser() / uri
+        raise IndexError(f"frame {frame} is not in 0..{self.n_frames - 1}")
+
+    def _drop_unreadable(self, local: np.ndarray) -> None:
+        marks = getattr(self, "_unreadable", {})
+        for frame, (why, key) in list(marks.items()):
+            if frame >= local.size or _stat_key(self._frame_path(frame)) != key:
+                del marks[frame]  # replaced, removed or another dataset: look again
+            else:
+                local[frame] = False
 
     def set_basepath(self, basepath) -> int:
         """Point the dataset's files at ``basepath`` (dkist's ``files.basepath``) and refresh."""
@@ -744,6 +782,15 @@ def _tiles_of(dataset):
     if isinstance(dataset, Dataset):
         return [_Tile(position=None, dataset=dataset, index=FileIndex.from_dataset(dataset), offset=0)], (), False
     raise TypeError(f"expected a dkist Dataset or TiledDataset, got {type(dataset).__name__}")
+
+
+def _stat_key(path) -> tuple | None:
+    """(size, mtime) of a file, None when absent: tells whether it changed."""
+    try:
+        st = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_size, st.st_mtime_ns)
 
 
 def _exists_under(basepath, uris: np.ndarray) -> np.ndarray:

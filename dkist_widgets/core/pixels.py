@@ -18,30 +18,28 @@ Choices
   files), the dataset's own dask array is used instead (NaN for missing files).
 * **Missing is not a value.** Which files exist comes from ``model.local_files``
   (refreshed by :meth:`DatasetModel.refresh_local_files`); a file listed but
-  unreadable counts as missing too. Results carry a boolean ``missing`` mask next
+  unreadable, damaged or holding an array of the wrong shape counts as missing
+  too, and the slab names it and says why (``Slab.problems``; issue 14.11). Results carry a boolean ``missing`` mask next
   to NaN-filled values, so a view can draw "missing" apart from NaN pixels in data.
 * **Orientation.** :func:`read_image` returns ``(ny, nx)`` for
   ``image_axes=(x_axis, y_axis)``, row 0 at the *lowest* y index, as ndcube's
   ``plot(plot_axes=...)`` draws it (``origin="lower"``).
-* **Statistics.** One task per batch of files, run with dask: the local threaded
-  scheduler by default, or a ``dask.distributed`` client when given. Work is
-  submitted in rounds so progress is reported and a cancel stops within one round.
-  Frames not on disk get NaN.
+* **Statistics** (``StatsJob``, ``frame_statistics``, ``add_stats_columns``) live in
+  :mod:`dkist_widgets.core.pixel_stats` and are re-exported here.
+* **Where to start.** :func:`start_indices` picks the slider indices whose image
+  holds the most files on disk (the first such), :func:`indices_on_disk` the
+  indices along one slider axis whose image holds any (issue 14.8).
 """
 
 from __future__ import annotations
 
 import os
-import threading
-import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
-
-from .jobs import BackgroundJob
 
 __all__ = [
     "Slab",
@@ -54,21 +52,10 @@ __all__ = [
     "read_mosaic",
     "percentile_limits",
     "frame_paths",
-    "frame_statistics",
-    "StatsJob",
-    "STAT_COLUMNS",
-    "add_stats_columns",
+    "start_indices",
+    "indices_on_disk",
+    "frame_ids_of",
 ]
-
-#: Header-table column name -> statistic (all over the finite pixels of a frame).
-STAT_COLUMNS = {
-    "PIX_MEAN": "mean",
-    "PIX_STD": "standard deviation",
-    "PIX_RMSC": "RMS contrast (std / mean), a seeing proxy on granulation",
-    "PIX_MIN": "minimum",
-    "PIX_MAX": "maximum",
-    "PIX_NNAN": "count of non-finite pixels",
-}
 
 _READ_THREADS = max(2, min(8, (os.cpu_count() or 2) * 2))
 
@@ -86,6 +73,8 @@ class Slab:
     missing: np.ndarray
     n_files: int
     n_read: int
+    #: ``(file name, what is wrong)`` for files on disk that could not be used.
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,7 +142,7 @@ def normalise_request(shape: Sequence[int], image_axes: Sequence[int], indices: 
         if len(full) != ndim:
             raise ValueError(f"expected {ndim} indices, got {len(full)}")
     item = []
-    for axis, (n, index) in enumerate(zip(shape, full)):
+    for axis, (n, index) in enumerate(zip(shape, full, strict=False)):
         if axis in axes:
             item.append(slice(None))
             continue
@@ -163,16 +152,27 @@ def normalise_request(shape: Sequence[int], image_axes: Sequence[int], indices: 
     return tuple(item)
 
 
-def _read_part(path: Path, target: int, file_item: tuple) -> np.ndarray | None:
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
+
+
+def _read_part(path: Path, target: int, file_item: tuple, file_shape: tuple | None = None):
+    """``(array, None)`` or ``(None, what is wrong)`` for ``file_item`` of HDU ``target``."""
     from astropy.io import fits
 
     try:
         with fits.open(path, memmap=False, do_not_scale_image_data=True, lazy_load_hdus=True) as hdul:
             hdu = hdul[target]
+            shape = tuple(int(n) for n in (hdu.shape or ()))
+            if file_shape is not None and shape != tuple(file_shape):
+                return None, f"holds an array of shape {shape}, the dataset's files hold {tuple(file_shape)}"
             part = hdu.section[file_item]
-            return np.array(part, dtype=np.float32)
-    except (FileNotFoundError, OSError, IndexError, TypeError, ValueError):
-        return None
+            return np.array(part, dtype=np.float32), None
+    except FileNotFoundError:
+        return None, "vanished from disk"
+    except (OSError, IndexError, TypeError, ValueError, KeyError, EOFError) as exc:
+        return None, f"cannot be read ({_why(exc)})"
 
 
 def read_slab(layout: Layout, item: tuple, local: np.ndarray, *, dataset=None, threads: int | None = None) -> Slab:
@@ -200,7 +200,7 @@ def read_slab(layout: Layout, item: tuple, local: np.ndarray, *, dataset=None, t
 
     lead = (0,) * (len(layout.file_array_shape) - len(layout.infile_shape))
     file_item = lead + tuple(infile_item)
-    kept_infile = tuple(n for n, it in zip(layout.infile_shape, infile_item) if isinstance(it, slice))
+    kept_infile = tuple(n for n, it in zip(layout.infile_shape, infile_item, strict=False) if isinstance(it, slice))
     out_shape = tuple(sub_local.shape) + kept_infile
     values = np.full(out_shape, np.nan, dtype=np.float32)
     missing = np.ones(out_shape, dtype=bool)
@@ -208,7 +208,8 @@ def read_slab(layout: Layout, item: tuple, local: np.ndarray, *, dataset=None, t
     base = layout.basepath or Path(".")
 
     def one(position):
-        return position, _read_part(base / str(sub_uris[position]), layout.target_hdu, file_item)
+        return position, _read_part(base / str(sub_uris[position]), layout.target_hdu, file_item,
+                                    layout.file_array_shape)
 
     if len(positions) > 1:
         with ThreadPoolExecutor(max_workers=threads or _READ_THREADS) as pool:
@@ -216,13 +217,17 @@ def read_slab(layout: Layout, item: tuple, local: np.ndarray, *, dataset=None, t
     else:
         results = [one(p) for p in positions]
     n_read = 0
-    for position, part in results:
-        if part is None or part.shape != kept_infile:
+    problems = []
+    for position, (part, why) in results:
+        if part is not None and part.shape != kept_infile:
+            part, why = None, f"gave an array of shape {part.shape} where {kept_infile} was expected"
+        if part is None:
+            problems.append((str(sub_uris[position]), why or "cannot be read"))
             continue
         values[position] = part
         missing[position] = False
         n_read += 1
-    return Slab(values, missing, n_files, n_read)
+    return Slab(values, missing, n_files, n_read, tuple(problems))
 
 
 def _tile_local(model, position=None) -> np.ndarray:
@@ -252,7 +257,7 @@ def read_image(model, image_axes: Sequence[int], indices, *, tile=None) -> Slab:
     slab = read_slab(layout_of(ds), item, _tile_local(model, tile if model.is_tiled else None), dataset=ds)
     # the kept axes are in numpy order; want (y, x)
     if x_axis < y_axis:
-        return Slab(slab.values.T, slab.missing.T, slab.n_files, slab.n_read)
+        return Slab(slab.values.T, slab.missing.T, slab.n_files, slab.n_read, slab.problems)
     return slab
 
 
@@ -287,12 +292,14 @@ def read_mosaic(model, image_axes: Sequence[int], indices) -> tuple[Slab, tuple[
     values = np.full((grid[1] * ny, grid[0] * nx), np.nan, dtype=np.float32)
     missing = np.ones(values.shape, dtype=bool)
     n_files = n_read = 0
+    problems: list = []
     for (i, j), slab in parts.items():
         values[j * ny : (j + 1) * ny, i * nx : (i + 1) * nx] = slab.values
         missing[j * ny : (j + 1) * ny, i * nx : (i + 1) * nx] = slab.missing
         n_files += slab.n_files
         n_read += slab.n_read
-    return Slab(values, missing, n_files, n_read), (ny, nx)
+        problems += slab.problems
+    return Slab(values, missing, n_files, n_read, tuple(problems)), (ny, nx)
 
 
 def percentile_limits(values: np.ndarray, low: float = 1.0, high: float = 99.0, *, max_samples: int = 200_000) -> tuple[float, float] | None:
@@ -334,207 +341,81 @@ def frame_paths(model) -> list[tuple[Path, int]]:
     return out
 
 
-def _stats_of(array: np.ndarray) -> tuple[float, ...]:
-    data = np.asarray(array, dtype=np.float64).ravel()
-    finite = np.isfinite(data)
-    n_nan = float(data.size - np.count_nonzero(finite))
-    if not finite.any():
-        return (np.nan,) * 5 + (n_nan,)
-    good = data[finite] if n_nan else data
-    mean = float(good.mean())
-    std = float(good.std())
-    contrast = std / mean if mean != 0 else np.nan
-    return mean, std, contrast, float(good.min()), float(good.max()), n_nan
+# ---------------------------------------------------------------------- where the data is
 
 
-def _stats_batch(items: list[tuple[int, str, int]]) -> list[tuple[int, tuple[float, ...]]]:
-    from astropy.io import fits
+def _local_grids(model, ds) -> list[np.ndarray]:
+    """Per tile, the on-disk mask shaped like the file grid."""
+    grid = layout_of(ds).grid_shape
+    if model.is_tiled:
+        return [np.asarray(_tile_local(model, p), dtype=bool).reshape(grid) for p in model.tile_indexes]
+    return [np.asarray(model.local_files, dtype=bool).reshape(grid)]
 
+
+def _view_dataset(model):
+    return _tile_dataset(model, next(iter(model.tile_indexes))) if model.is_tiled else model.dataset
+
+
+def start_indices(model, image_axes: Sequence[int]) -> list[int] | None:
+    """Slider indices (numpy order; image axes 0) whose image holds the most files on
+    disk, the first such in C order; None when no file is on disk."""
+    ds = _view_dataset(model)
+    shape = tuple(int(n) for n in ds.data.shape)
+    grids = _local_grids(model, ds)
+    if not any(g.any() for g in grids):
+        return None
+    ngrid = grids[0].ndim
+    image_grid = tuple(int(a) for a in image_axes if int(a) < ngrid)
+    counts = sum(g.sum(axis=image_grid) if image_grid else g.astype(int) for g in grids)
+    counts = np.asarray(counts)
+    indices = [0] * len(shape)
+    if counts.ndim:
+        best = np.unravel_index(int(np.argmax(counts)), counts.shape)
+        rest = [a for a in range(ngrid) if a not in image_grid]
+        for a, i in zip(rest, best, strict=True):
+            indices[a] = int(i)
+    return indices
+
+
+def indices_on_disk(model, axis: int, image_axes: Sequence[int], indices: Sequence[int]) -> list[int]:
+    """Indices along slider ``axis`` whose image (other sliders at ``indices``) holds a file on disk."""
+    ds = _view_dataset(model)
+    n = int(ds.data.shape[axis])
+    grids = _local_grids(model, ds)
+    ngrid = grids[0].ndim
     out = []
-    for frame, path, target in items:
-        try:
-            with fits.open(path, memmap=False, do_not_scale_image_data=True, lazy_load_hdus=True) as hdul:
-                out.append((frame, _stats_of(hdul[target].section[...])))
-        except (FileNotFoundError, OSError, IndexError, TypeError, ValueError):
-            out.append((frame, (np.nan,) * 6))
+    for i in range(n):
+        item = []
+        for a in range(ngrid):
+            if a in image_axes:
+                item.append(slice(None))
+            else:
+                item.append(i if a == axis else int(indices[a]))
+        if any(np.asarray(g[tuple(item)]).any() for g in grids):
+            out.append(i)
     return out
 
 
-class StatsJob:
-    """Per-frame pixel statistics over the local files, in parallel with dask.
-
-    Parameters
-    ----------
-    model
-        A :class:`DatasetModel`; its ``local_files`` decide which frames are read.
-    frame_ids
-        Frames to compute (default: all local frames).
-    client
-        A ``dask.distributed.Client``: batches are submitted to it. ``None`` uses
-        dask's threaded scheduler with ``n_workers`` threads.
-    n_workers
-        Threads for the local scheduler (default 2).
-    batch_size
-        Files per dask task.
-    progress
-        ``progress(n_done, n_total)`` after every round (from the worker thread).
-
-    Use :meth:`run` (blocking) or :meth:`start` (a background job, with an
-    optional ``on_finished`` callback) then :meth:`wait`; :meth:`cancel` stops after
-    the current round. ``values`` holds
-    the results so far, NaN where not computed.
-    """
-
-    def __init__(self, model, frame_ids=None, *, client=None, n_workers: int = 2, batch_size: int = 8,
-                 progress: Callable[[int, int], None] | None = None):
-        if model.dataset is None:
-            raise ValueError("the model holds no dataset")
-        if n_workers < 1 or batch_size < 1:
-            raise ValueError("n_workers and batch_size must be at least 1")
-        local = np.asarray(model.local_files, dtype=bool)
-        ids = np.flatnonzero(local) if frame_ids is None else np.unique(np.asarray(frame_ids, dtype=np.int64))
-        if ids.size and (ids[0] < 0 or ids[-1] >= model.n_frames):
-            raise IndexError(f"frame ids must lie in 0..{model.n_frames - 1}")
-        ids = ids[local[ids]]
-        paths = frame_paths(model)
-        self.model = model
-        self.frame_ids = ids
-        self.client = client
-        self.n_workers = int(n_workers)
-        self.progress = progress
-        self.values = np.full((model.n_frames, len(STAT_COLUMNS)), np.nan)
-        self.done_mask = np.zeros(model.n_frames, dtype=bool)
-        self._batches = [
-            [(int(f), str(paths[f][0]), paths[f][1]) for f in ids[i : i + batch_size]]
-            for i in range(0, ids.size, batch_size)
-        ]
-        self.n_total = int(ids.size)
-        self.n_done = 0
-        self.cancelled = False
-        self.error: BaseException | None = None
-        self.elapsed = 0.0
-        self._cancel = threading.Event()
-        self._finished = threading.Event()
-        self._job: BackgroundJob | None = None
-
-    # -- control
-    def start(self, on_finished: Callable[[StatsJob], None] | None = None) -> StatsJob:
-        """Run in the background (a :class:`~dkist_widgets.core.jobs.BackgroundJob`);
-        ``on_finished(self)`` is called from the worker thread once :attr:`finished`."""
-        if self._job is not None:
-            raise RuntimeError("this job was already started")
-        self._job = BackgroundJob(lambda _cancel: self._run_safely(),
-                                  on_done=(lambda _none: on_finished(self)) if on_finished else None,
-                                  name="dkist-widgets-stats")
-        self._job.start()
-        return self
-
-    def run(self) -> StatsJob:
-        self._run_safely()
-        if self.error is not None:
-            raise self.error
-        return self
-
-    def cancel(self) -> None:
-        """Stop after the current round; the job ends normally with :attr:`cancelled` True."""
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._finished.wait(timeout)
-
-    @property
-    def finished(self) -> bool:
-        return self._finished.is_set()
-
-    def _run_safely(self) -> None:
-        t0 = time.perf_counter()
-        try:
-            if self.client is not None:
-                self._run_distributed()
-            else:
-                self._run_threads()
-        except BaseException as exc:  # reported, not swallowed: see .error
-            self.error = exc
-        finally:
-            self.elapsed = time.perf_counter() - t0
-            self.cancelled = self._cancel.is_set() and self.n_done < self.n_total
-            self._finished.set()
-
-    def _take(self, results) -> None:
-        for frame, stats in results:
-            self.values[frame] = stats
-            self.done_mask[frame] = True
-        self.n_done += len(results)
-        if self.progress is not None:
-            self.progress(self.n_done, self.n_total)
-
-    def _run_threads(self) -> None:
-        import dask
-
-        per_round = self.n_workers * 2
-        for start in range(0, len(self._batches), per_round):
-            if self._cancel.is_set():
-                return
-            tasks = [dask.delayed(_stats_batch)(b) for b in self._batches[start : start + per_round]]
-            for result in dask.compute(*tasks, scheduler="threads", num_workers=self.n_workers):
-                self._take(result)
-
-    def _run_distributed(self) -> None:
-        futures = [self.client.submit(_stats_batch, b, pure=False) for b in self._batches]
-        pending = list(futures)
-        while pending:
-            if self._cancel.is_set():
-                self.client.cancel(pending)
-                return
-            still = []
-            for future in pending:
-                if future.done():
-                    self._take(future.result())
-                else:
-                    still.append(future)
-            pending = still
-            if pending:
-                time.sleep(0.05)
-
-    # -- results
-    def table(self):
-        """An astropy ``Table``: ``frame`` then one column per :data:`STAT_COLUMNS` key (NaN = not computed)."""
-        from astropy.table import Table
-
-        t = Table()
-        t["frame"] = np.arange(self.model.n_frames)
-        for k, name in enumerate(STAT_COLUMNS):
-            t[name] = self.values[:, k]
-        return t
+def frame_ids_of(model, names) -> list[int]:
+    """Frame ids (model order, tiles concatenated) of file names as the slabs report them."""
+    wanted = {str(n) for n in names}
+    out, offset = [], 0
+    datasets = [_tile_dataset(model, p) for p in model.tile_indexes] if model.is_tiled else [model.dataset]
+    for ds in datasets:
+        uris = layout_of(ds).uris.ravel()
+        out += [offset + int(i) for i, uri in enumerate(uris) if str(uri) in wanted]
+        offset += int(uris.size)
+    return out
 
 
-def frame_statistics(model, frame_ids=None, **kwargs) -> StatsJob:
-    """Compute per-frame statistics now (blocking); returns the finished :class:`StatsJob`."""
-    return StatsJob(model, frame_ids, **kwargs).run()
+_STATS_NAMES = ("STAT_COLUMNS", "StatsJob", "add_stats_columns", "frame_statistics")
 
 
-def add_stats_columns(headers, job_or_table) -> list[str]:
-    """Add the statistics as ``MaskedColumn``s (masked where not computed) to a header table.
+def __getattr__(name: str):
+    """The statistics live in :mod:`.pixel_stats`; kept importable from here (lazily:
+    that module imports this one)."""
+    if name in _STATS_NAMES:
+        from . import pixel_stats
 
-    ``headers`` is the model's header table (``model.headers``), modified in place:
-    a :class:`~dkist_widgets.panels.header_explorer.HeaderExplorer` built *after*
-    this call lists, plots, thresholds and brushes them like any header key (its
-    ``HeaderTable`` reads the column names once, when it gets the dataset).
-    Returns the names added. Existing ``PIX_*`` columns are replaced.
-    """
-    from astropy.table import MaskedColumn
-
-    if hasattr(job_or_table, "table"):
-        job_or_table = job_or_table.table()
-    if len(job_or_table) != len(headers):
-        raise ValueError(f"statistics hold {len(job_or_table)} frames, the headers {len(headers)} rows")
-    names = []
-    for name in STAT_COLUMNS:
-        values = np.asarray(job_or_table[name], dtype=float)
-        column = MaskedColumn(values, name=name, mask=~np.isfinite(values), description=STAT_COLUMNS[name])
-        if name in headers.colnames:
-            headers.replace_column(name, column)
-        else:
-            headers.add_column(column)
-        names.append(name)
-    return names
+        return getattr(pixel_stats, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,7 +31,8 @@ import numpy as np
 
 from ..core.formatting import escape, human_bytes, link_html
 from ..core.inventory import inventory_of
-from ..core.units import r0_label, r0_to_display
+from ..core.r0_format import r0_text
+from ..core.units import r0_label
 
 __all__ = ["DatasetOverview", "dataset_facts", "axes_description", "overview_html"]
 
@@ -106,7 +107,7 @@ def axes_description(dataset) -> dict:
     if tile is None:
         return {"pixel": [], "world": [], "correlation": np.zeros((0, 0), dtype=bool)}
     shape = tuple(tile.data.shape)
-    pixel = list(zip(pixel_axis_names(tile), shape))
+    pixel = list(zip(pixel_axis_names(tile), shape, strict=False))
     wcs = getattr(tile.wcs, "low_level_wcs", tile.wcs)  # sliced datasets hold a high-level wrapper
     names = list(wcs.world_axis_names or [])
     units = [str(u) for u in (wcs.world_axis_units or [])]
@@ -114,7 +115,7 @@ def axes_description(dataset) -> dict:
     names = [n or f"world {i}" for i, n in enumerate(names + [""] * (n_world - len(names)))]
     units = units + [""] * (n_world - len(units))
     matrix = np.asarray(wcs.axis_correlation_matrix, dtype=bool)[:, ::-1]
-    return {"pixel": pixel, "world": list(zip(names, units)), "correlation": matrix}
+    return {"pixel": pixel, "world": list(zip(names, units, strict=False)), "correlation": matrix}
 
 
 def dataset_facts(dataset) -> dict:
@@ -149,9 +150,10 @@ def _fact_value(key, value) -> str:
             return escape(value)
     if key == "qualityAverageFriedParameter":  # metres in the inventory
         try:
-            return escape(f"{r0_to_display(value):.1f}")
+            text = r0_text(value, unit=False)
         except (TypeError, ValueError):
             return escape(value)
+        return escape(text if text != "—" else f"{value} (not a number)")
     if isinstance(value, (list, tuple)):
         return escape(", ".join(str(v) for v in value))
     return escape(value)
@@ -163,7 +165,7 @@ def correlation_html(axes: dict) -> str:
     head = "".join(f"<th class='dkw-px' title='pixel axis {i}'>{escape(name)}</th>"
                    for i, (name, _n) in enumerate(pixel))
     rows = []
-    for wi, (name, unit) in enumerate(world):
+    for wi, (name, _unit) in enumerate(world):
         cells = []
         for pi, (pname, _n) in enumerate(pixel):
             on = bool(matrix[wi, pi])
@@ -239,7 +241,7 @@ class DatasetOverview(w.VBox):
     def _on_dataset(self, _change=None) -> None:
         try:
             self.html.value = overview_html(self.model.dataset)
-        except Exception as err:  # noqa: BLE001 - a strange dataset must not break the explorer
+        except Exception as err:
             self.html.value = (_STYLE + "<div class='dkw-overview'><b>Could not describe this dataset:</b> "
                                f"{escape(type(err).__name__)}: {escape(err)}</div>")
 

@@ -19,6 +19,21 @@ Choices
   y, as ``TiledDataset.plot``); the image axes and sliders are those of one tile.
 * Axis labels carry the world coordinates at both ends of each image axis and at
   each slider's index (``describe_world_at``); all text goes through ``escape``.
+  Where a world coordinate runs linearly along an image axis, a second axis (top /
+  right) shows it in readable units
+  (:func:`~dkist_widgets.core.image_world_axes.world_axis`).
+* **Opens on data that is there** (issue 14.8): the first view is the one whose
+  image holds the most files on disk (:func:`~dkist_widgets.core.pixels.start_indices`).
+  With nothing on disk the panel says so and offers to fetch the files of the view
+  (the callbacks of :meth:`Preview.on_fetch_request`, e.g. a transfer monitor; with
+  none, the dkist code that would). "On disk only" makes sliders and play step
+  over the indices whose image holds files on disk (beyond the issue).
+* **Damaged files** (issue 14.11): a file on disk that cannot be read or holds the
+  wrong shape is named in the status with what is wrong, drawn as missing, and
+  reported to the model (``model.mark_unreadable``, when the model has it) so the
+  on-disk count leaves it out.
+* The colour bar names the data's unit; the profile plot stays hidden until a
+  click asks for one; slider labels are never cut.
 """
 
 from __future__ import annotations
@@ -33,7 +48,9 @@ import numpy as np
 
 from ..core import pixels as px
 from ..core.formatting import escape
+from ..core.image_world_axes import world_axis
 from ..core.world_coords import describe_world_at, pixel_axis_names
+from .frame_stats import FrameStatsPanel  # re-exported where it used to live
 
 __all__ = ["Preview", "FrameStatsPanel", "render_rgba", "MISSING_COLOURS"]
 
@@ -106,9 +123,24 @@ class Preview(w.VBox):
         self.indices: list[int] = []
         self.image_axes: tuple[int, int] = (0, 0)
         self._building = False
+        self._fetch_callbacks: list = []
+        self.unit = ""
+        self.problems: tuple[tuple[str, str], ...] = ()
+        self._known_problems: dict[str, str] = {}
+        self.on_disk_only = w.Checkbox(value=False, description="step through frames on disk only", indent=False,
+                                       layout=w.Layout(width="auto"))
+        self.on_disk_only.add_class("dkw-preview-on-disk-only")
+        self.nothing_box = w.HBox(layout=w.Layout(display="none", align_items="center"))
+        self.nothing_text = w.HTML()
+        self.nothing_text.add_class("dkw-preview-nothing")
+        self.fetch_button = w.Button(description="Fetch this view's files", icon="download",
+                                     layout=w.Layout(width="220px"))
+        self.fetch_button.add_class("dkw-preview-fetch")
+        self.fetch_button.on_click(lambda _b: self.request_fetch())
+        self.nothing_box.children = [self.nothing_text, self.fetch_button]
 
-        self.x_picker = w.Dropdown(description="x", layout=w.Layout(width="230px"))
-        self.y_picker = w.Dropdown(description="y", layout=w.Layout(width="230px"))
+        self.x_picker = w.Dropdown(description="x", layout=w.Layout(width="300px"))
+        self.y_picker = w.Dropdown(description="y", layout=w.Layout(width="300px"))
         self.profile_picker = w.Dropdown(description="profile", layout=w.Layout(width="250px"))
         self.percentile = w.FloatRangeSlider(value=tuple(percentiles), min=0, max=100, step=0.5,
                                              description="limits %", continuous_update=False,
@@ -125,6 +157,9 @@ class Preview(w.VBox):
         self.legend.add_class("dkw-preview-legend")
         self.colourbar = w.Image(format="png", layout=w.Layout(width="300px", height="14px"))
         self.colourbar_labels = w.HTML()
+        self.colourbar_high = w.HTML()
+        for part in (self.colourbar_labels, self.colourbar_high):
+            part.add_class("dkw-preview-colourbar-label")
         self.world_text = w.HTML()
         self.world_text.add_class("dkw-preview-world-axes")
         self.upscale = 1
@@ -138,9 +173,19 @@ class Preview(w.VBox):
                                  colors=["#e8710a"], marker="crosshair", default_size=120)
         self.x_axis_widget = bq.Axis(scale=self.x_scale, label="x")
         self.y_axis_widget = bq.Axis(scale=self.y_scale, orientation="vertical", label="y")
-        self.figure = bq.Figure(marks=[self.image_mark, self.marker], axes=[self.x_axis_widget, self.y_axis_widget],
-                                padding_x=0, padding_y=0, fig_margin={"top": 10, "bottom": 50, "left": 70, "right": 10},
-                                layout=w.Layout(width="640px", height="460px"))
+        self.xw_scale, self.yw_scale = bq.LinearScale(), bq.LinearScale()
+        self.x_world_axis = bq.Axis(scale=self.xw_scale, side="top", label="", tick_format=".4g",
+                                    visible=False)
+        self.y_world_axis = bq.Axis(scale=self.yw_scale, orientation="vertical", side="right", label="",
+                                    tick_format=".4g", label_offset="50px", visible=False)
+        # an invisible mark holds the world scales in the figure (bqplot draws axes of scales in use)
+        self._world_mark = bq.Scatter(x=[0], y=[0], scales={"x": self.xw_scale, "y": self.yw_scale},
+                                      default_opacities=[0.0], visible=False)
+        self.figure = bq.Figure(marks=[self.image_mark, self.marker, self._world_mark],
+                                axes=[self.x_axis_widget, self.y_axis_widget, self.x_world_axis, self.y_world_axis],
+                                padding_x=0, padding_y=0,
+                                fig_margin={"top": 50, "bottom": 55, "left": 80, "right": 80},
+                                layout=w.Layout(width="700px", height="520px"))
         self.figure.add_class("dkw-preview-figure")
 
         self.p_x = bq.LinearScale()
@@ -154,10 +199,14 @@ class Preview(w.VBox):
         self.profile_title = w.HTML("<i>click the image for a profile</i>")
         self.profile_title.add_class("dkw-preview-profile-title")
 
-        controls = w.HBox([self.x_picker, self.y_picker, self.cmap_picker, self.percentile])
-        bar = w.HBox([self.colourbar_labels, self.colourbar, self.legend])
-        self.children = [controls, self.slider_box, self.figure, self.world_text, bar, self.status,
-                         w.HBox([self.profile_picker, self.profile_title]), self.profile_figure]
+        controls = w.HBox([self.x_picker, self.y_picker, self.cmap_picker, self.percentile],
+                          layout=w.Layout(flex_flow="row wrap"))
+        bar = w.HBox([self.colourbar_labels, self.colourbar, self.colourbar_high, self.legend],
+                     layout=w.Layout(align_items="center", flex_flow="row wrap"))
+        # the profile plot joins the view at the first click (no empty 0-1 plot before;
+        # bqplot cannot lay out a hidden figure)
+        self.children = [controls, self.slider_box, self.on_disk_only, self.nothing_box, self.figure, bar,
+                         self.world_text, self.status, w.HBox([self.profile_picker, self.profile_title])]
 
         self.x_picker.observe(self._on_axes, "value")
         self.y_picker.observe(self._on_axes, "value")
@@ -194,7 +243,7 @@ class Preview(w.VBox):
         self.shape = shape
         if image_axes is None:
             image_axes = (len(shape) - 1, len(shape) - 2)
-        options = [(f"{i}: {name} ({n})", i) for i, (name, n) in enumerate(zip(names, shape))]
+        options = [(f"{i}: {name} ({n})", i) for i, (name, n) in enumerate(zip(names, shape, strict=False))]
         self._building = True
         try:
             self.x_picker.options = options
@@ -204,7 +253,9 @@ class Preview(w.VBox):
             self.profile_picker.value = next((i for i, n in enumerate(names) if "wave" in n.lower()), 0)
         finally:
             self._building = False
-        self.indices = [0] * len(shape)
+        self.unit = str(getattr(ds, "unit", None) or "")
+        self._known_problems = {}
+        self.indices = px.start_indices(self.model, image_axes) or [0] * len(shape)
         self.set_image_axes(*image_axes)
 
     def set_image_axes(self, x_axis: int, y_axis: int) -> None:
@@ -230,13 +281,14 @@ class Preview(w.VBox):
             if axis in self.image_axes:
                 continue
             slider = w.IntSlider(value=min(self.indices[axis], n - 1), min=0, max=n - 1,
-                                 description=self.axis_names[axis][:14], continuous_update=False,
-                                 layout=w.Layout(width="420px"), style={"description_width": "110px"})
+                                 description=self.axis_names[axis], continuous_update=False,
+                                 layout=w.Layout(width="auto", min_width="420px"),
+                                 style={"description_width": "initial"})
             slider.add_class("dkw-preview-slider")
             play = w.Play(value=slider.value, min=0, max=n - 1, interval=400, description="play")
             w.jslink((play, "value"), (slider, "value"))
             label = w.HTML()
-            slider.observe(lambda change, a=axis: self._on_slider(a, change["new"]), "value")
+            slider.observe(lambda change, a=axis: self._on_slider(a, change["new"], change["old"]), "value")
             self.sliders[axis], self.plays[axis], self.slider_labels[axis] = slider, play, label
             rows.append(w.HBox([slider, play, label]))
             self._label_slider(axis)
@@ -254,16 +306,31 @@ class Preview(w.VBox):
 
     def _label_axes(self) -> None:
         lines = []
-        for name, axis, widget in zip("xy", self.image_axes, (self.x_axis_widget, self.y_axis_widget)):
+        for name, axis, widget in zip("xy", self.image_axes, (self.x_axis_widget, self.y_axis_widget), strict=False):
             n = self.shape[axis]
             widget.label = f"{self.axis_names[axis]} (pixel)"
             first, last = self._world(axis, 0), self._world(axis, n - 1)
             lines.append(f"<b>{name}</b>: {escape(self.axis_names[axis])}: 0 → {escape(first)}; "
                          f"{n - 1} → {escape(last)}")
+        self._world_axes()
         if self.model.is_tiled:
             lines.append(escape(f"mosaic of {self.model.tile_grid_shape} tiles; world values of tile "
                                 f"{next(iter(self.model.tile_indexes))}"))
         self.world_text.value = "<br>".join(lines)
+
+    def _world_axes(self) -> None:
+        """Top / right axes in world units where the coordinate is linear along the image axis."""
+        for axis, scale, widget in zip(self.image_axes, (self.xw_scale, self.yw_scale),
+                                       (self.x_world_axis, self.y_world_axis), strict=True):
+            found = None if self.model.is_tiled else world_axis(self._ds, axis, self.indices)
+            if found is None:
+                widget.visible = False
+                continue
+            scale.min, scale.max = found.at_start, found.at_end
+            widget.label = found.label
+            widget.visible = True
+        self.world_axes = (self.x_world_axis.label if self.x_world_axis.visible else None,
+                           self.y_world_axis.label if self.y_world_axis.visible else None)
 
     # ------------------------------------------------------------------ events
 
@@ -278,7 +345,15 @@ class Preview(w.VBox):
             return
         self.set_image_axes(x, y)
 
-    def _on_slider(self, axis: int, value: int) -> None:
+    def _on_slider(self, axis: int, value: int, old: int | None = None) -> None:
+        if self.on_disk_only.value:
+            there = px.indices_on_disk(self.model, axis, self.image_axes, self.indices)
+            if there and int(value) not in there:
+                step = 1 if old is None or value >= old else -1
+                ahead = [i for i in there if (i - value) * step > 0]
+                target = (min(ahead) if step > 0 else max(ahead)) if ahead else (there[0] if step > 0 else there[-1])
+                self.sliders[axis].value = int(target)  # observed again with a value on disk
+                return
         with self._lock:
             self.indices[axis] = int(value)
             self._label_slider(axis)
@@ -346,11 +421,17 @@ class Preview(w.VBox):
         gradient = np.linspace(0, 1, 256, dtype=np.float32)[None, :].repeat(8, axis=0)
         rgba = render_rgba(gradient, np.zeros(gradient.shape, dtype=bool), (0.0, 1.0), self.cmap_picker.value)
         self.colourbar.value = _png(rgba)
+        unit = escape(self.unit) if self.unit else "(no unit in the dataset)"
         if self.limits is None:
-            self.colourbar_labels.value = "<span>no finite pixels</span>"
+            self.colourbar_labels.value = ""
+            self.colourbar_high.value = ""
+            self.colourbar.layout.visibility = "hidden"
         else:
             lo, hi = self.limits
-            self.colourbar_labels.value = f"<span class='dkw-preview-limits'>{lo:.4g} … {hi:.4g}</span>"
+            self.colourbar.layout.visibility = "visible"
+            self.colourbar_labels.value = f"<span class='dkw-preview-limits'>{lo:.4g}&nbsp;</span>"
+            self.colourbar_high.value = (f"<span class='dkw-preview-limits-high'>&nbsp;{hi:.4g} "
+                                         f"<span class='dkw-preview-unit'>{unit}</span></span>")
 
     def _render_status(self) -> None:
         slab = self.slab
@@ -363,7 +444,85 @@ class Preview(w.VBox):
         fixed = ", ".join(f"{escape(self.axis_names[a])}={self.indices[a]}" for a in self.sliders)
         self.status.value = escape(
             f"read {slab.n_read} of {slab.n_files} files in {self.last_draw_seconds * 1000:.0f} ms"
-        ) + (f"; {fixed}" if fixed else "") + escape(thin)
+        ) + (f"; {fixed}" if fixed else "") + escape(thin) + self._problems_html(slab)
+        self._nothing_on_disk(slab)
+
+    def _problems_html(self, slab) -> str:
+        """The files of this view that are on disk but cannot be used, named, with why."""
+        for name, why in slab.problems:
+            self._known_problems[name] = why
+        if slab.problems:
+            self._report_unreadable(slab.problems)
+        in_view = set(self._view_names())
+        shown = [(n, why) for n, why in self._known_problems.items() if n in in_view]
+        self.problems = tuple(shown)
+        if not shown:
+            return ""
+        items = "".join(f"<li>{escape(name)}: {escape(why)}</li>" for name, why in shown[:5])
+        more = f"<li>… and {len(shown) - 5} more</li>" if len(shown) > 5 else ""
+        return (f"<div class='dkw-preview-problems'>{len(shown)} file(s) on disk could not be used "
+                f"(drawn as missing, not counted as on disk):<ul style='margin:0'>{items}{more}</ul></div>")
+
+    def _view_names(self) -> list[str]:
+        if self.model.is_tiled:
+            return list(self._known_problems)
+        uris = px.layout_of(self.model.dataset).uris.ravel()
+        return [str(uris[f]) for f in self.view_frame_ids()]
+
+    def _report_unreadable(self, problems) -> None:
+        mark = getattr(self.model, "mark_unreadable", None)
+        if mark is None:
+            return
+        frames = {}
+        for name, why in problems:
+            for frame in px.frame_ids_of(self.model, [name]):
+                frames[frame] = why
+        if frames:  # not from inside this redraw: the model's refresh redraws the view
+            threading.Thread(target=mark, args=(frames,), daemon=True, name="dkw-preview-unreadable").start()
+
+    def _nothing_on_disk(self, slab) -> None:
+        if slab.n_read or self.problems:
+            self.nothing_box.layout.display = "none"
+            return
+        self.nothing_text.value = escape(
+            f"Nothing of this view is on disk yet ({slab.n_files} file(s) needed"
+            f"{'; none of the dataset' if not self.model.n_local_files else ''}).") + " "
+        self.fetch_button.disabled = False
+        self.nothing_box.layout.display = "flex"
+
+    # ------------------------------------------------------------------ fetching
+
+    def view_frame_ids(self) -> list[int]:
+        """Frame ids (model order) of the files the current view needs."""
+        if self.model.is_tiled:
+            return []
+        layout = px.layout_of(self.model.dataset)
+        ngrid = len(layout.grid_shape)
+        item = tuple(slice(None) if a in self.image_axes else int(self.indices[a]) for a in range(ngrid))
+        ids = np.arange(int(np.prod(layout.grid_shape))).reshape(layout.grid_shape)[item]
+        return [int(i) for i in np.ravel(ids)]
+
+    def on_fetch_request(self, callback, remove: bool = False) -> None:
+        """Register ``callback(frame_ids)`` for "Fetch this view's files" (``remove=True`` drops it)."""
+        if remove:
+            self._fetch_callbacks = [c for c in self._fetch_callbacks if c is not callback]
+        else:
+            self._fetch_callbacks.append(callback)
+
+    def request_fetch(self) -> list[int]:
+        """Hand the current view's frame ids to the fetch callbacks (or show the dkist code)."""
+        ids = self.view_frame_ids()
+        if not self._fetch_callbacks:
+            item = ", ".join(":" if a in self.image_axes else str(self.indices[a]) for a in range(len(self.shape)))
+            self.nothing_text.value = (escape(f"{len(ids)} file(s). No transfer is connected to this view; in "
+                                              "code:") + f"<pre class='dkw-code'>ds[{escape(item)}].files.download("
+                                       "path='~/dkist_data/{dataset_id}')</pre>")
+            return ids
+        for callback in list(self._fetch_callbacks):
+            callback(ids)
+        self.fetch_button.disabled = True
+        self.nothing_text.value = escape(f"Asked for the {len(ids)} file(s) of this view; they show as they arrive.")
+        return ids
 
     def click(self, x: float, y: float) -> None:
         """Act as a click at data coordinates ``(x, y)``: mark it and draw the profile there."""
@@ -403,6 +562,8 @@ class Preview(w.VBox):
             return
         slab = px.read_profile(self.model, axis, indices, tile=tile)
         self.profile = slab
+        if self.profile_figure not in self.children:
+            self.children = (*self.children, self.profile_figure)
         x = np.arange(slab.values.size)
         y = np.where(slab.missing, np.nan, slab.values)
         self.profile_line.x, self.profile_line.y = x, y
@@ -412,71 +573,3 @@ class Preview(w.VBox):
         note = f" — {missing} points from missing files" if missing else ""
         tile_text = f"tile {tile}: " if tile is not None else ""
         self.profile_title.value = escape(f"{tile_text}profile along {self.axis_names[axis]} at {where}{note}")
-
-
-class FrameStatsPanel(w.VBox):
-    """Compute per-frame pixel statistics over the local files, with progress and cancel.
-
-    Runs a :class:`~dkist_widgets.core.pixels.StatsJob` as a background job
-    (:class:`~dkist_widgets.core.jobs.BackgroundJob`; dask threads, or ``client`` when
-    given). When it ends, the statistics are added to
-    ``model.headers`` as ``PIX_*`` columns (:func:`~dkist_widgets.core.pixels.add_stats_columns`),
-    so a ``HeaderExplorer`` created afterwards plots, thresholds and brushes them like
-    r0. ``on_done(job)`` is called (from the worker thread) after that.
-    """
-
-    def __init__(self, model, *, client=None, n_workers: int = 2, on_done=None, **kwargs):
-        super().__init__(**kwargs)
-        self.add_class("dkw-frame-stats")
-        self.model = model
-        self.client = client
-        self.n_workers = int(n_workers)
-        self.on_done = on_done
-        self.job: px.StatsJob | None = None
-        self.added: list[str] = []
-        self.start_button = w.Button(description="compute statistics", icon="play", layout=w.Layout(width="200px"))
-        self.cancel_button = w.Button(description="cancel", icon="stop", disabled=True, layout=w.Layout(width="110px"))
-        self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="300px"))
-        self.message = w.HTML()
-        self.start_button.on_click(lambda _b: self.start())
-        self.cancel_button.on_click(lambda _b: self.cancel())
-        self.children = [w.HBox([self.start_button, self.cancel_button, self.bar]), self.message]
-
-    def start(self) -> px.StatsJob:
-        """Start a job over all local frames (``RuntimeError`` while one runs)."""
-        if self.job is not None and not self.job.finished:
-            raise RuntimeError("statistics are already being computed")
-        self.job = px.StatsJob(self.model, client=self.client, n_workers=self.n_workers, progress=self._progress)
-        self.bar.max = max(1, self.job.n_total)
-        self.bar.value = 0
-        self.start_button.disabled = True
-        self.cancel_button.disabled = False
-        where = "a dask.distributed client" if self.client is not None else f"{self.n_workers} threads"
-        self.message.value = escape(f"reading {self.job.n_total} local files with {where}…")
-        return self.job.start(on_finished=self._finished)
-
-    def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-
-    def _progress(self, done: int, total: int) -> None:
-        self.bar.value = done
-
-    def _finished(self, job: px.StatsJob) -> None:
-        """Called from the job's worker thread when it has finished."""
-        if job.error is not None:
-            self.message.value = escape(f"failed: {type(job.error).__name__}: {job.error}")
-        else:
-            try:
-                self.added = px.add_stats_columns(self.model.headers, job) if self.model.headers_match_files else []
-                state = "cancelled" if job.cancelled else "done"
-                rate = job.n_done / job.elapsed if job.elapsed > 0 else 0.0
-                target = (f"; columns {', '.join(self.added)} added to the headers" if self.added
-                          else "; the header table does not match the files: no columns added")
-                self.message.value = escape(f"{state}: {job.n_done} of {job.n_total} files, {rate:.1f} files/s{target}")
-            except ValueError as exc:
-                self.message.value = escape(f"statistics computed, columns not added: {exc}")
-        self.start_button.disabled = False
-        self.cancel_button.disabled = True
-        if self.on_done is not None:
-            self.on_done(job)

@@ -25,7 +25,12 @@ Choices
 * **Transfers.** The panel does not know the transfer monitor: Transfer calls the
   callbacks registered with :meth:`SearchPanel.on_transfer_request` with the
   selected records (API keys), and ``transfer_request`` (a kernel-side trait) holds
-  the last such list.
+  the last such list. Above ``confirm_bytes`` or ``confirm_files`` it first shows
+  files, bytes and an estimated time and asks
+  (:class:`~dkist_widgets.panels.search_transfer_confirm.TransferConfirm`, which
+  also reads the ``DKIST_WIDGETS_CONFIRM_TRANSFER_*`` environment variables).
+* **Sorting.** A click on a column header sorts the page (it no longer selects
+  every row); see :mod:`dkist_widgets.panels.search_results`.
 * Every text that comes from the user or the data centre is escaped before it goes
   into HTML.
 """
@@ -33,17 +38,18 @@ Choices
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import ipywidgets as w
 import traitlets
 
 from ..core import search as core
-from ..core.formatting import escape, human_bytes
+from ..core.formatting import escape
+from .search_actions import SearchActions
 from .search_form import FIELD_CONTROLS, PAGE_SIZES, SearchForm
 from .search_products import ProductViewer
 from .search_results import ResultsGrid
 from .search_results import dataframe as _dataframe  # noqa: F401 - benchmarks/bench_search_grid.py imports it
+from .search_transfer_confirm import TransferConfirm
 
 __all__ = ["SearchPanel", "PAGE_SIZES"]
 
@@ -55,7 +61,7 @@ vertical-align:middle;margin-right:6px}
 </style>"""
 
 
-class SearchPanel(w.VBox):
+class SearchPanel(SearchActions, w.VBox):
     """Search the DKIST archive; choose datasets; fetch, open, inspect, transfer.
 
     Parameters
@@ -75,6 +81,13 @@ class SearchPanel(w.VBox):
         aliases ``{proposal_id}``, ``{date}``, ... and ``{file}``.
     columns
         Grid columns shown first (the workshop's by default).
+    confirm_bytes, confirm_files
+        Ask before a transfer moving more than this many bytes or files (default
+        10 GB and 1000 files, or the environment variables
+        ``DKIST_WIDGETS_CONFIRM_TRANSFER_BYTES`` / ``..._FILES``; 0 asks always).
+    transfer_rate
+        Bytes per second for the time estimate shown when asking
+        (``DKIST_WIDGETS_TRANSFER_RATE``; default 100 MB/s).
     """
 
     busy = traitlets.Bool(False, help="True while a search, download or load runs.")
@@ -87,7 +100,8 @@ class SearchPanel(w.VBox):
 
     def __init__(self, model=None, *, choices: core.FormChoices | None = None,
                  search_timeout: float = 30.0, path_template: str = core.DEFAULT_PATH_TEMPLATE,
-                 columns=core.DEFAULT_COLUMNS, **kwargs):
+                 columns=core.DEFAULT_COLUMNS, confirm_bytes: float | None = None,
+                 confirm_files: float | None = None, transfer_rate: float | None = None, **kwargs):
         super().__init__(**kwargs)
         self.add_class("dkw-search")
         if model is None:
@@ -107,6 +121,8 @@ class SearchPanel(w.VBox):
         self._build_form(path_template)
         self._build_results()
         self._build_actions()
+        self.transfer_confirm = TransferConfirm(confirm_bytes=confirm_bytes, confirm_files=confirm_files,
+                                                transfer_rate=transfer_rate)
         self.children = [
             w.HTML("<b>DKIST archive search</b>"),
             self.form,
@@ -116,6 +132,7 @@ class SearchPanel(w.VBox):
             self.code_box,
             self.results_box,
             self.actions_box,
+            self.transfer_confirm,
             self.viewer_box,
         ]
         self._apply_choices(self.choices)
@@ -178,12 +195,15 @@ class SearchPanel(w.VBox):
                                    "Download and play the preview movie")
         self.transfer_button = button("Transfer", "dkw-search-transfer", self.request_transfer,
                                       "Hand the selected datasets to the transfer monitor")
+        self.blocked_note = w.HTML()
+        self.blocked_note.add_class("dkw-search-blocked-note")
         self.progress = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="300px", visibility="hidden"))
         self.progress_label = w.HTML()
         self.actions_box = w.VBox([
             self.path_template,
             w.HBox([self.fetch_button, self.open_button, self.report_button, self.movie_button,
                     self.transfer_button]),
+            self.blocked_note,
             w.HBox([self.progress, self.progress_label], layout=w.Layout(align_items="center")),
         ])
         self.viewer_box = ProductViewer()
@@ -242,10 +262,23 @@ class SearchPanel(w.VBox):
 
     def _sync_buttons(self) -> None:
         none = not self.selected_ids or self.busy
-        for b in (self.fetch_button, self.open_button, self.report_button, self.movie_button,
-                  self.transfer_button):
-            b.disabled = none
         res = self.result
+        pairs = [(i, res.record(i)) for i in self.selected_ids] if res is not None and not none else []
+        pairs = [(i, r) for i, r in pairs if r is not None]
+        blockers = core.action_blockers([r for _i, r in pairs], [i for i, _r in pairs])
+        notes = []
+        for action, b in (("fetch", self.fetch_button), ("open", self.open_button), ("report", self.report_button),
+                          ("movie", self.movie_button), ("transfer", self.transfer_button)):
+            b.disabled = none or action in blockers  # only what cannot work (issue 14.11)
+            if not hasattr(b, "_dkw_tooltip"):
+                b._dkw_tooltip = b.tooltip
+            b.tooltip = (f"{b.description} cannot work: " + "; ".join(blockers[action])) if action in blockers \
+                else b._dkw_tooltip
+            if action in blockers and not none:
+                notes.append(f"{b.description}: " + "; ".join(blockers[action][:3])
+                             + (" …" if len(blockers[action]) > 3 else ""))
+        self.blocked_note.value = (("<div class='dkw-search-blocked'>⚠ Not possible for the selection — "
+                                    + escape(" | ".join(notes)) + "</div>") if notes else "")
         paged = res is not None and not res.from_table and res.request is not None and not self.busy
         self.prev_button.disabled = not (paged and res.page > 1)
         self.next_button.disabled = not (paged and res.page < res.n_pages)
@@ -268,7 +301,7 @@ class SearchPanel(w.VBox):
                     return
             try:
                 on_done(value)
-            except Exception as err:  # noqa: BLE001 - shown, never raised into a thread
+            except Exception as err:
                 self._say(f"{label} failed: {err}", "error")
             finally:
                 self._set_busy(None)
@@ -345,7 +378,11 @@ class SearchPanel(w.VBox):
             self._say("No dataset matches this search." if result.total == 0 else
                       f"This page is empty ({result.total} results in all).", "info")
         else:
-            self._say(f"Found {result.total:,} dataset(s) in {result.seconds:.2f} s.", "ok")
+            damaged = result.damaged()
+            note = ("" if not damaged else f"\n{len(damaged)} record(s) with empty or wrong-typed fields (shown; "
+                    "only what needs those fields is disabled): " + "; ".join(damaged[:5])
+                    + (" …" if len(damaged) > 5 else ""))
+            self._say(f"Found {result.total:,} dataset(s) in {result.seconds:.2f} s.{note}", "info" if damaged else "ok")
         if isinstance(self._frame, pd.DataFrame):
             self._sync_buttons()
 
@@ -365,12 +402,17 @@ class SearchPanel(w.VBox):
 
     # ---------------------------------------------------------------- selection
 
-    def _on_selection(self, _change) -> None:
+    def _on_selection(self, change) -> None:
+        if change is not None and self.results_box.take_header_selection(change["new"]):
+            pass  # a header click: the grid sorted and put the earlier selection back
         self.selected_ids = self.results_box.selected_ids()
 
     @traitlets.observe("selected_ids")
     def _selected_changed(self, _change):
         self._sync_buttons()
+        if self.transfer_confirm.asking and [str(r.get("datasetId")) for r in self.transfer_confirm.pending] \
+                != list(self.selected_ids):
+            self.transfer_confirm.hide()  # the question was about another selection
         if self.selected_ids:
             n = len(self.selected_ids)
             self.progress_label.value = escape(f"{n} selected: {', '.join(self.selected_ids[:5])}"
@@ -393,151 +435,3 @@ class SearchPanel(w.VBox):
             if record is not None:
                 out.append(record)
         return out
-
-    # ---------------------------------------------------------------- actions
-
-    def _selected_with_template(self):
-        """(selected records, path template) for a fetch, or None (nothing selected, or a
-        template the panel has already said is bad)."""
-        records = self.selected_records()
-        template = self._template()
-        if not records or template is None:
-            return None
-        return records, template
-
-    def _template(self) -> core.PathTemplate | None:
-        try:
-            return core.PathTemplate(self.path_template.value)
-        except ValueError as err:
-            self._say(f"Save to: {err}", "error")
-            return None
-
-    def _progress(self, fraction: float, text: str) -> None:
-        self.progress.layout.visibility = "visible"
-        self.progress.value = max(0.0, min(1.0, fraction))
-        self.progress_label.value = escape(text)
-
-    def fetch_selected(self) -> core.BackgroundJob | None:
-        """Download the selected datasets' ASDFs into the path template."""
-        chosen = self._selected_with_template()
-        if chosen is None:
-            return None
-        records, template = chosen
-        timeout = self.search_timeout
-
-        def progress(index, n, done, total):
-            frac = (index + (done / total if total else 0.0)) / n
-            self._progress(frac, f"ASDF {index + 1} of {n}: {human_bytes(done)}"
-                           + (f" of {human_bytes(total)}" if total else ""))
-
-        def work(cancel):
-            return core.fetch_asdfs(records, template, progress=progress, cancel=cancel, timeout=timeout)
-
-        def done(outcomes):
-            ok = [o for o in outcomes if o.path is not None]
-            bad = [o for o in outcomes if o.error]
-            lines = [f"{o.dataset_id}: {o.path}" for o in ok] + [o.error for o in bad]
-            self._progress(1.0, f"{len(ok)} of {len(outcomes)} ASDF file(s) fetched")
-            self.fetched = outcomes
-            self._say("\n".join(lines), "error" if bad else "ok")
-
-        code = (f"files = Fido.fetch(res, path={self.path_template.value!r})  "
-                "# res: the rows selected")
-        self.code.value = self.code.value + f"<pre class='dkw-code'>{escape(code)}</pre>"
-        return self._start("Fetching ASDF", work, done, timeout=None)
-
-    def open_selected(self) -> core.BackgroundJob | None:
-        """Fetch (or reuse) the first selected dataset's ASDF and load it into the model."""
-        chosen = self._selected_with_template()
-        if chosen is None:
-            return None
-        records, template = chosen
-        record = records[0]
-        ds_id = str(record.get("datasetId"))
-        timeout = self.search_timeout
-
-        def work(cancel):
-            from ..core.dataset_files import open_dataset_file
-
-            path = core.download_product(
-                ds_id, "asdf", template, record=record, cancel=cancel, timeout=timeout,
-                progress=lambda d, t: self._progress(d / t if t else 0.0, f"ASDF of {ds_id}: {human_bytes(d)}"))
-            if cancel.is_set():
-                raise core.Cancelled("Open cancelled.")
-            return path, open_dataset_file(path)  # a bad file: DatasetFileError (a ValueError) says why
-
-        def done(value):
-            path, ds = value
-            self.model.set_dataset(ds)
-            self.opened_id = ds_id
-            self._progress(1.0, f"opened {ds_id}")
-            self._say(f"Opened {ds_id} from {path}.", "ok")
-
-        return self._start("Opening", work, done, timeout=None)
-
-    def _product(self, kind: str, on_file) -> core.BackgroundJob | None:
-        chosen = self._selected_with_template()
-        if chosen is None:
-            return None
-        records, template = chosen
-        record = records[0]
-        ds_id = str(record.get("datasetId"))
-        timeout = self.search_timeout
-        what = {"quality": "quality report", "movie": "preview movie"}[kind]
-
-        def work(cancel):
-            folder = template.folder_for(record)
-            return core.download_product(
-                ds_id, kind, folder, record=record, cancel=cancel, timeout=timeout,
-                progress=lambda d, t: self._progress(d / t if t else 0.0, f"{what} of {ds_id}: {human_bytes(d)}"))
-
-        def done(path):
-            on_file(ds_id, Path(path))
-            self._progress(1.0, f"{what} of {ds_id}: {human_bytes(Path(path).stat().st_size)}")
-
-        return self._start(f"Downloading the {what}", work, done, timeout=None)
-
-    def show_quality_report(self) -> core.BackgroundJob | None:
-        """Download the first selected dataset's quality report and show it inline."""
-        def show(ds_id, path):
-            self.viewer_box.show_report(ds_id, path)
-            self.report_file = path
-            self._say(f"Quality report of {ds_id} saved to {path}.", "ok")
-
-        return self._product("quality", show)
-
-    def play_movie(self) -> core.BackgroundJob | None:
-        """Download the first selected dataset's preview movie and play it inline."""
-        def show(ds_id, path):
-            self.viewer_box.show_movie(ds_id, path)
-            self.movie_file = path
-            self._say(f"Preview movie of {ds_id} saved to {path}.", "ok")
-
-        return self._product("movie", show)
-
-    def on_transfer_request(self, callback, remove: bool = False) -> None:
-        """Register ``callback(records)`` for the Transfer button (``remove=True`` to drop it)."""
-        if remove:
-            self._transfer_callbacks = [c for c in self._transfer_callbacks if c is not callback]
-        else:
-            self._transfer_callbacks.append(callback)
-
-    def request_transfer(self) -> list[dict]:
-        """Hand the selected datasets (records) to the registered transfer callbacks."""
-        records = self.selected_records()
-        if not records:
-            return []
-        self.transfer_request = records
-        if not self._transfer_callbacks:
-            self._say("No transfer monitor is connected to this panel "
-                      "(connect one with panel.on_transfer_request(callback)).", "info")
-            return records
-        for callback in list(self._transfer_callbacks):
-            try:
-                callback(records)
-            except Exception as err:  # noqa: BLE001 - show, do not raise into the widget
-                self._say(f"The transfer monitor refused: {err}", "error")
-                return records
-        self._say(f"{len(records)} dataset(s) handed to the transfer monitor: "
-                  + ", ".join(str(r.get("datasetId")) for r in records), "ok")
-        return records

@@ -8,7 +8,9 @@ Choices
 * Every control is a text box or a dropdown holding what the user typed; parsing
   and validation belong to ``SearchRequest.from_form``, which lists every problem.
 * "(any)" / "any" mean "do not filter"; r0 is typed in the display unit of
-  :mod:`dkist_widgets.core.units` and labelled with it.
+  :mod:`dkist_widgets.core.units` and labelled with it (``r0_min`` / ``r0_max``;
+  :meth:`SearchForm.set` also takes the older ``r0_min_cm`` / ``r0_max_cm`` in cm
+  and shows them converted).
 * Each control carries a ``dkw-search-<name>`` CSS class (the browser tests find
   them by it).
 """
@@ -18,7 +20,8 @@ from __future__ import annotations
 import ipywidgets as w
 
 from ..core import search as core
-from ..core.units import r0_label
+from ..core.r0_format import r0_decimals
+from ..core.units import r0_label, r0_to_display
 
 __all__ = ["SearchForm", "PAGE_SIZES", "ANY"]
 
@@ -30,7 +33,7 @@ ANY = "(any)"
 FIELD_CONTROLS = {
     "start": "start", "end": "end", "instrument": "instrument",
     "wavelength_min_nm": "wavelength_min", "wavelength_max_nm": "wavelength_max",
-    "embargoed": "embargoed", "r0_min_cm": "r0_min", "r0_max_cm": "r0_max",
+    "embargoed": "embargoed", "r0_min": "r0_min", "r0_max": "r0_max",
     "dataset_ids": "dataset_ids", "proposal_id": "proposal_id",
     "target_type": "target_type", "all_stokes": "all_stokes", "page_size": "page_size",
 }
@@ -89,6 +92,12 @@ class SearchForm(w.VBox):
     def set(self, **values) -> None:
         """Fill the form from :class:`SearchRequest` field names (tests, notebooks)."""
         for name, value in values.items():
+            if name in ("r0_min_cm", "r0_max_cm"):  # older keys, in cm
+                name = name[:-3]
+                try:
+                    value = f"{round(r0_to_display(float(value) / 100.0), 12):g}"
+                except (TypeError, ValueError):
+                    pass  # not a number: shown as typed, the search says what is wrong
             if name not in FIELD_CONTROLS:
                 raise ValueError(f"no form field {name!r}; fields are {sorted(FIELD_CONTROLS)}")
             control = getattr(self, FIELD_CONTROLS[name])
@@ -115,7 +124,8 @@ class SearchForm(w.VBox):
         if lo and hi:
             self.start.placeholder = str(lo)[:16]
             self.end.placeholder = str(hi)[:16]
-        r_lo, r_hi = choices.r0_range_cm
+        r_lo, r_hi = choices.r0_range_m
         if r_lo is not None and r_hi is not None:
-            self.r0_min.placeholder = f"≥ {r_lo:g}"
-            self.r0_max.placeholder = f"≤ {r_hi:g}"
+            digits = r0_decimals()
+            self.r0_min.placeholder = f"≥ {r0_to_display(r_lo):.{digits}f}"
+            self.r0_max.placeholder = f"≤ {r0_to_display(r_hi):.{digits}f}"

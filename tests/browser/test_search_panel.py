@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from search_world import build_search_catalogue
 
+from dkist_widgets.core.units import r0_label
 from dkist_widgets.sandbox.datacentre import DataCentre
 from dkist_widgets.sandbox.dkist_config import kernel_environment
 
@@ -127,7 +128,8 @@ def test_search_select_open_shows_in_header_explorer(open_notebook, page, search
     # view order back): the first row *as shown* is now the best seeing
     best = max((r for r in visp if r.get("qualityAverageFriedParameter") is not None),
                key=lambda r: r["qualityAverageFriedParameter"])
-    nb.run_cell("sp.grid.transform([{'type': 'sort', 'column': 'Average Fried Parameter', 'desc': True}])")
+    r0_column = r0_label("Average r0")  # the header names the unit (issue 14.4)
+    nb.run_cell(f"sp.grid.transform([{{'type': 'sort', 'column': {r0_column!r}, 'desc': True}}])")
     grid.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     box = grid.bounding_box()

@@ -12,18 +12,20 @@ Choices
   ``Fido.search(...)`` line asks.
 * **r0 (dkist issue 613).** The API holds ``qualityAverageFriedParameter`` in
   *metres*; dkist 1.18's ``a.dkist.FriedParameter`` sends its quantities converted
-  to *centimetres*. The form takes r0 in the display unit of
-  :mod:`dkist_widgets.core.units` (cm; the ``r0_*_cm`` fields are named for it) and
-  converts with ``r0_from_display`` / ``r0_to_display``. At the first search we ask
-  dkist's walker what it sends for ``FriedParameter(1 cm, 2 cm)``: if it sends
-  ``1`` (the bug), the attr is built as ``FriedParameter(r0_m * u.cm, ...)`` -- the
-  number in metres with a cm label, so the wire carries metres; if a fixed dkist
-  sends ``0.01`` (metres), the attr is built with the real quantity. Either way
-  :func:`query_parameters` then *checks* that the wire values equal the metres
-  wanted and refuses to search otherwise. The shown code carries a comment saying so.
+  to *centimetres*. A :class:`SearchRequest` holds r0 in metres (``r0_min_m``,
+  ``r0_max_m``); the form's ``r0_min`` / ``r0_max`` are typed in the display unit
+  of :mod:`dkist_widgets.core.units` and converted with ``r0_from_display`` (the
+  older ``r0_min_cm`` / ``r0_max_cm`` keys are still read, as cm). At the first
+  search we ask dkist's walker what it sends for ``FriedParameter(1 cm, 2 cm)``:
+  if it sends ``1`` (the bug), the attr is built as ``FriedParameter(r0_m * u.cm,
+  ...)`` -- the number in metres with a cm label, so the wire carries metres -- and
+  the shown code says why in a one-line comment; if a fixed dkist sends ``0.01``
+  (metres), the attr is the natural ``FriedParameter(x * u.<display unit>, ...)``.
+  Either way :func:`query_parameters` then *checks* that the wire values equal the
+  metres wanted and refuses to search otherwise.
 * **Open bounds.** ``a.Time``, ``a.Wavelength`` and ``a.dkist.FriedParameter`` need
   both ends; a missing end is filled with an open bound (1990 / two days from now
-  for time, 0 / :data:`OPEN_WAVELENGTH_NM` nm, 0 / :data:`OPEN_R0_CM` cm). A range
+  for time, 0 / :data:`OPEN_WAVELENGTH_NM` nm, 0 / :data:`OPEN_R0_M` m). A range
   query on r0 never matches datasets without an r0 (API semantics).
 * **Fido routing.** The shown code always carries ``a.dkist.PageSize(n)``, a
   DKIST-only attr, so ``Fido.search`` asks only the DKIST client (with generic
@@ -39,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..r0_format import r0_decimals
 from ..units import R0_DISPLAY_UNIT, r0_from_display, r0_to_display
 
 __all__ = [
@@ -46,8 +49,8 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "OPEN_TIME",
     "OPEN_WAVELENGTH_NM",
-    "OPEN_R0_CM",
-    "R0_FORM_CAP_CM",
+    "OPEN_R0_M",
+    "R0_FORM_CAP_M",
     "DKIST_CLIENT_INSTRUMENTS",
     "SearchInputError",
     "SearchRequest",
@@ -57,17 +60,18 @@ __all__ = [
     "fido_code",
 ]
 
-if R0_DISPLAY_UNIT != "cm":  # pragma: no cover - a guard for whoever changes core.units
-    raise RuntimeError("SearchRequest's r0_*_cm fields, OPEN_R0_CM and the shown code assume r0 is typed in cm")
-
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 #: Open start bound; the open end is two days ahead (UTC): a far-future UTC end makes ERFA warn.
 OPEN_TIME = ("1990-01-01T00:00:00", None)
 OPEN_WAVELENGTH_NM = 1.0e5
-OPEN_R0_CM = 1.0e4
-#: The data centre drops r0 >= 0.3 m (FACTS); the form's r0 range is capped there.
-R0_FORM_CAP_CM = round(r0_to_display(0.3), 6)
+#: Open upper r0 bound (metres).
+OPEN_R0_M = 100.0
+#: The data centre drops r0 >= 0.3 m (FACTS); the form's r0 range is capped there (metres).
+R0_FORM_CAP_M = 0.3
+#: Form keys holding r0 in the display unit, and the older keys holding cm.
+R0_FORM_KEYS = ("r0_min", "r0_max")
+R0_CM_KEYS = ("r0_min_cm", "r0_max_cm")
 #: Instruments dkist's Fido client accepts (``DKISTClient._can_handle_query``).
 DKIST_CLIENT_INSTRUMENTS = ("VBI", "VTF", "VISP", "CRYO-NIRSP", "DL-NIRSP")
 
@@ -150,8 +154,8 @@ def _split_ids(value) -> tuple[str, ...]:
 class SearchRequest:
     """What to search for. ``None`` / empty means "do not filter on this".
 
-    Times are ISO strings (UTC); wavelengths in nm; r0 in **cm** (sent as metres,
-    see the module docstring). ``page`` is 1-based.
+    Times are ISO strings (UTC); wavelengths in nm; r0 in **metres** (the form
+    types it in the display unit, see the module docstring). ``page`` is 1-based.
     """
 
     start: str | None = None
@@ -160,8 +164,8 @@ class SearchRequest:
     wavelength_min_nm: float | None = None
     wavelength_max_nm: float | None = None
     embargoed: bool | None = None
-    r0_min_cm: float | None = None
-    r0_max_cm: float | None = None
+    r0_min_m: float | None = None
+    r0_max_m: float | None = None
     dataset_ids: tuple[str, ...] = ()
     proposal_id: str | None = None
     target_type: str | None = None
@@ -176,7 +180,7 @@ class SearchRequest:
         Raises :class:`SearchInputError` listing every problem found.
         """
         problems: list[str] = []
-        known = {f for f in cls.__dataclass_fields__}
+        known = {f for f in cls.__dataclass_fields__} | set(R0_FORM_KEYS) | set(R0_CM_KEYS)
         unknown = sorted(set(fields) - known)
         if unknown:
             problems.append(f"unknown field(s): {', '.join(unknown)}")
@@ -192,8 +196,8 @@ class SearchRequest:
             wavelength_max_nm=_parse_number(fields.get("wavelength_max_nm"), "wavelength max", problems,
                                             minimum=0),
             embargoed=_parse_flag(fields.get("embargoed"), "embargoed", problems),
-            r0_min_cm=_parse_number(fields.get("r0_min_cm"), "r0 min", problems, minimum=0),
-            r0_max_cm=_parse_number(fields.get("r0_max_cm"), "r0 max", problems, minimum=0),
+            r0_min_m=_parse_r0(fields, "min", problems),
+            r0_max_m=_parse_r0(fields, "max", problems),
             dataset_ids=_split_ids(fields.get("dataset_ids")),
             proposal_id=text("proposal_id"),
             target_type=text("target_type"),
@@ -211,10 +215,10 @@ class SearchRequest:
         out: list[str] = []
         if self.start and self.end and self.end < self.start:
             out.append(f"the end time ({self.end}) is before the start time ({self.start})")
-        for name, lo, hi in (("wavelength", self.wavelength_min_nm, self.wavelength_max_nm),
-                             ("r0", self.r0_min_cm, self.r0_max_cm)):
+        for name, lo, hi, unit in (("wavelength", self.wavelength_min_nm, self.wavelength_max_nm, "nm"),
+                                   ("r0", _display(self.r0_min_m), _display(self.r0_max_m), R0_DISPLAY_UNIT)):
             if lo is not None and hi is not None and lo > hi:
-                out.append(f"{name}: the minimum ({lo:g}) is larger than the maximum ({hi:g})")
+                out.append(f"{name}: the minimum ({lo:g}) is larger than the maximum ({hi:g} {unit})")
         if self.instrument:
             allowed = choices.instruments if choices and choices.instruments else DKIST_CLIENT_INSTRUMENTS
             if self.instrument.upper() not in {i.upper() for i in allowed}:
@@ -233,6 +237,12 @@ class SearchRequest:
             if not re.fullmatch(r"[A-Za-z0-9_\-]+", ds_id):
                 out.append(f"dataset id {ds_id!r} holds characters ids never have")
         return out
+
+    def r0_range_m(self) -> tuple[float, float]:
+        """The r0 range searched, in metres (open ends filled: 0 and :data:`OPEN_R0_M`)."""
+        lo = self.r0_min_m if self.r0_min_m is not None else 0.0
+        hi = self.r0_max_m if self.r0_max_m is not None else OPEN_R0_M
+        return lo, hi
 
     def with_page(self, page: int) -> SearchRequest:
         return replace(self, page=int(page))
@@ -264,10 +274,8 @@ class SearchRequest:
             out.append((a.Wavelength(lo * u.nm, hi * u.nm), f"a.Wavelength({lo:g} * u.nm, {hi:g} * u.nm)"))
         if self.embargoed is not None:
             out.append((a.dkist.Embargoed(self.embargoed), f"a.dkist.Embargoed({self.embargoed})"))
-        if self.r0_min_cm is not None or self.r0_max_cm is not None:
-            lo = self.r0_min_cm if self.r0_min_cm is not None else 0.0
-            hi = self.r0_max_cm if self.r0_max_cm is not None else OPEN_R0_CM
-            out.append(_fried_attr(lo, hi))
+        if self.r0_min_m is not None or self.r0_max_m is not None:
+            out.append(_fried_attr(*self.r0_range_m()))
         if self.dataset_ids:
             value = self.dataset_ids[0] if len(self.dataset_ids) == 1 else list(self.dataset_ids)
             out.append((a.dkist.Dataset(value), f"a.dkist.Dataset({value!r})"))
@@ -311,16 +319,39 @@ def dkist_sends_fried_in_cm() -> bool:
     return _SENDS_CM
 
 
-def _fried_attr(lo_cm: float, hi_cm: float):
+def _display(metres: float | None) -> float | None:
+    return None if metres is None else round(r0_to_display(metres), 12)
+
+
+def _parse_r0(fields: Mapping[str, Any], end: str, problems: list[str]) -> float | None:
+    """r0 ``min``/``max`` in metres from the form key (display unit) or the older cm key."""
+    label = f"r0 {end} ({R0_DISPLAY_UNIT})"
+    typed = _parse_number(fields.get(f"r0_{end}"), label, problems, minimum=0)
+    legacy = _parse_number(fields.get(f"r0_{end}_cm"), f"r0 {end} (cm)", problems, minimum=0)
+    if typed is not None:
+        return r0_from_display(typed)
+    return None if legacy is None else legacy / 100.0
+
+
+def _number_text(value: float) -> str:
+    """A number as short as it can be written without losing what r0 means."""
+    return f"{round(value, r0_decimals() + 3):g}"
+
+
+def _fried_attr(lo_m: float, hi_m: float):
     import astropy.units as u
     from sunpy.net import attrs as a
 
-    lo_m, hi_m = r0_from_display(lo_cm), r0_from_display(hi_cm)
+    unit = R0_DISPLAY_UNIT
+    lo, hi = _number_text(r0_to_display(lo_m)), _number_text(r0_to_display(hi_m))
     if dkist_sends_fried_in_cm():
         code = (f"a.dkist.FriedParameter({lo_m:g} * u.cm, {hi_m:g} * u.cm)"
-                f"  # r0 {lo_cm:g}-{hi_cm:g} cm: dkist issue 613 sends the number as cm, the API reads metres")
+                f"  # r0 {lo}-{hi} {unit}: dkist <= 1.18 sends this number as cm but the API reads metres "
+                "(dkist issue 613), so metres go in labelled cm")
         return a.dkist.FriedParameter(lo_m * u.cm, hi_m * u.cm), code
-    return a.dkist.FriedParameter(lo_cm * u.cm, hi_cm * u.cm), f"a.dkist.FriedParameter({lo_cm:g} * u.cm, {hi_cm:g} * u.cm)"
+    quantity = u.Unit(unit)
+    return (a.dkist.FriedParameter(r0_to_display(lo_m) * quantity, r0_to_display(hi_m) * quantity),
+            f"a.dkist.FriedParameter({lo} * u.{unit}, {hi} * u.{unit})")
 
 
 def query_parameters(request: SearchRequest) -> dict[str, Any]:
@@ -332,9 +363,8 @@ def query_parameters(request: SearchRequest) -> dict[str, Any]:
     if len(queries) != 1:  # pragma: no cover - we never build OR queries
         raise RuntimeError(f"expected one query, dkist made {len(queries)}")
     params = dict(queries[0])
-    if request.r0_min_cm is not None or request.r0_max_cm is not None:
-        want = (r0_from_display(request.r0_min_cm or 0.0),
-                r0_from_display(request.r0_max_cm if request.r0_max_cm is not None else OPEN_R0_CM))
+    if request.r0_min_m is not None or request.r0_max_m is not None:
+        want = request.r0_range_m()
         got = (float(params["qualityAverageFriedParameterMin"]), float(params["qualityAverageFriedParameterMax"]))
         if not all(math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-12) for g, w in zip(got, want, strict=True)):
             raise RuntimeError(f"r0 would be sent as {got}, not the metres {want}: refusing to search")
@@ -347,7 +377,9 @@ def fido_code(request: SearchRequest) -> str:
              "res = Fido.search("]
     for _attr, code in request._attrs_and_code():
         code, _, comment = code.partition("  # ")
-        lines.append(f"    {code}," + (f"  # {comment}" if comment else ""))
+        if comment:
+            lines.append(f"    # {comment}")
+        lines.append(f"    {code},")
     lines.append(")")
     return "\n".join(lines)
 
@@ -362,8 +394,13 @@ class FormChoices:
     instruments: tuple[str, ...] = DKIST_CLIENT_INSTRUMENTS
     target_types: tuple[str, ...] = ()
     time_range: tuple[str | None, str | None] = (None, None)
-    r0_range_cm: tuple[float | None, float | None] = (None, None)
+    r0_range_m: tuple[float | None, float | None] = (None, None)
     statuses: tuple[str, ...] = ()
+
+    @property
+    def r0_range_cm(self) -> tuple[float | None, float | None]:
+        """:attr:`r0_range_m` in cm, rounded to 0.01 cm (kept for older callers)."""
+        return tuple(None if v is None else round(v * 100.0, 2) for v in self.r0_range_m)  # type: ignore[return-value]
 
     @classmethod
     def from_search_values(cls, document: Mapping) -> FormChoices:
@@ -387,8 +424,8 @@ class FormChoices:
         if isinstance(r0_lo, (int, float)) and isinstance(r0_hi, (int, float)):
             # the real searchValues carries absurd maxima (2.6e30 m): cap at the data
             # centre's own validity limit
-            r0 = (round(r0_to_display(r0_lo), 2), round(min(r0_to_display(r0_hi), R0_FORM_CAP_CM), 2))
+            r0 = (float(r0_lo), min(float(r0_hi), R0_FORM_CAP_M))
         instruments = categorical("instrumentNames") or DKIST_CLIENT_INSTRUMENTS
         return cls(instruments=instruments, target_types=categorical("targetTypes"),
-                   time_range=(start_lo, end_hi), r0_range_cm=r0, statuses=categorical("status"))
+                   time_range=(start_lo, end_hi), r0_range_m=r0, statuses=categorical("status"))
 

@@ -9,6 +9,13 @@ Choices
   strings, lists joined with ", ". "Wavelength" is a ``"min-max"`` string; the
   numbers are in "Wavelength Min"/"Wavelength Max". "Dataset Size" is in GiB as
   dkist's table says.
+* **Records with empty or wrong-typed fields** (issue 14.11) are shown, not dropped:
+  a record without a usable ``datasetId`` gets the row id ``"(record N: no
+  datasetId)"`` so the grid's index stays unique; :func:`record_problems` names
+  each field an action needs that is missing, empty or of the wrong type, and
+  :data:`ACTION_NEEDS` says which actions need which fields (every product goes
+  through ``datasetId``; a transfer also needs ``bucket`` and
+  ``primaryProposalId`` for the Globus path).
 * ``recordCount`` is read from the API's answer (``DKISTQueryResponseTable`` keeps
   it only as a total over OR-ed queries); :meth:`SearchResult.table` still gives
   the real ``DKISTQueryResponseTable`` built by dkist from the same JSON.
@@ -24,7 +31,53 @@ from typing import Any
 
 from .request import SearchRequest
 
-__all__ = ["DEFAULT_COLUMNS", "NUMERIC_KEYS", "non_numbers", "SearchResult", "rows_from_records", "records_from_table", "result_from_fido"]
+__all__ = ["DEFAULT_COLUMNS", "NUMERIC_KEYS", "non_numbers", "SearchResult", "rows_from_records",
+           "records_from_table", "result_from_fido", "ACTION_NEEDS", "record_problems", "row_id", "action_blockers"]
+
+#: Action -> the record fields it cannot work without.
+ACTION_NEEDS = {
+    "fetch": ("datasetId",),
+    "open": ("datasetId",),
+    "report": ("datasetId",),
+    "movie": ("datasetId",),
+    "transfer": ("datasetId", "bucket", "primaryProposalId"),
+}
+
+
+def record_problems(record: Mapping) -> dict[str, str]:
+    """Field -> what is wrong with it, for the fields :data:`ACTION_NEEDS` names."""
+    out = {}
+    for key in sorted({k for keys in ACTION_NEEDS.values() for k in keys}):
+        if key not in record:
+            out[key] = "missing"
+            continue
+        value = record[key]
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            out[key] = "empty"
+        elif isinstance(value, bool) or not isinstance(value, (str, int)):
+            out[key] = f"a {type(value).__name__}, not text"
+        elif not str(value).strip():
+            out[key] = "empty"
+    return out
+
+
+def row_id(record: Mapping, position: int) -> str:
+    """The grid row id of a record: its ``datasetId``, or a placeholder naming its position."""
+    if "datasetId" in record_problems(record):
+        return f"(record {position + 1}: no datasetId)"
+    return str(record["datasetId"])
+
+
+def action_blockers(records: Iterable[Mapping], ids: Iterable[str]) -> dict[str, list[str]]:
+    """Action -> one line per record it cannot work for ("S0023: bucket is empty")."""
+    out: dict[str, list[str]] = {}
+    for record, ident in zip(records, ids, strict=True):
+        problems = record_problems(record)
+        for action, needs in ACTION_NEEDS.items():
+            bad = [f"{key} is {problems[key]}" for key in needs if key in problems]
+            if bad:
+                out.setdefault(action, []).append(f"{ident}: {', '.join(bad)}")
+    return out
 
 #: The workshop's columns, shown by default.
 DEFAULT_COLUMNS = (
@@ -82,12 +135,13 @@ def rows_from_records(records: Iterable[Mapping]) -> tuple[list[dict], list[str]
     """
     rows: list[dict] = []
     columns: dict[str, None] = {c: None for c in DEFAULT_COLUMNS}
-    for record in records:
+    for position, record in enumerate(records):
         row: dict[str, Any] = {}
         for key, value in record.items():
             if key in NUMERIC_KEYS and value is not None and not _is_number(value):
                 value = None
             row[_column_name(key)] = _cell(value)
+        row["Dataset ID"] = row_id(record, position)
         lo, hi = record.get("wavelengthMin"), record.get("wavelengthMax")
         if _is_number(lo) and _is_number(hi):
             row["Wavelength"] = f"{float(lo):.2f}-{float(hi):.2f}"
@@ -148,10 +202,23 @@ class SearchResult:
         return self._build()[1]
 
     def record(self, dataset_id: str) -> dict | None:
-        for record in self.records:
-            if record.get("datasetId") == dataset_id:
+        """The record with this row id (its ``datasetId`` or its placeholder)."""
+        for position, record in enumerate(self.records):
+            if row_id(record, position) == str(dataset_id):
                 return record
         return None
+
+    def row_ids(self) -> list[str]:
+        return [row_id(r, i) for i, r in enumerate(self.records)]
+
+    def damaged(self) -> list[str]:
+        """One line per record with a missing, empty or wrong-typed field an action needs."""
+        out = []
+        for ident, record in zip(self.row_ids(), self.records, strict=True):
+            problems = record_problems(record)
+            if problems:
+                out.append(f"{ident}: " + ", ".join(f"{k} is {v}" for k, v in problems.items()))
+        return out
 
     def summary(self) -> str:
         if not self.total and not self.records:
