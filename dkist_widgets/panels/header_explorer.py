@@ -36,8 +36,8 @@ from ..core.header_selection import RECIPE_TRAITS, HeaderSelectionState
 from ..core.header_table import R0_KEY, HeaderTable, catalogue_problem
 from .frame_table import FrameTable
 from .header_controls import HeaderControls
-from .header_plot import HeaderPlot
-from .header_texts import frame_html, key_info_html, summary_html
+from .header_plot import HeaderPlot, value_text
+from .header_texts import code_html, frame_html, key_info_html, summary_html
 
 __all__ = ["HeaderExplorer", "DEFAULT_TABLE_KEYS"]
 
@@ -102,6 +102,8 @@ class HeaderExplorer(w.VBox):
         self.key_info.add_class("dkw-key-info")
         self.summary = w.HTML()
         self.summary.add_class("dkw-header-summary")
+        self.code = w.HTML()
+        self.code.add_class("dkw-header-code")
         self.status = w.HTML()
         self.status.add_class("dkw-header-status")
         self.row_info = w.HTML()
@@ -118,6 +120,7 @@ class HeaderExplorer(w.VBox):
             self.controls.button_row(),
             self.recipe,
             self.summary,
+            self.code,
             self.status,
             self._grid_placeholder,
             self.row_info,  # last: the browser test reads the marked frame here
@@ -150,7 +153,7 @@ class HeaderExplorer(w.VBox):
             self.status.value = why
             self.grid = None
             self._show_grid(None)
-            self.summary.value = self.key_info.value = ""
+            self.summary.value = self.key_info.value = self.code.value = ""
             return
         grid_shape = None if model.is_tiled else ds.files.fileuri_array.shape
         stokes_axis = None if model.is_tiled else _stokes_axis(ds)
@@ -215,6 +218,15 @@ class HeaderExplorer(w.VBox):
 
     def _refresh_summary(self) -> None:
         self.summary.value = "" if self.table is None else summary_html(self.model, self.table)
+        self._refresh_code()
+
+    def _refresh_code(self) -> None:
+        if self.table is None:
+            self.code.value = ""
+            return
+        source = self.model.selection_source
+        words = self.state.describe(value_text) if source == SOURCE else (f"selection set by {source}" if source else None)
+        self.code.value = code_html(self.model, words)
 
     def _render_status(self) -> None:
         messages = list(self._messages)
