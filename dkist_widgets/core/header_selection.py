@@ -140,6 +140,22 @@ class HeaderSelectionState(traitlets.HasTraits):
             if self.direction == "off":
                 self.direction = ">="
 
+    def restore(self, recipe) -> None:
+        """Set the traits of a saved recipe (:func:`~dkist_widgets.core.saved_selection.recipe_of`):
+        the key and axis first (they reset the threshold and intervals), then the rest.
+        Unknown names are ignored; a value of the wrong type raises ``TraitError``."""
+        recipe = dict(recipe)
+        if "key" in recipe:
+            self.key = recipe["key"]
+        if "x" in recipe:
+            self.x = recipe["x"]
+        if "intervals" in recipe:
+            recipe["intervals"] = [tuple(pair) for pair in recipe["intervals"]]
+        for name in ("stokes", "intervals", "threshold", "combine", "invert", "all_stokes", "add_intervals",
+                     "longest_run", "direction"):
+            if name in recipe:
+                setattr(self, name, recipe[name])
+
     def clear(self) -> None:
         """Back to the empty recipe (intervals, threshold direction, invert, longest run off)."""
         with self.hold_trait_notifications():

@@ -37,6 +37,7 @@ from ..core.header_table import R0_KEY, HeaderTable, catalogue_problem
 from .frame_table import FrameTable
 from .header_controls import HeaderControls
 from .header_plot import HeaderPlot, value_text
+from .header_saved import SavedSelectionControls
 from .header_texts import code_html, frame_html, key_info_html, summary_html
 
 __all__ = ["HeaderExplorer", "DEFAULT_TABLE_KEYS"]
@@ -107,6 +108,7 @@ class HeaderExplorer(w.VBox):
         self.status = w.HTML()
         self.status.add_class("dkw-header-status")
         self.row_info = w.HTML()
+        self.saved = SavedSelectionControls(self)
         self.grid = None
         self._grid_placeholder = w.HTML()  # replaced by the table once a dataset is usable
         self._grid_shown = self._grid_placeholder
@@ -121,6 +123,7 @@ class HeaderExplorer(w.VBox):
             self.recipe,
             self.summary,
             self.code,
+            self.saved.box,
             self.status,
             self._grid_placeholder,
             self.row_info,  # last: the browser test reads the marked frame here
@@ -154,6 +157,7 @@ class HeaderExplorer(w.VBox):
             self.grid = None
             self._show_grid(None)
             self.summary.value = self.key_info.value = self.code.value = ""
+            self.saved.refresh()
             return
         grid_shape = None if model.is_tiled else ds.files.fileuri_array.shape
         stokes_axis = None if model.is_tiled else _stokes_axis(ds)
@@ -169,6 +173,7 @@ class HeaderExplorer(w.VBox):
         self.plot.show(table)
         self._on_key(None)
         self._refresh_summary()
+        self.saved.refresh()
 
     # ------------------------------------------------------------------ state -> model
 
@@ -224,9 +229,14 @@ class HeaderExplorer(w.VBox):
         if self.table is None:
             self.code.value = ""
             return
+        self.code.value = code_html(self.model, self.recipe_words() or None)
+
+    def recipe_words(self) -> str:
+        """How the model's selection was made, in words with units ("" when nothing is selected)."""
         source = self.model.selection_source
-        words = self.state.describe(value_text) if source == SOURCE else (f"selection set by {source}" if source else None)
-        self.code.value = code_html(self.model, words)
+        if self.table is None or not self.model.n_selected:
+            return ""
+        return self.state.describe(value_text) if source == SOURCE else f"selection set by {source}"
 
     def _render_status(self) -> None:
         messages = list(self._messages)
