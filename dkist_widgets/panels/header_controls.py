@@ -56,6 +56,7 @@ class HeaderControls:
         self.threshold_text = w.FloatText(value=0.0, layout=w.Layout(width="100px"))
         self.threshold_text.add_class("dkw-threshold-value")
         self.threshold_unit = w.HTML(layout=w.Layout(width="40px"))
+        self.threshold_unit.add_class("dkw-threshold-unit")
         self.combine = w.ToggleButtons(options=[("AND", "and"), ("OR", "or")], value="and",
                                        style={"button_width": "62px"},
                                        tooltip="How brushed intervals and the threshold combine")

@@ -8,7 +8,9 @@ the arithmetic is in :mod:`dkist_widgets.core.header_table`. This module compose
 
 * :mod:`.header_plot`: the bqplot figure, brush and threshold handle (draws the state);
 * :mod:`.header_controls`: toggles, boxes and buttons linked to the state's traits;
-* :mod:`.header_texts`: summary, key description and frame values as escaped HTML;
+* :mod:`.header_texts`: summary, key description, frame values and the selection as
+  ``ds[...]`` code, as escaped HTML;
+* :mod:`.header_saved`: save the selection and its recipe next to the dataset, load one back;
 * a :class:`~dkist_widgets.panels.frame_table.FrameTable` of a few keys plus a
   stable ``frame`` column (sorted and filtered in the kernel; a clicked row sends
   its frame id, which the plot marks with a red line).

@@ -104,7 +104,9 @@ class HeaderPlot:
         self.y_scale = bq.LinearScale()
         self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
         self.x_axis = bq.Axis(scale=self.x_scale, label="DATE-AVG", num_ticks=6, tick_format="%H:%M:%S")
-        self.y_axis = bq.Axis(scale=self.y_scale, orientation="vertical", label="", tick_format=".3g")
+        # the label sits left of the widest tick text ("0.180"), not across it
+        self.y_axis = bq.Axis(scale=self.y_scale, orientation="vertical", label="", tick_format=".3g",
+                              label_offset="58px")
         scales = {"x": self.x_scale, "y": self.unit_scale}
         xy = {"x": self.x_scale, "y": self.y_scale}
         # rectangles: closed 5-point lines filled; no outline (stroke_width 0), since
@@ -130,7 +132,7 @@ class HeaderPlot:
         self.brush = BrushIntervalSelector(scale=self.x_scale, color="steelblue")
         self.brush.observe(self._on_brushing, names="brushing")
         self.figure = bq.Figure(marks=[], axes=[self.x_axis, self.y_axis], interaction=self.brush,
-                                fig_margin={"top": 20, "bottom": 40, "left": 70, "right": 50},
+                                fig_margin={"top": 20, "bottom": 40, "left": 80, "right": 50},
                                 layout=w.Layout(width="100%", height="330px"), animation_duration=0)
         self.figure.add_class("dkw-header-plot")
         state.observe(lambda _c: self.redraw(), names=["key", "x", "stokes"])
@@ -185,6 +187,8 @@ class HeaderPlot:
         elif unit:
             label = f"{key} [{unit}]"
         self.y_axis.label = label
+        # r0 ticks to the millimetre it means ("0.080"), other keys to 3 significant digits
+        self.y_axis.tick_format = f".{r0_decimals()}f" if key == R0_KEY else ".3g"
         shown = set(state.stokes)
         values = table.axis(state.x).values
         finite = values[np.isfinite(values)]

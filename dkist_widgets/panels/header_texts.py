@@ -68,8 +68,8 @@ def key_info_html(model, table, key: str) -> str:
         parts.append("<span style='opacity:.7'>not described in SPEC-0214</span>")
     if key == R0_KEY:
         where = "as the headers hold it" if R0_DISPLAY_SCALE == 1.0 else "(headers hold m)"
-        parts.append(escape(f"plotted and typed in {R0_DISPLAY_UNIT} {where}; masked where AO was unlocked, "
-                            "r0 ≥ 0.3 m or OOBSHIFT ≥ 100"))
+        parts.append(escape(f"plotted and typed in {R0_DISPLAY_UNIT} {where}; masked where AO was unlocked "
+                            "(grey spans), r0 ≥ 0.3 m or OOBSHIFT ≥ 100"))
     dataset = model.dataset
     meta = getattr(dataset, "meta", None) or {}
     url = safe_url((meta.get("inventory") or {}).get("headerDocumentationUrl")) if dataset is not None else None
