@@ -14,10 +14,13 @@ Choices
   saved frame ids are selected as they are, and the message says so.
 * **A refused file changes nothing**: the message is the one sentence of
   :class:`SavedSelectionError`; the selection, the recipe and the file stay.
-* Messages name files by their name only (no folders shown but where it was saved).
+* Messages name files by their name; the folder a selection was saved in is shown
+  from ``~`` when it is under the home folder.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import ipywidgets as w
 import traitlets
@@ -49,6 +52,14 @@ def _offer(dropdown: w.Dropdown, options) -> None:
     dropdown.options = options
     values = [value for _label, value in options]
     dropdown.value = current if current in values else (values[0] if values else None)
+
+
+def _shown_folder(folder: Path) -> str:
+    """``~/sunpy/data/KPLMQ`` rather than the whole home folder."""
+    try:
+        return "~/" + folder.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return str(folder)
 
 
 class SavedSelectionControls:
@@ -99,7 +110,7 @@ class SavedSelectionControls:
             return None
         self.refresh()
         self.choice.value = str(path)
-        self._say(f"Saved {explorer.model.n_selected} frames as {path.name} in {path.parent}.")
+        self._say(f"Saved {explorer.model.n_selected} frames as {path.name} in {_shown_folder(path.parent)}.")
         return path
 
     def load(self, path) -> bool:

@@ -11,7 +11,8 @@ explorer it shows (``ex``), one test per step, in order, on one page:
    0.08 m, with the other Stokes states at those raster steps.
 3. "(or drag on the plot)": the threshold handle dragged with the mouse.
 4. "press **Longest run**": the longest run of good raster steps; the summary's file
-   count is ``len(sds.files)`` of the notebook's own cell 21 slice.
+   count is ``len(sds.files)`` of the notebook's own cell 21 slice. Then the
+   selection is saved next to the dataset (Save selection) and read back.
 5. Screenshots of the header explorer in the light and the dark theme, saved as
    ``docs/screenshots/header_explorer.png`` (the README's) and
    ``header_explorer_dark.png``.
@@ -204,6 +205,22 @@ def test_4_longest_good_run_and_its_files(journey):
                      "print(json.dumps(sum(len(eval(line.strip().rstrip(','), {'ds': ds}).files) "
                      "for line in cover.snippet.splitlines() if line.strip().startswith('ds['))))")
     assert same == got["n_run_files"]  # the code shown gives the same files with dkist
+
+
+def test_4b_save_the_selection_next_to_the_dataset(journey):
+    page, nb = journey
+    hx = _header_explorer(nb)
+    hx.locator(".dkw-saved-name input").fill("good seeing")
+    hx.locator("button.dkw-saved-save").click()
+    expect(hx.locator(".dkw-saved-message")).to_contain_text("Saved", timeout=20_000)
+    got = _json(nb, "from pathlib import Path\n"
+                    "from dkist_widgets.core.saved_selection import load_selection\n"
+                    "p = Path(ds.files.basepath) / 'KPLMQ.good-seeing.selection.json'\n"
+                    "s = load_selection(p, ex.model)\n"
+                    "print(json.dumps([p.is_file(), bool(np.array_equal(s.frame_ids, ex.model.selected_frames)),"
+                    " s.recipe['threshold'], s.recipe['longest_run']]))")
+    assert got == [True, True, 0.08, True], got
+    expect(hx.locator(".dkw-saved-choice select")).to_have_value("good-seeing")  # offered for loading
 
 
 def test_5_screenshots_light_and_dark(journey):
