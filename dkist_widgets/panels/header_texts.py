@@ -12,7 +12,8 @@ Choices
 * One file per frame: the explorer only works when the header rows match the files.
 * **Code** is the dkist slicing a user would write to get the selected files
   (:meth:`DatasetModel.slices_for_frames`), under a comment saying the recipe with
-  its units (r0 in metres), in a closed ``<details>`` so it costs no room.
+  its units (r0 in metres), in a closed ``<details>`` so it costs no room; at most
+  :data:`MAX_CODE_LINES` lines (a fragmented selection's cover can be thousands).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from ..core.units import R0_DISPLAY_SCALE, R0_DISPLAY_UNIT, R0_KEY
 from .header_plot import value_text
 
 __all__ = ["summary_html", "key_info_html", "frame_html", "code_html"]
+
+#: Lines of ``ds[...]`` code shown; a longer cover is cut with a line saying how to get it all.
+MAX_CODE_LINES = 25
 
 
 def summary_html(model, table) -> str:
@@ -103,6 +107,11 @@ def code_html(model, recipe_words: str | None) -> str:
         snippet = model.slices_for_frames(ids).snippet
     except ValueError as error:  # a grid dkist cannot slice: say why instead of code
         snippet = f"# no ds[...] for these frames: {error}"
+    lines = snippet.splitlines()
+    if len(lines) > MAX_CODE_LINES:  # a fragmented selection: the start, and where the rest is
+        snippet = "\n".join([*lines[: MAX_CODE_LINES - 1],
+                             f"    # ... {len(lines) - MAX_CODE_LINES + 1} more lines: "
+                             "print(model.slices_for_frames().snippet) shows them all"])
     comment = f"# {recipe_words}\n" if recipe_words else ""
     return (f"<details class='dkw-header-code'><summary>code for these {ids.size} frames</summary>"
             f"<pre style='margin:2px 0'>{escape(comment + snippet)}</pre></details>")
