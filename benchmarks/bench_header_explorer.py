@@ -72,9 +72,9 @@ def _load(n_frames: int, synthetic: bool, workdir: Path):
         return visp_dataset(n_steps, seed=1, n_filler=0)
     import dkist
 
-    from dkist_widgets.sandbox.headers_only import make_headers_only_dataset
+    from dkist_widgets.sandbox.headers_only import cached_headers_only_dataset
 
-    path = make_headers_only_dataset(workdir / f"h{n_frames}", n_steps=n_steps, seed=1)
+    path = cached_headers_only_dataset(n_steps, 4)  # generated once, shared with tests and the CLI
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return dkist.load_dataset(path)

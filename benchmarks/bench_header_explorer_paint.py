@@ -125,10 +125,10 @@ def _measure(browser, lab, asdf, name: str, code: str, root: str, parts: list[st
 def main(n_frames: int = 100_000, repeats: int = 5) -> None:
     from playwright.sync_api import sync_playwright
 
-    from dkist_widgets.sandbox.headers_only import make_headers_only_dataset
+    from dkist_widgets.sandbox.headers_only import cached_headers_only_dataset
 
     work = Path(tempfile.mkdtemp(prefix="dkw-paint-"))
-    asdf = make_headers_only_dataset(work, n_steps=n_frames // 4, n_stokes=4, seed=7)
+    asdf = cached_headers_only_dataset(n_frames // 4, 4)  # generated once, shared with tests and the CLI
     lab = LabServer(base_dir=work / "lab").start()
     runs: dict[str, list] = {}
     cases = [

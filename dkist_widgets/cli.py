@@ -117,7 +117,7 @@ def _demo(args: argparse.Namespace) -> int:
         return 2
     world = _start_world(args.rate)
     env = dict(os.environ)
-    env.update(world.kernel_environment())
+    env.update(world.server_environment())  # kernels get their sandbox home via a kernelspec
     notebooks = _notebook_dir(args.notebook_dir)
     command = [
         sys.executable, "-m", "jupyter", "lab",
@@ -158,7 +158,7 @@ def _app(args: argparse.Namespace) -> int:
         return 2
     if not args.real:
         world = _start_world(args.rate)
-        env.update(world.kernel_environment())
+        env.update(world.server_environment())
     command = [sys.executable, "-m", "voila", str(APP_NOTEBOOK), f"--port={args.port}",
                f"--Voila.ip={args.ip}", "--theme=" + args.theme]
     if args.no_browser:
@@ -177,7 +177,9 @@ def _world(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return 2
     world = _start_world(args.rate)
-    for key, value in sorted(world.kernel_environment().items()):
+    # Never print the kernels' HOME as an export: eval'd in a shell it would move the
+    # user's home. A Jupyter server started with these finds a kernel that has it.
+    for key, value in sorted(world.server_environment().items()):
         print(f"export {key}={value}")
     try:
         while True:
@@ -203,6 +205,34 @@ def _generate(_args: argparse.Namespace) -> int:
             f"  {record['datasetId']}  {record['instrumentName']:5s} "
             f"{record['frameCount']:>7d} frames  proposal {record['primaryProposalId']}"
         )
+    return 0
+
+
+def _frame_count(text: str) -> int:
+    """``100k``, ``1M``, ``4000`` -> frames (a multiple of 4: VISP with four Stokes states)."""
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+    number = text[:-1] if scale > 1 else text
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a frame count: {text!r} (e.g. 100k, 1M)") from None
+    frames = int(value)
+    if frames != value or frames < 4 or frames % 4:
+        raise argparse.ArgumentTypeError(f"{text}: give a multiple of 4 frames (4 Stokes states)")
+    return frames
+
+
+def _generate_command(args: argparse.Namespace) -> int:
+    """``generate``: the sample archive, or with ``--frames`` only the headers-only datasets of
+    those sizes (cached; the load benchmarks and tests use them)."""
+    if not args.frames:
+        return _generate(args)
+    from .sandbox.headers_only import cached_headers_only_dataset
+
+    for frames in args.frames:
+        started = time.perf_counter()
+        path = cached_headers_only_dataset(frames // 4, 4, progress=_say)
+        _say(f"{frames:,}-frame headers-only dataset ready in {time.perf_counter() - started:.1f} s: {path}")
     return 0
 
 
@@ -238,7 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     world.set_defaults(run=_world)
 
     generate = sub.add_parser("generate", help="only generate the sample archive")
-    generate.set_defaults(run=_generate)
+    generate.add_argument("--frames", nargs="*", type=_frame_count, default=[], metavar="N",
+                          help="instead of the archive, generate (once; cached) headers-only VISP "
+                               "datasets of N frames, e.g. 100k 1M")
+    generate.set_defaults(run=_generate_command)
 
     args = parser.parse_args(argv)
     return args.run(args)

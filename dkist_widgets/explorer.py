@@ -46,7 +46,8 @@ from typing import Any, Callable
 
 import ipywidgets as w
 
-from .core.dataset_files import DatasetFileError, open_dataset_file
+from .core.dataset_files import DatasetFileError
+from .core.lazy_open import open_dataset_file  # lazy open; dkist.load_dataset when it declines
 from .core.formatting import escape
 from .core.model import DatasetModel
 

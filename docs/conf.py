@@ -106,7 +106,11 @@ def _copy_notebooks(_app) -> None:
 
 
 def _start_world(_app) -> None:
-    """The loopback services the executed notebooks talk to, with a throwaway home."""
+    """The loopback services the executed notebooks talk to, in a throwaway folder.
+
+    The kernels inherit this process's environment: the world's settings, including
+    its kernels' home (the local endpoint folder, where dkist finds the loopback
+    Globus Connect Personal)."""
     global _WORLD
     if nb_execution_mode == "off":
         return
@@ -115,8 +119,6 @@ def _start_world(_app) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="dkw-docs-"))
     _WORLD = sandbox.start(local_endpoint_dir=scratch / "local-endpoint", attach=False)
     os.environ.update(_WORLD.kernel_environment())
-    os.environ["HOME"] = str(scratch / "home")
-    (scratch / "home").mkdir()
     os.environ["MPLBACKEND"] = "agg"
 
 

@@ -3,49 +3,30 @@
 Headers-only VISP datasets (:mod:`dkist_widgets.sandbox.headers_only`) of 100k and 1M
 frames take ~20 s and ~75-130 s to generate, so they are written once into the test
 data cache (``$DKIST_WIDGETS_DATA_DIR``, set by ``tests/conftest.py``) under a folder
-named by :data:`LOAD_DATA_VERSION` and the layout, and reused afterwards. A dataset
+named by :data:`~dkist_widgets.sandbox.headers_only.CACHE_VERSION` and the layout, and reused afterwards. A dataset
 is built in a temporary sibling folder and renamed into place before its ``DONE``
 marker is written, so a half-built one is never mistaken for a finished one. Bump
-:data:`LOAD_DATA_VERSION` when the generator's output changes.
+``CACHE_VERSION`` when the generator's output changes.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
-#: Part of the cache folder name; bump to regenerate.
-LOAD_DATA_VERSION = 1
-
-
 def cache_root() -> Path:
-    base = os.environ.get("DKIST_WIDGETS_DATA_DIR")
-    if not base:
-        import platformdirs
+    from dkist_widgets.sandbox.headers_only import headers_only_cache_root
 
-        base = str(Path(platformdirs.user_cache_dir("dkist-widgets")) / "test-data")
-    return Path(base) / f"load-v{LOAD_DATA_VERSION}"
+    return headers_only_cache_root()
 
 
 def headers_only_asdf(n_steps: int, n_stokes: int = 4, *, seed: int = 11) -> Path:
-    """The ASDF of a cached headers-only dataset of ``n_stokes * n_steps`` frames (made if missing)."""
-    from dkist_widgets.sandbox.headers_only import make_headers_only_dataset
+    """The ASDF of a cached headers-only dataset of ``n_stokes * n_steps`` frames (made if missing;
+    :func:`dkist_widgets.sandbox.headers_only.cached_headers_only_dataset`)."""
+    from dkist_widgets.sandbox.headers_only import cached_headers_only_dataset
 
-    folder = cache_root() / f"visp-{n_stokes}x{n_steps}-seed{seed}"
-    done = folder / "DONE"
-    if done.is_file():
-        path = folder / done.read_text(encoding="utf-8").strip()
-        if path.is_file():
-            return path
-    building = folder.with_name(f"{folder.name}.building-{os.getpid()}")
-    shutil.rmtree(building, ignore_errors=True)
-    made = make_headers_only_dataset(building, n_steps=n_steps, n_stokes=n_stokes, seed=seed)
-    shutil.rmtree(folder, ignore_errors=True)  # an unfinished earlier attempt
-    os.replace(building, folder)
-    done.write_text(made.name, encoding="utf-8")
-    return folder / made.name
+    return cached_headers_only_dataset(n_steps, n_stokes, seed=seed)
 
 
 # ---------------------------------------------------------------------- synced state

@@ -108,8 +108,13 @@ def test_visp_files_match_dkist(archive, datasets, dataset_id):
     assert list(ds.headers["FILENAME"]) == list(ds.files.filenames)
     n_stokes, *rest = ds.files.fileuri_array.shape
     assert n_stokes == 4 and rest[-1] >= 100
-    assert ds.files.shape == (1, 50, 100)
-    assert ds.data.shape == (*ds.files.fileuri_array.shape, 50, 100)
+    # (wavelength, slit) pixels per file: KPLMQ has VISP's real spectral size so the
+    # workshop's ds[:, :, 500, :] and ds[0, :, 466, :] are valid (issue 16)
+    n_wave, n_slit = {VISP_FE630_ID: (976, 100), VISP_CA854_ID: (50, 100)}[dataset_id]
+    first = fits.getheader(on_disk[0])
+    assert (first["NAXIS2"], first["NAXIS1"]) == (n_wave, n_slit)
+    assert ds.files.shape == (1, n_wave, n_slit)
+    assert ds.data.shape == (*ds.files.fileuri_array.shape, n_wave, n_slit)
     # Spot-check headers against the FITS files themselves.
     for i in (0, len(ds.files) // 3, len(ds.files) - 1):
         header = fits.getheader(archive.dataset_dir(dataset_id) / ds.files.filenames[i])

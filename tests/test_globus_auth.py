@@ -230,12 +230,22 @@ def test_dkist_cached_login_is_reused(auth, transfer, paths):
     assert login.state == LOGGED_IN and login.source == "dkist" and "dkist" in login.message
     assert auth.request_counts.get("authorize", 0) == authorize_before  # not asked again
     assert session_for(transfer, login).client.get_endpoint(DST)["id"] == DST
-    # logout revokes them and removes dkist's now-useless cache, so the next start asks
+    # logout undoes only what the widget did (issue 15.1): dkist's own login is not
+    # revoked and its cache is left as dkist wrote it; the widget just stops using it
+    # and does not silently adopt it again at the next start
+    cache_before = paths["dkist_cache"].read_bytes()
     login.logout()
-    assert login.state == LOGGED_OUT
-    assert not paths["dkist_cache"].exists() and not login.token_path.exists()
-    assert not auth.is_active(tokens["access_token"])
+    assert login.state == LOGGED_OUT and not login.token_path.exists()
+    assert paths["dkist_cache"].read_bytes() == cache_before
+    assert auth.is_active(tokens["access_token"]) and auth.is_active(tokens["refresh_token"], kind="refresh")
     assert new_login(auth, paths).state == LOGGED_OUT
+    # a later sign-in in the widget is shared with dkist and its logout restores dkist's own
+    again = new_login(auth, paths, share_with_dkist=True)
+    sign_in(again)
+    shared = json.loads(paths["dkist_cache"].read_text())["transfer.api.globus.org"]
+    assert shared["refresh_token"] != tokens["refresh_token"]
+    again.logout()
+    assert json.loads(paths["dkist_cache"].read_text()) == json.loads(cache_before)
 
 
 def test_dkist_cache_expired_without_refresh_is_ignored(auth, paths):
@@ -323,3 +333,67 @@ def test_tokens_never_reach_widgets_saved_notebooks_or_logs(auth, transfer, path
     finally:
         monitor.close()
         panel.close()
+
+
+# ---------------------------------------------------------------------- sharing with dkist (issue 15.1)
+def test_sign_in_is_written_to_dkist_cache_in_dkist_format(auth, transfer, paths, tmp_path, monkeypatch):
+    """After one sign-in here, dkist's own token code finds usable tokens (no localhost login)."""
+    import dkist.net.globus.auth as dkist_auth
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    paths = {**paths, "dkist_cache": dkist_auth.get_cache_file_path()}  # where dkist itself looks
+    assert not paths["dkist_cache"].exists()
+    login = new_login(auth, paths, share_with_dkist=True)
+    sign_in(login)
+    assert os.stat(paths["dkist_cache"]).st_mode & 0o777 == 0o600
+    cache = dkist_auth.get_cache_contents()
+    assert set(cache) == {"transfer.api.globus.org"}
+    assert cache["transfer.api.globus.org"]["refresh_token"] in stored_tokens(login)
+
+    def no_localhost_login(*_a, **_k):  # tripwire: the real one would wait for a browser forever
+        raise AssertionError("dkist started its own localhost-callback login")
+
+    monkeypatch.setattr(dkist_auth, "do_native_app_authentication", no_localhost_login)
+    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_AUTH", auth.url)
+    authorizer = dkist_auth.get_refresh_token_authorizer()["transfer.api.globus.org"]
+    client = globus_sdk.TransferClient(base_url=transfer.url, authorizer=authorizer)
+    assert client.get_endpoint(DST)["id"] == DST  # the loopback Transfer accepts dkist's authorizer
+
+    login.logout()
+    assert not paths["dkist_cache"].exists()  # only the widget's entry was there
+    assert not (login.token_path.parent / "dkist-share.json").exists()
+
+
+def test_logout_keeps_dkist_entries_it_did_not_write(auth, paths):
+    """dkist's other entries and a login dkist made itself after ours survive our logout."""
+    own = issue_tokens(auth)
+    paths["dkist_cache"].parent.mkdir(parents=True, exist_ok=True)
+    other = {"resource_server": "example.org", "access_token": "a", "refresh_token": "r",
+             "expires_at_seconds": 1, "scope": "s", "token_type": "Bearer"}
+    paths["dkist_cache"].write_text(json.dumps({"example.org": other}))
+    login = new_login(auth, paths, reuse_dkist_cache=False, share_with_dkist=True)
+    sign_in(login)
+    doc = json.loads(paths["dkist_cache"].read_text())
+    assert doc["example.org"] == other and "transfer.api.globus.org" in doc
+    # dkist logs in again on its own (its file now holds its tokens, not ours)
+    doc["transfer.api.globus.org"] = own
+    paths["dkist_cache"].write_text(json.dumps(doc))
+    login.logout()
+    assert json.loads(paths["dkist_cache"].read_text()) == {"example.org": other, "transfer.api.globus.org": own}
+
+
+def test_share_auto_only_against_production_unless_told(auth, paths, monkeypatch):
+    """dkist's file has no per-service sections: sandbox tokens go there only when asked
+    (the sandbox asks for its own kernels, whose dkist cache is in the sandbox's home)."""
+    monkeypatch.delenv("DKIST_WIDGETS_SHARE_DKIST_LOGIN", raising=False)
+    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_AUTH", auth.url)  # even when dkist would use it
+    login = new_login(auth, paths, reuse_dkist_cache=False)
+    sign_in(login)
+    assert not paths["dkist_cache"].exists()
+    login.logout()
+    monkeypatch.setenv("DKIST_WIDGETS_SHARE_DKIST_LOGIN", "1")
+    login = new_login(auth, paths, reuse_dkist_cache=False)
+    sign_in(login)
+    assert paths["dkist_cache"].exists()
+    login.logout()
+    assert not paths["dkist_cache"].exists()

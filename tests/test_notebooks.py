@@ -1,9 +1,11 @@
 """Every notebook in ``notebooks/`` runs headlessly (nbclient) against a sandbox world.
 
 The world is started in this process; each kernel gets ``world.kernel_environment()``
-(so plain ``Fido``/``dkist``/``globus-sdk`` reach the loopback services and
-``sandbox.start()`` attaches), ``HOME`` in a temporary folder (``~/sunpy/data``
-lands there) and its own ``DKIST_WIDGETS_DATA_DIR`` (where the Globus tokens live).
+(so plain ``Fido``/``dkist``/``globus-sdk`` reach the loopback services,
+``sandbox.start()`` attaches, and ``HOME`` is the world's local endpoint folder, where
+dkist finds the loopback Globus Connect Personal and ``~/sunpy/data`` lands; what a
+previous notebook left there is removed first) and its own ``DKIST_WIDGETS_DATA_DIR``
+(where the widget's Globus tokens live).
 
 Two sign-in states are run for the workshop notebooks:
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -34,22 +37,30 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 pytestmark = pytest.mark.timeout(300)
 
 
-def kernel_env(world, home: Path, data_dir: Path) -> dict[str, str]:
+def kernel_env(world, data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(world.kernel_environment())
-    env["HOME"] = str(home)
     env["DKIST_WIDGETS_DATA_DIR"] = str(data_dir)
-    env.pop("XDG_CACHE_HOME", None)
-    env.pop("XDG_DATA_HOME", None)
     env["MPLBACKEND"] = "agg"
     return env
 
 
+def fresh_home(world) -> Path:
+    """The kernels' home (the local endpoint folder), without what earlier notebooks left."""
+    home = Path(world.local_endpoint_dir)
+    for leftover in ("sunpy", "dkist", ".cache/dkist"):
+        shutil.rmtree(home / leftover, ignore_errors=True)
+    return home
+
+
 def sign_in(world, data_dir: Path, monkeypatch) -> None:
-    """Sign in as a person would, storing tokens where the kernel will look for them."""
+    """Sign in as a person would, storing tokens where the kernel will look for them
+    (the widget's token file, and dkist's cache in the kernels' home)."""
     from dkist_widgets.core.globus_auth import GlobusLogin
 
     monkeypatch.setenv("DKIST_WIDGETS_DATA_DIR", str(data_dir))
+    for key in ("HOME", "XDG_CACHE_HOME", "DKIST_WIDGETS_SHARE_DKIST_LOGIN"):
+        monkeypatch.setenv(key, world.kernel_environment()[key])
     login = GlobusLogin(auth_url=world.auth_url, reuse_dkist_cache=False)
     page = requests.get(login.start_login(), timeout=10)
     login.finish_login(re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', page.text).group(1))
@@ -93,8 +104,9 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_signed_in(path, world, tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
+    home = fresh_home(world)
     sign_in(world, data_dir, monkeypatch)
-    nb = run_notebook(path, kernel_env(world, tmp_path / "home", data_dir), tmp_path)
+    nb = run_notebook(path, kernel_env(world, data_dir), tmp_path)
     assert widget_views(nb) > 0
     out = text_of(nb)
     assert "Not signed in yet" not in out
@@ -104,7 +116,7 @@ def test_notebook_runs_signed_in(path, world, tmp_path, monkeypatch):
         # are those of the slice the notebook printed, as dkist names them
         assert "SUCCEEDED" in out
         assert "same as the widget: True" in out
-        assert (tmp_path / "home" / "sunpy" / "data" / "KPLMQ").is_dir()
+        assert (home / "sunpy" / "data" / "KPLMQ").is_dir()
         import dkist
 
         from dkist_widgets.sandbox.archive import ensure_archive
@@ -114,6 +126,11 @@ def test_notebook_runs_signed_in(path, world, tmp_path, monkeypatch):
         expected = set(eval(snippet, {"ds": ds}).files.filenames)  # noqa: S307 - our own printed slice
         landed = {p.name for p in (local / "dkist" / "pid_1_123" / "KPLMQ").glob("*.fits")}
         assert expected and expected <= landed
+        # dkist's own download with the same sign-in: the same files, where sds looks
+        folder = Path(re.search(r"dkist put (\d+) files in (\S+)", out).group(2))
+        assert folder == home / "sunpy" / "data" / "KPLMQ"
+        assert expected <= {p.name for p in folder.glob("*.fits")}
+        assert "Waiting for completion of Globus Authentication" not in out  # no dkist login
         # the plot cell read the landed files: exactly the other raster steps are NaN
         first, last = map(int, re.search(r"raster steps (\d+)\.\.(\d+):", out).groups())
         missing = int(re.search(r"(\d+) of 100 raster steps have no file here", out).group(1))
@@ -127,7 +144,8 @@ def test_notebook_runs_signed_in(path, world, tmp_path, monkeypatch):
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name != "00_tour.ipynb"],
                          ids=lambda p: p.stem)
 def test_notebook_runs_without_sign_in(path, world, tmp_path):
-    nb = run_notebook(path, kernel_env(world, tmp_path / "home", tmp_path / "data"), tmp_path)
+    fresh_home(world)
+    nb = run_notebook(path, kernel_env(world, tmp_path / "data"), tmp_path)
     out = text_of(nb)
     assert "Not signed in yet" in out
     if path.name == "01_downloading_data.ipynb":

@@ -22,14 +22,35 @@ Choices
   fresh ``0600`` temporary file renamed into place (no window where another user
   could read it, and no process-wide ``umask`` change while other threads run). The
   folder is made ``0700``. A file with wider permissions is tightened on load.
-* **dkist's cache** (``platformdirs.user_cache_dir("dkist")/globus_auth_cache.json``)
-  is reused read-only when it holds a transfer token that is not expired or has a
-  refresh token, so someone logged in through dkist is not asked again; the tokens
-  are copied into this module's file (refreshes land there, dkist's file is not
-  rewritten). By default this only happens against production Globus Auth (dkist's
-  tokens mean nothing to the sandbox). :meth:`GlobusLogin.logout` revokes the tokens;
-  if they came from dkist's cache, that file (now holding revoked tokens) is deleted
-  too, otherwise the next start would silently log back in.
+* **dkist's cache** (``platformdirs.user_cache_dir("dkist")/globus_auth_cache.json``,
+  a JSON dict of globus-sdk's ``by_resource_server`` token data, mode 0600) is
+  shared both ways, so one sign-in serves the panels and dkist's own
+  ``ds.files.download()`` / ``transfer_complete_datasets()`` (whose own login needs
+  a localhost callback that cannot work on a remote hub, dkist issue 657):
+
+  - *reading*: a transfer token there that is not expired or has a refresh token is
+    reused, so someone logged in through dkist is not asked again; it is copied
+    into this module's file (refreshes land there). By default only against
+    production Globus Auth (``reuse_dkist_cache``).
+  - *writing*: after a sign-in here, the transfer tokens (with their refresh token,
+    which dkist requires of every entry) are written into dkist's file in dkist's
+    own format, keeping its other entries; what was there before for that resource
+    server is kept aside (``{user data dir}/globus/dkist-share.json``, 0600) so
+    logout can put it back. By default only against production Globus Auth when
+    globus-sdk (so dkist) in this process uses it too: dkist's file has no
+    per-service sections, so tokens of another service (a sandbox) there would
+    break the user's real dkist login. ``$DKIST_WIDGETS_SHARE_DKIST_LOGIN=1`` turns
+    it on elsewhere; the sandbox sets it only for its own kernels, whose dkist
+    cache lives in the sandbox's home.
+  - *logout* undoes only what the widget did: it revokes the widget's own tokens,
+    removes from dkist's file only entries that still hold them (restoring what was
+    there before), and never revokes or deletes tokens dkist obtained itself; a
+    login reused from dkist is just forgotten, and remembered (by a hash) as declined
+    so the next start does not silently adopt it again.
+
+  Why a file of our own besides dkist's: ``JSONTokenStorage``'s layout with a
+  namespace per Auth service keeps sandbox and production tokens apart and holds
+  refreshes, while dkist's single-service file is the interface dkist reads.
 * **Authorizer**: :meth:`GlobusLogin.authorizer` returns one object that always
   delegates to the current tokens (a ``RefreshTokenAuthorizer`` when there is a
   refresh token, else an ``AccessTokenAuthorizer``), so a ``TransferClient`` built
@@ -48,16 +69,18 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import globus_sdk
-from globus_sdk.authorizers import GlobusAuthorizer
 import platformdirs
 import traitlets
+from globus_sdk.authorizers import GlobusAuthorizer
+
+from .dkist_token_cache import PRODUCTION_AUTH as _PRODUCTION_AUTH
+from .dkist_token_cache import DkistTokenShare, globus_sdk_auth_url, write_private_json
 
 __all__ = [
     "GlobusLogin",
@@ -88,9 +111,19 @@ DKIST_CLIENT_ID = "dd2d62af-0b44-4e2e-9454-1092c94b46b3"
 TRANSFER_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
 TRANSFER_RESOURCE_SERVER = "transfer.api.globus.org"
 ENV_DATA_DIR = "DKIST_WIDGETS_DATA_DIR"
-_PRODUCTION_AUTH = "https://auth.globus.org/"
+#: ``1``/``0``: write a sign-in into dkist's token cache or not (default: production only).
+ENV_SHARE_DKIST_LOGIN = "DKIST_WIDGETS_SHARE_DKIST_LOGIN"
 #: Seconds of margin: an access token this close to expiry counts as expired.
 EXPIRY_MARGIN = 60
+
+
+def _share_by_default(auth_url: str) -> bool:
+    """Whether a sign-in goes into dkist's cache unless told otherwise (see ``share_with_dkist``)."""
+    explicit = os.environ.get(ENV_SHARE_DKIST_LOGIN, "").strip()
+    if explicit in ("0", "1"):
+        return explicit == "1"
+    production = _PRODUCTION_AUTH.rstrip("/")
+    return auth_url.rstrip("/") == production and globus_sdk_auth_url().rstrip("/") == production
 
 
 class LoginError(ValueError):
@@ -128,30 +161,6 @@ def is_auth_error(exc: BaseException) -> bool:
     if isinstance(exc, globus_sdk.GlobusAPIError):
         return exc.http_status == 401
     return False
-
-
-def write_private_json(path: Path, doc: Any) -> None:
-    """Write JSON readable by the owner only (0600 from creation, atomic rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.chmod(path.parent, 0o700)
-    except OSError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _namespace_for(auth_url: str) -> str:
@@ -223,7 +232,7 @@ class _TokenFile:
 class _DelegatingAuthorizer(GlobusAuthorizer):
     """Always uses the login's current tokens; raises NotLoggedIn when there are none."""
 
-    def __init__(self, login: "GlobusLogin"):
+    def __init__(self, login: GlobusLogin):
         self._login = login
 
     def get_authorization_header(self) -> str | None:
@@ -252,6 +261,11 @@ class GlobusLogin(traitlets.HasTraits):
         ``"auto"`` (only against production Auth), ``True`` or ``False``.
     dkist_cache
         dkist's cache file (default :func:`dkist_cache_path`).
+    share_with_dkist
+        Write a sign-in into dkist's cache: ``"auto"``, ``True`` or ``False``. Auto:
+        ``$DKIST_WIDGETS_SHARE_DKIST_LOGIN`` (``1``/``0``) when set, else only when
+        both this login and globus-sdk in this process (so dkist) use production
+        Globus Auth.
     """
 
     state = traitlets.Enum(STATES, LOGGED_OUT, help="Where the login stands.")
@@ -269,6 +283,7 @@ class GlobusLogin(traitlets.HasTraits):
         reuse_dkist_cache: bool | str = "auto",
         dkist_cache: str | os.PathLike | None = None,
         scopes: tuple[str, ...] = (TRANSFER_SCOPE,),
+        share_with_dkist: bool | str = "auto",
     ):
         super().__init__()
         self.client_id = client_id
@@ -280,6 +295,12 @@ class GlobusLogin(traitlets.HasTraits):
             reuse_dkist_cache = self.auth_url.rstrip("/") == _PRODUCTION_AUTH.rstrip("/")
         self._reuse_dkist = bool(reuse_dkist_cache)
         self._dkist_cache = Path(dkist_cache) if dkist_cache else dkist_cache_path()
+        if share_with_dkist == "auto":
+            share_with_dkist = _share_by_default(self.auth_url)
+        self._share_with_dkist = bool(share_with_dkist)
+        self._dkist_share = DkistTokenShare(
+            self._dkist_cache, path.parent / "dkist-share.json", _namespace_for(self.auth_url)
+        )
         self._lock = threading.RLock()
         self._flow = None
         self._inner: GlobusAuthorizer | None = None
@@ -386,6 +407,8 @@ class GlobusLogin(traitlets.HasTraits):
             return None
         if not tok.get("refresh_token") and expires < time.time() + EXPIRY_MARGIN:
             return None
+        if self._dkist_share.declined(tok):
+            return None  # the user logged out of this one in the widget
         return {
             "resource_server": TRANSFER_RESOURCE_SERVER,
             "scope": tok.get("scope", TRANSFER_SCOPE),
@@ -442,6 +465,11 @@ class GlobusLogin(traitlets.HasTraits):
                 raise LoginError(self.message)
             self._flow = None
             self._file.store({TRANSFER_RESOURCE_SERVER: dict(tokens)}, source="login")
+            if self._share_with_dkist:
+                try:
+                    self._dkist_share.share({TRANSFER_RESOURCE_SERVER: dict(tokens)})
+                except OSError as err:  # the widget's own login still works
+                    log.warning("could not share the Globus login with dkist: %s", type(err).__name__)
         self._adopt(dict(tokens), "login")
         self._set(LOGGED_IN, "Logged in to Globus.", source="login", authorize_url="")
 
@@ -452,7 +480,10 @@ class GlobusLogin(traitlets.HasTraits):
             source = self.source
             self._flow = None
         failed = False
-        if tokens:
+        if tokens and source == "dkist":
+            # dkist's own login: not ours to revoke or delete; just stop using it.
+            self._dkist_share.decline(tokens)
+        elif tokens:
             for key in ("refresh_token", "access_token"):
                 if tokens.get(key):
                     try:
@@ -460,11 +491,10 @@ class GlobusLogin(traitlets.HasTraits):
                     except globus_sdk.GlobusError:
                         failed = True
         self._file.clear()
-        if source == "dkist" and self._dkist_cache.exists():
-            try:
-                self._dkist_cache.unlink()
-            except OSError:
-                pass
+        try:
+            self._dkist_share.unshare()
+        except OSError as err:
+            log.warning("could not remove the shared login from dkist's cache: %s", type(err).__name__)
         self._adopt(None, "")
         note = " (Globus could not be told to revoke the tokens; they expire on their own)" if failed else ""
         self._set(LOGGED_OUT, "Logged out of Globus" + note + ".", source="", authorize_url="")

@@ -216,6 +216,14 @@ class DatasetModel(traitlets.HasTraits):
         if dataset is not None:
             self.set_dataset(dataset, refresh_local=refresh_local)
 
+    @classmethod
+    def from_asdf(cls, path, **kwargs) -> "DatasetModel":
+        """A model holding the dataset of the ASDF at ``path``, opened lazily (:mod:`.lazy_open`;
+        ``dkist.load_dataset`` when the lazy reader declines). Errors as ``open_dataset_file``."""
+        from .lazy_open import open_dataset_file
+
+        return cls(open_dataset_file(path), **kwargs)
+
     # ------------------------------------------------------------------ dataset
 
     def set_dataset(self, dataset, *, refresh_local: bool = True) -> None:
@@ -260,13 +268,18 @@ class DatasetModel(traitlets.HasTraits):
 
         dkist keeps ``combined_headers`` for every tile even when some are masked; the
         frames are the unmasked tiles' only, so then their own tables are stacked
-        (once per dataset) in frame order.
+        (once per dataset) in frame order. For a dataset opened lazily this is its
+        :class:`~.lazy_open.HeaderColumns` (columns read when asked for; ``ds.headers``
+        would build the whole table).
         """
         ds = self.dataset
         if ds is None:
             return None
         if not self.is_tiled:
-            return ds.headers
+            from .lazy_open import header_columns_of  # opened lazily: the compact columns, not a full Table
+
+            columns = header_columns_of(ds)
+            return columns if columns is not None else ds.headers
         combined = ds.combined_headers
         if combined is None or len(combined) == self.n_frames or not self._tiles:
             return combined

@@ -62,7 +62,14 @@ __all__ = [
 ]
 
 #: Bump when anything about the generated files changes: a new folder is built.
-FORMAT_VERSION = 4
+#: 5: KPLMQ has VISP's real spectral size (976 wavelength pixels, so the workshop's
+#: ``ds[:, :, 500, :]`` and ``ds[0, :, 466, :]`` are valid) and the best average r0
+#: of the unembargoed VISP datasets with files (the workshop sorts by it).
+FORMAT_VERSION = 5
+
+#: Wavelength pixels of KPLMQ: the real VISP camera's spectral size (FACTS: files
+#: of shape ``(1, 976, 2555)``); the slit keeps 100 pixels to bound the archive.
+VISP_FULL_SPECTRUM_N_WAVE = 976
 
 VISP_FE630_ID = "KPLMQ"
 VISP_CA854_ID = "RTZWX"
@@ -151,7 +158,7 @@ def _visp_specs():
         VISP_FE630_ID: VispSpec(
             dataset_id=VISP_FE630_ID, proposal_id="pid_1_123", experiment_id="eid_1_123",
             start_time="2022-10-24T21:28:07.635", linewave_nm=630.25, line_name="Fe I",
-            n_steps=100, seed=630, median_r0=0.09, spell_length=22.0,
+            n_steps=100, n_wave=VISP_FULL_SPECTRUM_N_WAVE, seed=630, median_r0=0.12, spell_length=22.0,
             hpln_arcsec=-350.0, hplt_arcsec=220.0, target="quietsun", recipe_run_id=587),
         VISP_CA854_ID: VispSpec(
             dataset_id=VISP_CA854_ID, proposal_id="pid_2_114", experiment_id="eid_2_114",

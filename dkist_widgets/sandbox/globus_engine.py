@@ -7,10 +7,21 @@ so the real ``globus_sdk.TransferClient`` drives it.
 Choices made where Globus is ambiguous or where the sandbox must be simpler
 (all of them are tested in ``tests/test_globus_service.py``):
 
-* **Paths.** Every Globus path is absolute. ``/~`` and ``/~/x`` are the endpoint's
-  root (its "home"). Paths are normalised lexically; a ``..`` that climbs above the
-  root is rejected with ``400 ClientError.BadRequest`` (at submission and in ``ls``),
-  so no file outside an endpoint root is ever read or written.
+* **Paths.** Two kinds of endpoint. A *collection rooted at a folder* (the DKIST
+  endpoint, like a Globus Connect Server collection's base path) maps every absolute
+  path under its ``root``; ``/~`` and ``/~/x`` are the root. Paths are normalised
+  lexically; a ``..`` that climbs above the root is rejected with ``400
+  ClientError.BadRequest`` (at submission and in ``ls``), so no file outside an
+  endpoint root is ever read or written.
+  A *Globus Connect Personal* endpoint (``restrict_paths`` set, see
+  :mod:`.local_gcp`) interprets paths as GCP does: an absolute path is that real path
+  on the machine, ``/~/x``, ``~/x`` and ``~`` start at the user's home (``root``), and
+  only paths inside the allowed folders (GCP's ``config-paths`` /
+  ``-restrict-paths``, the home by default) may be read or written. Outside them a
+  transfer is accepted but each file faults with ``PERMISSION_DENIED`` and the task
+  keeps retrying until its deadline, and ``ls`` answers ``403
+  EndpointPermissionDenied``, as GCP refuses a path it is not allowed to touch: files
+  never land anywhere else and the task never reports success.
 * **Scheduling.** At most :data:`MAX_ACTIVE_TASKS_PER_USER` (3) tasks copy at once
   per user; the others are ``status="ACTIVE"`` with ``nice_status="Queued"``, as
   Globus shows them. INACTIVE tasks free their slot. All callers are one user unless
@@ -84,6 +95,7 @@ __all__ = [
     "MAX_ACTIVE_TASKS_PER_USER",
     "DEFAULT_USER",
     "resolve_globus_path",
+    "resolve_gcp_path",
 ]
 
 MAX_ACTIVE_TASKS_PER_USER = 3
@@ -113,9 +125,26 @@ class Endpoint:
     writable: bool = True
     description: str = ""
     is_globus_connect: bool = False
+    #: Globus Connect Personal's allowed folders as ``(folder, writable)``; ``None``
+    #: for a collection rooted at ``root`` (see the module notes on paths).
+    restrict_paths: tuple[tuple[Path, bool], ...] | None = None
 
     def resolve(self, globus_path: str) -> Path:
+        if self.restrict_paths is not None:
+            return resolve_gcp_path(self.root, globus_path)
         return resolve_globus_path(self.root, globus_path)
+
+    def allows(self, path: Path, *, write: bool) -> bool:
+        """Whether this endpoint may touch ``path`` (a result of :meth:`resolve`)."""
+        if self.restrict_paths is None:
+            return True
+        text = os.path.normpath(str(path))
+        for folder, writable in self.restrict_paths:
+            base = os.path.normpath(str(folder))
+            inside = text == base or text.startswith(base.rstrip("/") + "/")
+            if inside and (writable or not write):
+                return True
+        return False
 
 
 def resolve_globus_path(root: Path, globus_path: str) -> Path:
@@ -149,6 +178,33 @@ def resolve_globus_path(root: Path, globus_path: str) -> Path:
             continue
         kept.append(part)
     return Path(root, *kept)
+
+
+def resolve_gcp_path(home: Path, globus_path: str) -> Path:
+    """The real path a Globus Connect Personal endpoint reads for ``globus_path``.
+
+    ``/~/x``, ``~/x`` and ``~`` start at ``home``; any other path must be absolute and
+    *is* the path on this machine. ``..`` is resolved lexically (never above ``/``).
+    Whether the endpoint may touch the result is :meth:`Endpoint.allows`' question.
+    """
+    if not isinstance(globus_path, str) or not globus_path:
+        raise GlobusError(400, "ClientError.BadRequest", f"Invalid path {globus_path!r}")
+    if "\x00" in globus_path:
+        raise GlobusError(400, "ClientError.BadRequest", "Path contains a NUL byte")
+    path = globus_path
+    if path == "~" or path.startswith("~/"):
+        path = "/" + path
+    if not path.startswith("/"):
+        raise GlobusError(
+            400,
+            "ClientError.BadRequest",
+            f"Path {globus_path!r} is not absolute: Globus paths start with '/' or '~/'",
+        )
+    parts = path.split("/")[1:]
+    base = "/"
+    if parts and parts[0] == "~":
+        base, parts = str(home), parts[1:]
+    return Path(os.path.normpath(os.path.join(base, *parts) if parts else base))
 
 
 def _now() -> float:
@@ -889,6 +945,8 @@ class TransferEngine:
 
     def _make_empty_dirs(self, task: _Task) -> None:
         for folder in task.empty_dirs:
+            if not task.destination.allows(folder, write=True):
+                continue  # the files' faults already say why
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError:
@@ -944,7 +1002,11 @@ class TransferEngine:
 
     def _copy_one(self, task: _Task, job: _FileJob) -> None:
         dst_ep = task.destination
-        if not dst_ep.writable or self._denied(dst_ep.id, job.destination_path):
+        if (
+            not dst_ep.writable
+            or not dst_ep.allows(job.destination, write=True)
+            or self._denied(dst_ep.id, job.destination_path)
+        ):
             raise _PathFault(
                 "PERMISSION_DENIED",
                 f"Permission denied: cannot write {job.destination_path} on {dst_ep.display_name}",
@@ -957,6 +1019,10 @@ class TransferEngine:
                 f"550 {job.destination_path}: No space left on device ({dst_ep.display_name})",
                 job.destination_path,
                 on_source=False,
+            )
+        if not task.source.allows(job.source, write=False):
+            raise _PathFault(
+                "PERMISSION_DENIED", f"Permission denied: cannot read {job.source_path}", job.source_path, on_source=True
             )
         try:
             st = os.stat(job.source)

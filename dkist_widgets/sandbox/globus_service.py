@@ -667,6 +667,11 @@ class _Handler(BaseHTTPRequestHandler):
         ep = self._engine.get_endpoint(id)
         path = self._q("path") or ("/~/" if ep.is_globus_connect else "/")
         folder = ep.resolve(path)
+        if not ep.allows(folder, write=False):
+            raise GlobusError(
+                403, "EndpointPermissionDenied",
+                f"Permission denied listing '{path}': not in the folders {ep.display_name} may access",
+            )
         show_hidden = str(self._q("show_hidden", "1")).lower() not in ("0", "false", "no")
         limit = self._int("limit", 100000, 1, 100000)
         offset = self._int("offset", 0, 0, 10**9)

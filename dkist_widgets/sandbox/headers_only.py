@@ -189,3 +189,45 @@ def preview_frames(spec: VispSpec, *, n_frames: int = 60, shape=(72, 96)):
             scene = synthetic_sun.evolve(scene, seed=spec.seed + 200 + k, amount=0.3, granule_px=7.0)
         sigma = float(synthetic_sun.blur_sigma_px(seeing.r0[t], seeing.ao_lock[t]))
         yield synthetic_sun.blur(scene, sigma).astype(np.float32)
+
+
+#: Part of the cache folder name of :func:`cached_headers_only_dataset`; bump to regenerate.
+CACHE_VERSION = 1
+
+
+def headers_only_cache_root() -> Path:
+    """Where cached headers-only datasets live: ``$DKIST_WIDGETS_DATA_DIR`` (else the user
+    cache's ``dkist-widgets/test-data``) / ``load-v<CACHE_VERSION>``."""
+    base = os.environ.get("DKIST_WIDGETS_DATA_DIR")
+    if not base:
+        import platformdirs
+
+        base = str(Path(platformdirs.user_cache_dir("dkist-widgets")) / "test-data")
+    return Path(base) / f"load-v{CACHE_VERSION}"
+
+
+def cached_headers_only_dataset(n_steps: int, n_stokes: int = 4, *, seed: int = 11, progress=None) -> Path:
+    """The ASDF of a headers-only dataset of ``n_stokes * n_steps`` frames, generated once and reused.
+
+    Made in a temporary sibling folder and renamed into place before its ``DONE``
+    marker is written, so a half-built one is never taken for a finished one
+    (100k frames ~20 s, 1M ~75-130 s to generate). Tests, benchmarks and
+    ``dkist-widgets generate --frames`` share the cache.
+    """
+    import shutil
+
+    folder = headers_only_cache_root() / f"visp-{n_stokes}x{n_steps}-seed{seed}"
+    done = folder / "DONE"
+    if done.is_file():
+        path = folder / done.read_text(encoding="utf-8").strip()
+        if path.is_file():
+            return path
+    if progress:
+        progress(f"generating a headers-only dataset of {n_stokes * n_steps:,} frames in {folder}")
+    building = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+    shutil.rmtree(building, ignore_errors=True)
+    made = make_headers_only_dataset(building, n_steps=n_steps, n_stokes=n_stokes, seed=seed)
+    shutil.rmtree(folder, ignore_errors=True)  # an unfinished earlier attempt
+    os.replace(building, folder)
+    done.write_text(made.name, encoding="utf-8")
+    return folder / made.name

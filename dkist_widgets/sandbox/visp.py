@@ -406,8 +406,14 @@ def _light_curve(spec: VispSpec) -> np.ndarray:
     return np.sin(np.radians(elev_t)) ** 0.3 * transparency * (1 + rng.normal(0, 0.01, n_t))
 
 
-def frame_statistics(frames: np.ndarray) -> dict[str, np.ndarray]:
-    """``DATA*`` header statistics of each frame (vectorised over frames)."""
+def frame_statistics(frames: np.ndarray, chunk: int = 32) -> dict[str, np.ndarray]:
+    """``DATA*`` header statistics of each frame (vectorised over ``chunk`` frames at a
+    time, so a full-spectrum dataset does not need its pixels in float64 at once)."""
+    parts = [_frame_statistics(frames[i:i + chunk]) for i in range(0, len(frames), chunk)]
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+
+def _frame_statistics(frames: np.ndarray) -> dict[str, np.ndarray]:
     flat = frames.reshape(len(frames), -1).astype(np.float64)
     stats = {
         "DATAMIN": flat.min(axis=1),

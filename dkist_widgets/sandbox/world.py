@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,9 @@ ENV_WORLD_STATE = "DKIST_WIDGETS_WORLD"
 _lock = threading.Lock()
 _current: World | None = None
 
+
+#: Variables of :meth:`World.kernel_environment` that belong to kernels alone.
+KERNEL_ONLY = ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME")
 
 @dataclass
 class World:
@@ -133,8 +137,39 @@ class World:
             config_dir, self.dataset_endpoint, self.download_endpoint, self.transfer_url
         )
         env.update(self.globus_environment())
+        # The local endpoint's folder is these kernels' home, where dkist finds the
+        # loopback endpoint as it finds Globus Connect Personal (sandbox/local_gcp.py).
+        from .local_gcp import kernel_environment as gcp_home_environment
+
+        env.update(gcp_home_environment(self.local_endpoint_dir))
         if self.state_file is not None:
             env[ENV_WORLD_STATE] = str(self.state_file)
+        return env
+
+    def server_environment(self, jupyter_dir: Path | None = None) -> dict[str, str]:
+        """Environment for a Jupyter or Voila *server* whose kernels use this world.
+
+        The kernels' own home and config (:data:`KERNEL_ONLY`: ``HOME`` and the XDG
+        folders, where dkist finds the loopback endpoint as it finds Globus Connect
+        Personal) must not become the server's, nor a shell's: the server would lose
+        the user's Jupyter settings. So they go only into a ``python3`` kernelspec
+        written under ``jupyter_dir``, which is put first on ``JUPYTER_PATH``; the rest
+        of :meth:`kernel_environment` is set on the server too (harmless there).
+        """
+        kernel_env = self.kernel_environment()
+        folder = Path(jupyter_dir or (paths.state_root() / "jupyter"))
+        spec_dir = folder / "kernels" / "python3"
+        spec_dir.mkdir(parents=True, exist_ok=True)
+        spec = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+            "metadata": {"debugger": True},
+            "env": kernel_env,
+        }
+        (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+        env = {k: v for k, v in kernel_env.items() if k not in KERNEL_ONLY}
+        env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(folder), os.environ.get("JUPYTER_PATH", "")) if p)
         return env
 
     def stop(self) -> None:
@@ -232,6 +267,7 @@ def start(
         from .datacentre import DataCentre
         from .globus_auth_service import start_for_world
         from .globus_service import LoopbackGlobus
+        from .local_gcp import gcp_endpoint
 
         archive = ensure_archive(progress=progress)
         local_dir = Path(local_endpoint_dir) if local_endpoint_dir else paths.local_endpoint_root()
@@ -241,7 +277,7 @@ def start(
         globus = LoopbackGlobus(
             endpoints={
                 DKIST_ENDPOINT_ID: (DKIST_ENDPOINT_NAME, archive.root, False),
-                LOCAL_ENDPOINT_ID: (LOCAL_ENDPOINT_NAME, local_dir, True),
+                LOCAL_ENDPOINT_ID: gcp_endpoint(LOCAL_ENDPOINT_ID, LOCAL_ENDPOINT_NAME, local_dir),
             },
             rate_bytes_per_s=transfer_rate_bytes_per_s,
         )
