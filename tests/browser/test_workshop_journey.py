@@ -98,6 +98,7 @@ def _oracle(threshold):
     sds = ds[:, int(best[0]):int(best[-1]) + 1]
     chosen = set(ex.model.files_for_frames())
     return {"recipe": headers.state.describe(), "intervals": len(headers.state.intervals),
+            "model_holds_ds": ex.model.dataset is ds,
             "only_in_widget": sorted(chosen - files - {f.split("/")[-1] for f in files})[:5],
             "threshold": headers.state.threshold, "direction": headers.state.direction,
             "n_selected": int(ex.model.n_selected), "source": ex.model.selection_source,
