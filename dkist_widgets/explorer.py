@@ -159,7 +159,11 @@ class Explorer(w.VBox):
         self.title = w.HTML(_STYLE + "<span class='dkw-explorer-title'><b>DKIST explorer</b></span>")
         self.load_error = load_error
         self.load_message = w.HTML(_load_error_html(load_error, model))
-        self.children = [self.title, self.load_message, self.overview, self.tabs]
+        from .panels.header_saved import SavedSelectionOffer
+
+        # selections saved next to this dataset: one click loads one in the Headers tab
+        self.saved_offer = SavedSelectionOffer(model, on_load=lambda path: self.show("Headers").saved.load(path))
+        self.children = [self.title, self.load_message, self.saved_offer, self.overview, self.tabs]
 
         start = "Search" if (model.dataset is None or results is not None) else "Headers"
         if results is not None or model.dataset is None:
@@ -248,6 +252,7 @@ class Explorer(w.VBox):
             panel.close()
         self.overview.close()
         self.load_message.close()
+        self.saved_offer.close()
         for holder in self.tabs.children:  # tab holders: no live container keeps closed panels
             holder.close()
         self.tabs.close()

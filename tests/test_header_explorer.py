@@ -58,13 +58,14 @@ def _dkist_files(ds, model, ids):
     return names
 
 
-def test_default_plot_is_stokes_i_r0_in_cm_with_gaps(ds, explorer):
+def test_default_plot_is_stokes_i_r0_in_metres_with_gaps(ds, explorer):
+    # issue 14.4: r0 is drawn in metres, as the headers and the notebook hold it, and the axis says so
     assert explorer.key == "ATMOS_R0" and explorer.shown_stokes == ["I"]
-    assert "cm" in explorer.y_axis.label and "m" in explorer.y_axis.label.split("headers:")[1]
+    assert explorer.y_axis.label == "ATMOS_R0 [m]" and explorer.threshold_unit.value == "m"
     assert explorer.series_marks["I"].visible and not explorer.series_marks["Q"].visible
     stokes_i = np.flatnonzero(_stokes(ds) == 0)
     order = stokes_i[np.argsort(_times(ds)[stokes_i].jd, kind="stable")]
-    expected = _r0(ds)[order] * 100
+    expected = _r0(ds)[order]  # metres: drawn as the headers hold them
     finite = np.flatnonzero(np.isfinite(expected))
     expected = expected[finite[0] : finite[-1] + 1]  # leading/trailing masked frames are not drawn
     np.testing.assert_allclose(explorer.series_marks["I"].y, expected)  # short series: not decimated
@@ -108,9 +109,9 @@ def test_two_intervals_threshold_and_or_invert(ds, explorer):
     in_brush = stokes_i & (((t >= 0) & (t <= 30)) | ((t >= 100) & (t <= 150)))
     np.testing.assert_array_equal(model.selected_frames, np.flatnonzero(in_brush))
     assert len(explorer.intervals_mark.x) == 2
-    # drag the threshold handle to 6 cm (the browser sets y on release)
-    explorer.threshold_handle.y = np.array([6.0])
-    assert explorer.threshold_mode.value == ">=" and explorer.threshold_text.value == 6.0
+    # drag the threshold handle to 0.06 m (the browser sets y on release; r0 is drawn in metres)
+    explorer.threshold_handle.y = np.array([0.0603])  # a mouse position: rounded to the millimetre
+    assert explorer.threshold_mode.value == ">=" and explorer.threshold_text.value == 0.06
     with np.errstate(invalid="ignore"):
         good = stokes_i & (r0 >= 0.06)
     np.testing.assert_array_equal(model.selected_frames, np.flatnonzero(in_brush & good))
@@ -257,7 +258,7 @@ def test_decimated_at_scale_and_summary_follows():
     explorer = HeaderExplorer(DatasetModel(ds, refresh_local=False), n_bins=500)
     y = explorer.series_marks["I"].y
     assert len(y) <= 1500
-    r0_i = _r0(ds)[_stokes(ds) == 0] * 100
+    r0_i = _r0(ds)[_stokes(ds) == 0]  # metres
     assert np.nanmax(y) == pytest.approx(np.nanmax(r0_i)) and np.nanmin(y) == pytest.approx(np.nanmin(r0_i))
     ids = explorer.brush_interval(1000, 20000)
     t = explorer.table.time.values

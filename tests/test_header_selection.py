@@ -91,8 +91,9 @@ def test_start_defaults_and_empty_recipe_selects_nothing(table):
     assert state.start(table) == "ATMOS_R0"
     assert state.x == "time" and state.stokes == ["I"] and state.all_stokes and state.is_empty
     assert state.frames(table).size == 0 and state.describe() == "nothing chosen"
-    # the threshold waits at the median r0 (header units), switched off
-    assert state.direction == "off" and state.threshold == pytest.approx(np.nanmedian(_r0_of(table)))
+    # the threshold waits at the median r0 (header units) rounded to the millimetre r0 means
+    # (issue 14.4: so the box shows exactly the value in force), switched off
+    assert state.direction == "off" and state.threshold == round(float(np.nanmedian(_r0_of(table))), 3)
 
 
 def _r0_of(table):
@@ -365,8 +366,8 @@ def test_threshold_handle_sits_right_of_the_brush_area(ds, explorer):
     assert np.datetime64(handle.x[0], "us") > last  # right of every plotted value
     # dropping the handle sets a threshold; the plot's own placement does not
     assert explorer.threshold_mode.value == "off" and explorer.model.n_selected == 0
-    handle.y = np.array([5.0])
+    handle.y = np.array([0.05])  # issue 14.4: r0 is drawn in metres
     assert explorer.threshold_mode.value == ">=" and explorer.state.threshold == pytest.approx(0.05)
-    assert explorer.threshold_line.visible and float(handle.y[0]) == 5.0
+    assert explorer.threshold_line.visible and float(handle.y[0]) == 0.05
     explorer.clear()
     assert not explorer.threshold_line.visible and explorer.model.n_selected == 0

@@ -42,6 +42,7 @@ import numpy as np
 import traitlets
 
 from .header_table import R0_KEY, HeaderTable
+from .units import R0_PRECISION_M
 
 __all__ = ["HeaderSelectionState", "RECIPE_TRAITS", "THRESHOLD_DIRECTIONS"]
 
@@ -102,12 +103,16 @@ class HeaderSelectionState(traitlets.HasTraits):
 
     def choose_key(self, table: HeaderTable, key: str | None) -> None:
         """Plot ``key``: the threshold switches off and its value becomes the key's median
-        (None without a finite value), so switching it on starts mid-range."""
+        (None without a finite value; r0 rounded to a millimetre), so switching it on starts
+        mid-range at a value the box shows exactly."""
         self.key = key  # not under hold_trait_notifications: _key_changed must run first
         self.direction = "off"
         values = table.numeric(key) if key is not None and table.has(key) else np.zeros(0)
         finite = values[np.isfinite(values)]
-        self.threshold = float(np.median(finite)) if finite.size else None
+        median = float(np.median(finite)) if finite.size else None
+        if median is not None and key == R0_KEY:  # to what r0 means (a millimetre), so the box shows it exactly
+            median = round(median, max(0, -math.floor(math.log10(R0_PRECISION_M) + 1e-9)))
+        self.threshold = median
 
     def brush(self, lo: float, hi: float, *, add: bool | None = None) -> None:
         """A brush from ``lo`` to ``hi`` (x axis units): replaces the intervals, or adds one
@@ -134,6 +139,22 @@ class HeaderSelectionState(traitlets.HasTraits):
             self.threshold = float(value)
             if self.direction == "off":
                 self.direction = ">="
+
+    def restore(self, recipe) -> None:
+        """Set the traits of a saved recipe (:func:`~dkist_widgets.core.saved_selection.recipe_of`):
+        the key and axis first (they reset the threshold and intervals), then the rest.
+        Unknown names are ignored; a value of the wrong type raises ``TraitError``."""
+        recipe = dict(recipe)
+        if "key" in recipe:
+            self.key = recipe["key"]
+        if "x" in recipe:
+            self.x = recipe["x"]
+        if "intervals" in recipe:
+            recipe["intervals"] = [tuple(pair) for pair in recipe["intervals"]]
+        for name in ("stokes", "intervals", "threshold", "combine", "invert", "all_stokes", "add_intervals",
+                     "longest_run", "direction"):
+            if name in recipe:
+                setattr(self, name, recipe[name])
 
     def clear(self) -> None:
         """Back to the empty recipe (intervals, threshold direction, invert, longest run off)."""
@@ -208,7 +229,7 @@ class HeaderSelectionState(traitlets.HasTraits):
         return why
 
     def describe(self, display=None) -> str:
-        """The recipe in words, e.g. ``"ATMOS_R0 ≥ 6 cm AND 2 intervals, longest good run, Stokes I, all Stokes"``.
+        """The recipe in words, e.g. ``"ATMOS_R0 ≥ 0.060 m AND 2 intervals, longest good run, Stokes I, all Stokes"``.
 
         ``display(key, value) -> str`` formats a threshold (default: the value as is).
         """

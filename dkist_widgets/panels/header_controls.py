@@ -7,9 +7,11 @@ goes with it. Nothing here computes a selection.
 
 Choices
 -------
-* The threshold box is in display units (r0 in cm, see
-  :mod:`dkist_widgets.core.units`); the link converts to and from header units
-  with the key plotted at that moment.
+* The threshold box is in display units (r0 in metres, the unit the notebook and
+  the headers use, see :mod:`dkist_widgets.core.units`) and the unit is named right
+  of it; the link converts to and from header units with the key plotted at that
+  moment. The box shows the state's value as typed (to 6 decimals), so typing
+  0.08 selects exactly ``ATMOS_R0 >= 0.08``.
 * Stokes check boxes: each box adds or removes only its own state from
   ``state.stokes``, and the boxes are set from ``state.stokes``; a box set to what
   the state already holds changes nothing, so the two directions cannot loop.
@@ -29,7 +31,7 @@ import traitlets
 from ..core.formatting import escape
 from ..core.header_selection import RECIPE_TRAITS
 from ..core.header_table import describe_key
-from .header_plot import display_unit, from_display, to_display
+from .header_plot import display_unit, from_display, to_display, value_text
 
 __all__ = ["HeaderControls"]
 
@@ -54,6 +56,7 @@ class HeaderControls:
         self.threshold_text = w.FloatText(value=0.0, layout=w.Layout(width="100px"))
         self.threshold_text.add_class("dkw-threshold-value")
         self.threshold_unit = w.HTML(layout=w.Layout(width="40px"))
+        self.threshold_unit.add_class("dkw-threshold-unit")
         self.combine = w.ToggleButtons(options=[("AND", "and"), ("OR", "or")], value="and",
                                        style={"button_width": "62px"},
                                        tooltip="How brushed intervals and the threshold combine")
@@ -159,7 +162,4 @@ class HeaderControls:
             self.threshold_text.value = self._threshold_shown(self.state.threshold)
 
     def _show_recipe(self, _change=None) -> None:
-        def shown(key, value):
-            return f"{float(to_display(key, value)):.4g} {display_unit(key)}".strip()
-
-        self.recipe.value = f"<span style='opacity:.75'>Recipe: {escape(self.state.describe(shown))}</span>"
+        self.recipe.value = f"<span style='opacity:.75'>Recipe: {escape(self.state.describe(value_text))}</span>"

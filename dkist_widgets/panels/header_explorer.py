@@ -8,7 +8,9 @@ the arithmetic is in :mod:`dkist_widgets.core.header_table`. This module compose
 
 * :mod:`.header_plot`: the bqplot figure, brush and threshold handle (draws the state);
 * :mod:`.header_controls`: toggles, boxes and buttons linked to the state's traits;
-* :mod:`.header_texts`: summary, key description and frame values as escaped HTML;
+* :mod:`.header_texts`: summary, key description, frame values and the selection as
+  ``ds[...]`` code, as escaped HTML;
+* :mod:`.header_saved`: save the selection and its recipe next to the dataset, load one back;
 * a :class:`~dkist_widgets.panels.frame_table.FrameTable` of a few keys plus a
   stable ``frame`` column (sorted and filtered in the kernel; a clicked row sends
   its frame id, which the plot marks with a red line).
@@ -36,8 +38,9 @@ from ..core.header_selection import RECIPE_TRAITS, HeaderSelectionState
 from ..core.header_table import R0_KEY, HeaderTable, catalogue_problem
 from .frame_table import FrameTable
 from .header_controls import HeaderControls
-from .header_plot import HeaderPlot
-from .header_texts import frame_html, key_info_html, summary_html
+from .header_plot import HeaderPlot, value_text
+from .header_saved import SavedSelectionControls
+from .header_texts import code_html, frame_html, key_info_html, summary_html
 
 __all__ = ["HeaderExplorer", "DEFAULT_TABLE_KEYS"]
 
@@ -102,9 +105,12 @@ class HeaderExplorer(w.VBox):
         self.key_info.add_class("dkw-key-info")
         self.summary = w.HTML()
         self.summary.add_class("dkw-header-summary")
+        self.code = w.HTML()
+        self.code.add_class("dkw-header-code")
         self.status = w.HTML()
         self.status.add_class("dkw-header-status")
         self.row_info = w.HTML()
+        self.saved = SavedSelectionControls(self)
         self.grid = None
         self._grid_placeholder = w.HTML()  # replaced by the table once a dataset is usable
         self._grid_shown = self._grid_placeholder
@@ -118,6 +124,8 @@ class HeaderExplorer(w.VBox):
             self.controls.button_row(),
             self.recipe,
             self.summary,
+            self.code,
+            self.saved.box,
             self.status,
             self._grid_placeholder,
             self.row_info,  # last: the browser test reads the marked frame here
@@ -150,7 +158,8 @@ class HeaderExplorer(w.VBox):
             self.status.value = why
             self.grid = None
             self._show_grid(None)
-            self.summary.value = self.key_info.value = ""
+            self.summary.value = self.key_info.value = self.code.value = ""
+            self.saved.refresh()
             return
         grid_shape = None if model.is_tiled else ds.files.fileuri_array.shape
         stokes_axis = None if model.is_tiled else _stokes_axis(ds)
@@ -166,6 +175,7 @@ class HeaderExplorer(w.VBox):
         self.plot.show(table)
         self._on_key(None)
         self._refresh_summary()
+        self.saved.refresh()
 
     # ------------------------------------------------------------------ state -> model
 
@@ -215,6 +225,20 @@ class HeaderExplorer(w.VBox):
 
     def _refresh_summary(self) -> None:
         self.summary.value = "" if self.table is None else summary_html(self.model, self.table)
+        self._refresh_code()
+
+    def _refresh_code(self) -> None:
+        if self.table is None:
+            self.code.value = ""
+            return
+        self.code.value = code_html(self.model, self.recipe_words() or None)
+
+    def recipe_words(self) -> str:
+        """How the model's selection was made, in words with units ("" when nothing is selected)."""
+        source = self.model.selection_source
+        if self.table is None or not self.model.n_selected:
+            return ""
+        return self.state.describe(value_text) if source == SOURCE else f"selection set by {source}"
 
     def _render_status(self) -> None:
         messages = list(self._messages)

@@ -11,7 +11,8 @@ Choices
   (:func:`~dkist_widgets.core.header_table.decimate_minmax`), so a million frames
   cost what a thousand do. Spans where ``AO_LOCK`` is false are grey rectangles
   (merged below ~1/500 of the x range). ``ATMOS_R0`` is drawn in the display unit
-  of :mod:`dkist_widgets.core.units` (the axis says the headers hold metres).
+  of :mod:`dkist_widgets.core.units` (metres, as the headers hold it), named on the
+  axis.
 * **Brush**: a ``BrushIntervalSelector`` on x; on release (``brushing`` turning
   False, not on every mouse move) it calls ``state.brush``. Kept intervals are
   shaded blue when there is more than one or "add intervals" is on. When the state
@@ -21,8 +22,9 @@ Choices
   sits in the plot's **right margin**: bqplot lays a selector's overlay over the
   plot area, above the marks, so a handle inside it could never be grabbed while
   the brush is on. The handle does not stretch the x scale (``preserve_domain``).
-  Dropping it calls ``state.drag_threshold`` with the value rounded to 3
-  significant digits (in display units); a handle position equal to where the
+  Dropping it calls ``state.drag_threshold`` with the value rounded to what the
+  key means (r0: :func:`~dkist_widgets.core.units.r0_rounded`, a millimetre;
+  others: 3 significant digits, in display units); a handle position equal to where the
   state puts it is the plot's own placement coming back and is ignored, so no
   guard flag is needed.
 """
@@ -35,9 +37,10 @@ import numpy as np
 from bqplot.interacts import BrushIntervalSelector
 
 from ..core.header_table import decimate_minmax, describe_key
-from ..core.units import R0_DISPLAY_UNIT, R0_KEY, r0_from_display, r0_to_display
+from ..core.units import R0_DISPLAY_SCALE, R0_DISPLAY_UNIT, R0_KEY, r0_decimals, r0_from_display, r0_text, r0_to_display
 
-__all__ = ["HeaderPlot", "to_display", "from_display", "display_unit", "STOKES_COLOURS"]
+__all__ = ["HeaderPlot", "to_display", "from_display", "display_unit", "round_shown", "value_text",
+           "STOKES_COLOURS"]
 
 STOKES_COLOURS = {"I": "#1f77b4", "Q": "#2ca02c", "U": "#9467bd", "V": "#8c564b", "all": "#1f77b4"}
 #: Where the threshold handle sits, as a fraction of the x range right of the last value.
@@ -45,13 +48,29 @@ HANDLE_OFFSET = 0.025
 
 
 def to_display(key, values):
-    """Header units -> the unit ``key`` is drawn and typed in (r0: cm)."""
+    """Header units -> the unit ``key`` is drawn and typed in (r0: :data:`R0_DISPLAY_UNIT`)."""
     return r0_to_display(values) if key == R0_KEY else values
 
 
 def from_display(key, value):
     """A value drawn or typed for ``key`` -> header units."""
     return r0_from_display(value) if key == R0_KEY else value
+
+
+def round_shown(key, value: float) -> float:
+    """A value in display units rounded to what it means: r0 to a millimetre
+    (:func:`~dkist_widgets.core.units.r0_decimals`), other keys to 3 significant digits."""
+    if key == R0_KEY:
+        return round(float(value), r0_decimals())
+    return float(f"{float(value):.3g}")
+
+
+def value_text(key, value) -> str:
+    """A header value of ``key`` as shown, with its unit: r0 by
+    :func:`~dkist_widgets.core.units.r0_text` ("0.082 m"), others to 4 significant digits."""
+    if key == R0_KEY:
+        return r0_text(value)
+    return f"{float(to_display(key, value)):.4g} {display_unit(key)}".strip()
 
 
 def display_unit(key) -> str:
@@ -85,7 +104,9 @@ class HeaderPlot:
         self.y_scale = bq.LinearScale()
         self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
         self.x_axis = bq.Axis(scale=self.x_scale, label="DATE-AVG", num_ticks=6, tick_format="%H:%M:%S")
-        self.y_axis = bq.Axis(scale=self.y_scale, orientation="vertical", label="", tick_format=".3g")
+        # the label sits left of the widest tick text ("0.180"), not across it
+        self.y_axis = bq.Axis(scale=self.y_scale, orientation="vertical", label="", tick_format=".3g",
+                              label_offset="58px")
         scales = {"x": self.x_scale, "y": self.unit_scale}
         xy = {"x": self.x_scale, "y": self.y_scale}
         # rectangles: closed 5-point lines filled; no outline (stroke_width 0), since
@@ -111,7 +132,7 @@ class HeaderPlot:
         self.brush = BrushIntervalSelector(scale=self.x_scale, color="steelblue")
         self.brush.observe(self._on_brushing, names="brushing")
         self.figure = bq.Figure(marks=[], axes=[self.x_axis, self.y_axis], interaction=self.brush,
-                                fig_margin={"top": 20, "bottom": 40, "left": 70, "right": 50},
+                                fig_margin={"top": 20, "bottom": 40, "left": 80, "right": 50},
                                 layout=w.Layout(width="100%", height="330px"), animation_duration=0)
         self.figure.add_class("dkw-header-plot")
         state.observe(lambda _c: self.redraw(), names=["key", "x", "stokes"])
@@ -162,10 +183,12 @@ class HeaderPlot:
         unit = display_unit(key)
         label = key or ""
         if key == R0_KEY:
-            label = f"{key} [{unit}] (headers: m)"
+            label = f"{key} [{unit}]" + ("" if R0_DISPLAY_SCALE == 1.0 else " (headers: m)")
         elif unit:
             label = f"{key} [{unit}]"
         self.y_axis.label = label
+        # r0 ticks to the millimetre it means ("0.080"), other keys to 3 significant digits
+        self.y_axis.tick_format = f".{r0_decimals()}f" if key == R0_KEY else ".3g"
         shown = set(state.stokes)
         values = table.axis(state.x).values
         finite = values[np.isfinite(values)]
@@ -293,5 +316,5 @@ class HeaderPlot:
         shown = float(new[0])
         if shown == self.handle_y() or not np.isfinite(shown):
             return  # the plot's own placement, not a drag
-        shown = float(f"{shown:.3g}")  # a mouse is not more precise than 3 digits of the axis
+        shown = round_shown(self.state.key, shown)  # a mouse is not more precise than the axis
         self.state.drag_threshold(from_display(self.state.key, shown))

@@ -10,6 +10,10 @@ Choices
   files' on-disk sizes when every one is known (``set_file_sizes``), otherwise the
   data bytes (frames x array bytes per file), labelled as which.
 * One file per frame: the explorer only works when the header rows match the files.
+* **Code** is the dkist slicing a user would write to get the selected files
+  (:meth:`DatasetModel.slices_for_frames`), under a comment saying the recipe with
+  its units (r0 in metres), in a closed ``<details>`` so it costs no room; at most
+  :data:`MAX_CODE_LINES` lines (a fragmented selection's cover can be thousands).
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ import numpy as np
 
 from ..core.formatting import escape, human_bytes, safe_url
 from ..core.header_table import describe_key
-from ..core.units import R0_KEY, r0_label
-from .header_plot import display_unit, to_display
+from ..core.units import R0_DISPLAY_SCALE, R0_DISPLAY_UNIT, R0_KEY
+from .header_plot import value_text
 
-__all__ = ["summary_html", "key_info_html", "frame_html"]
+__all__ = ["summary_html", "key_info_html", "frame_html", "code_html"]
+
+#: Lines of ``ds[...]`` code shown; a longer cover is cut with a line saying how to get it all.
+MAX_CODE_LINES = 25
 
 
 def summary_html(model, table) -> str:
@@ -64,8 +71,9 @@ def key_info_html(model, table, key: str) -> str:
     else:
         parts.append("<span style='opacity:.7'>not described in SPEC-0214</span>")
     if key == R0_KEY:
-        parts.append(escape(f"plotted as {r0_label(key)} (headers hold m); masked where AO was unlocked, "
-                            "r0 ≥ 0.3 m or OOBSHIFT ≥ 100"))
+        where = "as the headers hold it" if R0_DISPLAY_SCALE == 1.0 else "(headers hold m)"
+        parts.append(escape(f"plotted and typed in {R0_DISPLAY_UNIT} {where}; masked where AO was unlocked "
+                            "(grey spans), r0 ≥ 0.3 m or OOBSHIFT ≥ 100"))
     dataset = model.dataset
     meta = getattr(dataset, "meta", None) or {}
     url = safe_url((meta.get("inventory") or {}).get("headerDocumentationUrl")) if dataset is not None else None
@@ -83,9 +91,27 @@ def frame_html(model, table, frame: int, key: str | None) -> str:
         parts.append(escape(table.column_text(table.time.source, [frame])[0]))
     if key:
         value = table.numeric(key)[frame]
-        shown = "masked" if not np.isfinite(value) else \
-            escape(f"{float(to_display(key, value)):.4g} {display_unit(key)}".strip())
+        shown = "masked" if not np.isfinite(value) else escape(value_text(key, value))
         parts.append(f"{escape(key)} = {shown}")
     files = model.files_for_frames([frame])
     parts.append(f"file <code>{escape(files[0])}</code>")
     return " · ".join(parts)
+
+
+def code_html(model, recipe_words: str | None) -> str:
+    """The selection as dkist code (``ds[...]``) under a comment with the recipe in words."""
+    ids = model.selected_frames
+    if not ids.size:
+        return ""
+    try:
+        snippet = model.slices_for_frames(ids).snippet
+    except ValueError as error:  # a grid dkist cannot slice: say why instead of code
+        snippet = f"# no ds[...] for these frames: {error}"
+    lines = snippet.splitlines()
+    if len(lines) > MAX_CODE_LINES:  # a fragmented selection: the start, and where the rest is
+        snippet = "\n".join([*lines[: MAX_CODE_LINES - 1],
+                             f"    # ... {len(lines) - MAX_CODE_LINES + 1} more lines: "
+                             "print(model.slices_for_frames().snippet) shows them all"])
+    comment = f"# {recipe_words}\n" if recipe_words else ""
+    return (f"<details class='dkw-header-code'><summary>code for these {ids.size} frames</summary>"
+            f"<pre style='margin:2px 0'>{escape(comment + snippet)}</pre></details>")
