@@ -31,7 +31,7 @@ import numpy as np
 
 from ..core.formatting import escape, human_bytes, link_html
 from ..core.inventory import inventory_of
-from ..core.r0_format import r0_text
+from ..core.units import r0_text
 from ..core.units import r0_label
 
 __all__ = ["DatasetOverview", "dataset_facts", "axes_description", "overview_html"]

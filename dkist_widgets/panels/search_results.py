@@ -20,7 +20,7 @@ Choices
   menu icon selects nothing, so it does not sort. ipydatagrid's own menu sort
   still works (its view order is then read back through ``get_visible_data()``).
 * **Values as the user reads them** (issue 14.4): r0 through
-  :mod:`dkist_widgets.core.r0_format` (the display unit of ``core.units``,
+  :mod:`dkist_widgets.core.units` (the display unit of ``core.units``,
   rounded to a millimetre, the unit in the header), sizes with units
   (``human_bytes``; the API's ``datasetSize`` is GiB). The kernel keeps the raw
   numbers for sorting and for the records handed on.
@@ -45,7 +45,7 @@ import ipywidgets as w
 
 from ..core import search as core
 from ..core.formatting import escape, human_bytes
-from ..core.r0_format import r0_decimals, r0_rounded
+from ..core.units import r0_decimals, r0_rounded
 from ..core.units import r0_label
 
 __all__ = ["ResultsGrid", "dataframe", "display_name", "display_value"]

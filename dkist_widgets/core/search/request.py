@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..r0_format import r0_decimals
+from ..units import r0_decimals
 from ..units import R0_DISPLAY_UNIT, r0_from_display, r0_to_display
 
 __all__ = [
