@@ -146,6 +146,13 @@ def test_bytes_shown_before_equal_bytes_moved_and_files_on_disk(tmp_path, archiv
         before_button = monitor.start_subset.description
         assert before_builder == human_bytes(oracle)  # exact: no ≈, no "estimate"
         assert before_button == f"Working subset ({len(ids)} files, {human_bytes(oracle)})"
+        # the header explorer's summary says the same bytes for the same frames
+        from dkist_widgets.core.header_table import shared_header_table
+        from dkist_widgets.panels.header_texts import summary_html
+
+        model.select_frames(ids, source="test")
+        summary = summary_html(model, shared_header_table(model))
+        assert f"<span data-testid='bytes'>{human_bytes(oracle)} to download</span>" in summary
         assert "exact" in monitor.sizes_note.value
 
         monitor.start_subset.click()

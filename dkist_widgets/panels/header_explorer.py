@@ -35,7 +35,7 @@ import numpy as np
 
 from ..core.formatting import escape
 from ..core.header_selection import RECIPE_TRAITS, HeaderSelectionState
-from ..core.header_table import R0_KEY, HeaderTable, catalogue_problem
+from ..core.header_table import R0_KEY, HeaderTable, catalogue_problem, shared_header_table
 from .frame_table import FrameTable
 from .header_controls import HeaderControls
 from .header_plot import HeaderPlot, value_text
@@ -163,7 +163,8 @@ class HeaderExplorer(w.VBox):
             return
         grid_shape = None if model.is_tiled else ds.files.fileuri_array.shape
         stokes_axis = None if model.is_tiled else _stokes_axis(ds)
-        table = HeaderTable(model.headers, grid_shape=grid_shape, stokes_axis=stokes_axis)
+        # one table per dataset, shared by every panel (times parsed, series decimated once)
+        table = shared_header_table(model, grid_shape=grid_shape, stokes_axis=stokes_axis)
         self.state.start(table, self._initial_key)  # before self.table is set: nothing is pushed
         self.table = table
         self._key_problem = ""

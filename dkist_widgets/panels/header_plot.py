@@ -198,8 +198,8 @@ class HeaderPlot:
             if key is None or (name not in shown and len(self.series_marks) > 1):
                 mark.visible = False
                 continue
-            x, y, _ids = table.series(key, x=state.x, stokes=None if name == "all" else name)
-            xd, yd = _trim_nan(*decimate_minmax(x, to_display(key, y), self.n_bins))
+            xd, yd = _trim_nan(*table.decimated(key, self.n_bins, x=state.x,
+                                                stokes=None if name == "all" else name, display=to_display))
             with mark.hold_sync():
                 mark.x = self._x_out(xd)
                 mark.y = yd

@@ -6,9 +6,10 @@ only http(s) links become links).
 
 Choices
 -------
-* **Summary** bytes are the model's (:meth:`DatasetModel.bytes_for_frames`): the
-  files' on-disk sizes when every one is known (``set_file_sizes``), otherwise the
-  data bytes (frames x array bytes per file), labelled as which.
+* **Summary** bytes are the bytes a transfer of the selected frames moves, as the
+  model says them (:meth:`DatasetModel.download_bytes`): exact once the file sizes
+  are listed, else an estimate marked "≈" (see :mod:`dkist_widgets.core.file_sizes`),
+  the same number the transfer monitor's button shows and the transfer then moves.
 * One file per frame: the explorer only works when the header rows match the files.
 * **Code** is the dkist slicing a user would write to get the selected files
   (:meth:`DatasetModel.slices_for_frames`), under a comment saying the recipe with
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.formatting import escape, human_bytes, safe_url
+from ..core.formatting import escape, safe_url
 from ..core.header_table import describe_key
 from ..core.units import R0_DISPLAY_SCALE, R0_DISPLAY_UNIT, R0_KEY
 from .header_plot import value_text
@@ -37,8 +38,7 @@ def summary_html(model, table) -> str:
     n = int(ids.size)
     total = table.n_frames
     fraction = n / total if total else 0.0
-    on_disk, data = model.bytes_for_frames(ids)
-    bytes_text = f"{human_bytes(on_disk)} on disk" if on_disk is not None else f"{human_bytes(data)} of data"
+    bytes_text = f"{model.download_bytes(ids).short} to download"
     parts = [
         f"<b data-testid='frames'>{n}</b> of {total} frames",
         f"<b data-testid='files'>{n}</b> files",
