@@ -40,12 +40,17 @@ def _bundle(widget) -> dict:
 
 def _panels(model):
     from dkist_widgets.panels.file_map import FileMap
+    from dkist_widgets.panels.frame_stats import FrameStatsPanel
+    from dkist_widgets.panels.header_explorer import HeaderExplorer
     from dkist_widgets.panels.login import LoginPanel
+    from dkist_widgets.panels.overview import DatasetOverview
+    from dkist_widgets.panels.preview import Preview
     from dkist_widgets.panels.slice_builder import SliceBuilder
     from dkist_widgets.panels.world_status import WorldStatus
 
     return {"slice": SliceBuilder(model), "filemap": FileMap(model), "login": LoginPanel(),
-            "world": WorldStatus()}
+            "world": WorldStatus(), "headers": HeaderExplorer(model), "preview": Preview(model),
+            "stats": FrameStatsPanel(model), "overview": DatasetOverview(model)}
 
 
 def test_model_lines_say_dataset_selection_and_files(model):
@@ -63,7 +68,7 @@ def test_every_panel_keeps_its_live_view_and_adds_readable_forms(model):
         assert WIDGET_VIEW in bundle, name
         assert "children=(" not in bundle["text/plain"], name
         assert bundle["text/html"].startswith('<div class="dkw-static"'), name
-        if name in ("slice", "filemap"):
+        if name in ("slice", "filemap", "headers", "preview", "stats", "overview"):
             assert model.dataset.meta["inventory"]["datasetId"] in bundle["text/plain"], name
             assert f"{model.n_selected:,} of {model.n_frames:,} frames" in bundle["text/html"], name
         panel.close()

@@ -7,11 +7,12 @@ import ipywidgets as w
 
 from ..core import pixels as px
 from ..core.formatting import escape
+from .static_form import StaticForm
 
 __all__ = ["FrameStatsPanel"]
 
 
-class FrameStatsPanel(w.VBox):
+class FrameStatsPanel(StaticForm, w.VBox):
     """Compute per-frame pixel statistics over the local files, with progress and cancel.
 
     Runs a :class:`~dkist_widgets.core.pixels.StatsJob` as a background job
@@ -21,6 +22,8 @@ class FrameStatsPanel(w.VBox):
     so a ``HeaderExplorer`` created afterwards plots, thresholds and brushes them like
     r0. ``on_done(job)`` is called (from the worker thread) after that.
     """
+
+    static_title = "Frame statistics"
 
     def __init__(self, model, *, client=None, n_workers: int = 2, on_done=None, **kwargs):
         super().__init__(**kwargs)

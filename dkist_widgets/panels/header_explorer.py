@@ -41,6 +41,7 @@ from .header_controls import HeaderControls
 from .header_plot import HeaderPlot, value_text
 from .header_saved import SavedSelectionControls
 from .header_texts import code_html, frame_html, key_info_html, summary_html
+from .static_form import StaticForm
 
 __all__ = ["HeaderExplorer", "DEFAULT_TABLE_KEYS"]
 
@@ -70,7 +71,7 @@ def _stokes_axis(dataset) -> int | None:
     return None
 
 
-class HeaderExplorer(w.VBox):
+class HeaderExplorer(StaticForm, w.VBox):
     """Header table + plot + selection controls over a :class:`DatasetModel`.
 
     Parameters
@@ -84,6 +85,15 @@ class HeaderExplorer(w.VBox):
     n_bins
         Decimation bins per series (at most ``3 * n_bins`` points drawn per series).
     """
+
+    static_title = "Header explorer"
+
+    def static_lines(self) -> list[tuple[str, str]]:
+        lines = super().static_lines()
+        recipe = self.state.describe() if self.table is not None else ""
+        if recipe:
+            lines.append(("recipe", recipe))
+        return lines
 
     def __init__(self, model, *, key: str | None = None, table_keys=DEFAULT_TABLE_KEYS, n_bins: int = N_BINS, **kwargs):
         super().__init__(**kwargs)

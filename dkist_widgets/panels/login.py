@@ -14,9 +14,9 @@ from __future__ import annotations
 import ipywidgets as w
 
 from ..core.formatting import escape
-from .static_form import StaticForm
 from ..core.globus_auth import AWAITING_CODE, LOGGED_IN, LOGGED_OUT, NEEDS_LOGIN, GlobusLogin, LoginError
 from .static_assets import theme_style
+from .static_form import StaticForm
 
 __all__ = ["LoginPanel", "close_tree"]
 

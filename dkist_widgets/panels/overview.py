@@ -31,8 +31,8 @@ import numpy as np
 
 from ..core.formatting import escape, human_bytes, link_html
 from ..core.inventory import inventory_of
-from ..core.units import r0_text
-from ..core.units import r0_label
+from ..core.units import r0_label, r0_text
+from .static_form import StaticForm
 
 __all__ = ["DatasetOverview", "dataset_facts", "axes_description", "overview_html"]
 
@@ -226,8 +226,10 @@ def overview_html(dataset) -> str:
     )
 
 
-class DatasetOverview(w.VBox):
+class DatasetOverview(StaticForm, w.VBox):
     """Axes, correlation picture, size, file count and inventory facts of the model's dataset."""
+
+    static_title = "Dataset overview"
 
     def __init__(self, model, **kwargs):
         super().__init__(**kwargs)

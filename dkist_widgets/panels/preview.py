@@ -51,6 +51,7 @@ from ..core.formatting import escape
 from ..core.image_world_axes import world_axis
 from ..core.world_coords import describe_world_at, pixel_axis_names
 from .frame_stats import FrameStatsPanel  # re-exported where it used to live
+from .static_form import StaticForm
 
 __all__ = ["Preview", "FrameStatsPanel", "render_rgba", "MISSING_COLOURS"]
 
@@ -90,7 +91,7 @@ def _png(rgba: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-class Preview(w.VBox):
+class Preview(StaticForm, w.VBox):
     """Look at a dataset's pixels as they arrive.
 
     Parameters
@@ -106,6 +107,8 @@ class Preview(w.VBox):
     max_side
         Display at most this many pixels along each image axis (a stride beyond).
     """
+
+    static_title = "Image preview"
 
     def __init__(self, model, *, image_axes=None, percentiles=(1.0, 99.0), cmap: str = "gray",
                  max_side: int = 1200, **kwargs):

@@ -50,6 +50,7 @@ from .search_products import ProductViewer
 from .search_results import ResultsGrid
 from .search_results import dataframe as _dataframe  # noqa: F401 - benchmarks/bench_search_grid.py imports it
 from .search_transfer_confirm import TransferConfirm
+from .static_form import StaticForm
 
 __all__ = ["SearchPanel", "PAGE_SIZES"]
 
@@ -61,7 +62,7 @@ vertical-align:middle;margin-right:6px}
 </style>"""
 
 
-class SearchPanel(SearchActions, w.VBox):
+class SearchPanel(StaticForm, SearchActions, w.VBox):
     """Search the DKIST archive; choose datasets; fetch, open, inspect, transfer.
 
     Parameters
@@ -97,6 +98,14 @@ class SearchPanel(SearchActions, w.VBox):
     result = traitlets.Any(None, allow_none=True, help="The SearchResult shown.")
     message_text = traitlets.Unicode("", help="Plain text of the last message.")
     message_kind = traitlets.Unicode("", help="info / ok / error")
+
+    static_title = "DKIST archive search"
+
+    def static_lines(self) -> list[tuple[str, str]]:
+        res = self.result
+        if res is None:
+            return [("results", "no search run yet")]
+        return [("results", res.summary())]
 
     def __init__(self, model=None, *, choices: core.FormChoices | None = None,
                  search_timeout: float = 30.0, path_template: str = core.DEFAULT_PATH_TEMPLATE,

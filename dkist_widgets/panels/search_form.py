@@ -20,8 +20,7 @@ from __future__ import annotations
 import ipywidgets as w
 
 from ..core import search as core
-from ..core.units import r0_decimals
-from ..core.units import r0_label, r0_to_display
+from ..core.units import r0_decimals, r0_label, r0_to_display
 
 __all__ = ["SearchForm", "PAGE_SIZES", "ANY"]
 

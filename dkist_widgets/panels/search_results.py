@@ -45,8 +45,7 @@ import ipywidgets as w
 
 from ..core import search as core
 from ..core.formatting import escape, human_bytes
-from ..core.units import r0_decimals, r0_rounded
-from ..core.units import r0_label
+from ..core.units import r0_decimals, r0_label, r0_rounded
 
 __all__ = ["ResultsGrid", "dataframe", "display_name", "display_value"]
 

@@ -26,10 +26,10 @@ import ipywidgets as w
 import numpy as np
 
 from ..core.formatting import escape, human_bytes
-from .static_form import StaticForm
 from ..core.world_coords import describe_world_at, pixel_axis_names
 from .copy_button import CodeSnippet
 from .static_assets import theme_style
+from .static_form import StaticForm
 
 __all__ = ["SliceBuilder"]
 

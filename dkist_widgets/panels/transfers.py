@@ -52,7 +52,6 @@ from ..core.globus_auth import LOGGED_IN, ConsentRequired, GlobusLogin, NotLogge
 from ..core.inventory import inventory_of
 from ..core.jobs import BackgroundJob
 from ..core.path_template import placeholder_fields
-from ..core.transfers.destination_folder import DestinationRefused
 from ..core.transfers import (
     FINISHED_KEEP,
     SYNC_LEVELS,
@@ -68,9 +67,10 @@ from ..core.transfers import (
     find_local_endpoint,
     template_fields,
 )
+from ..core.transfers.destination_folder import DestinationRefused
 from .login import LoginPanel, close_tree
-from .static_form import StaticForm
 from .static_assets import theme_style
+from .static_form import StaticForm
 from .transfer_row import TaskRow
 
 __all__ = ["TransferMonitor"]

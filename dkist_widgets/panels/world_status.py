@@ -13,9 +13,9 @@ import anywidget
 import traitlets
 
 from ..core.health import default_services, probe
-from .static_form import StaticForm
 from ..core.jobs import BackgroundJob
 from .static_assets import esm_path
+from .static_form import StaticForm
 
 __all__ = ["WorldStatus"]
 
