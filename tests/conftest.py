@@ -21,6 +21,9 @@ from pathlib import Path
 import platformdirs
 import pytest
 
+#: Fixtures shared across test modules live in tests/helpers/ and are registered here.
+pytest_plugins = ["tests.helpers.globus_login", "tests.helpers.search_world"]
+
 
 def _default_test_data_dir() -> Path:
     explicit = os.environ.get("DKIST_WIDGETS_TEST_DATA")

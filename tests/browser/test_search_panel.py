@@ -10,12 +10,11 @@ count comes from loading the same ASDF here with dkist.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from search_world import build_search_catalogue
+from tests.helpers.search_world import build_search_catalogue
 
 from dkist_widgets.core.units import r0_label
 from dkist_widgets.sandbox.datacentre import DataCentre

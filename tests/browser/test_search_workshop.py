@@ -15,7 +15,7 @@ import json
 import numpy as np
 import pytest
 from playwright.sync_api import expect
-from search_world import build_search_catalogue
+from tests.helpers.search_world import build_search_catalogue
 
 from dkist_widgets.core.formatting import human_bytes
 from dkist_widgets.core.units import r0_text

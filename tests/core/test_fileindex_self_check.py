@@ -1,0 +1,91 @@
+"""The once-per-process self-check of FileIndex against the installed dkist (issue 15.6).
+
+The oracle is dkist's own ``ds[item]`` on the test ASDFs shipped inside dkist; the
+"deliberately wrong" index below is a real FileIndex whose answer is shifted by one
+file, which the check must catch.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pytest
+from tests.helpers.dkist_samples import load
+
+from dkist_widgets.core import fileindex_check
+from dkist_widgets.core.fileindex import FileIndex
+
+
+@pytest.fixture(autouse=True)
+def _fresh_check():
+    fileindex_check.reset()
+    yield
+    fileindex_check.reset()
+
+
+class OffByOneIndex(FileIndex):
+    """A FileIndex that reports one file too many on every file-axis slice."""
+
+    def files(self, resolved):
+        files = super().files(resolved)
+        extra = self.fileuri_array.ravel()[-1:]
+        return np.concatenate([files, extra]) if files.size < self.n_frames else files
+
+
+@pytest.mark.parametrize("name", ["large_visp", "eit"])
+def test_real_index_agrees_with_dkist(name):
+    ds = load(name)
+    index = FileIndex.from_dataset(ds)
+    assert fileindex_check.probe_items(index), "the probe must slice something"
+    assert fileindex_check.check_against_dkist(ds, index) is None
+    assert fileindex_check.last_disagreement() is None
+
+
+def test_probe_items_really_reach_dkist():
+    """At least one probe changes the file count in dkist itself (so the check can see drift)."""
+    ds = load("large_visp")
+    index = FileIndex.from_dataset(ds)
+    counts = {len(ds[item].files) for item in fileindex_check.probe_items(index)}
+    assert any(c != len(ds.files) for c in counts)
+
+
+def test_wrong_answer_is_detected_logged_and_warned(caplog):
+    ds = load("large_visp")
+    real = FileIndex.from_dataset(ds)
+    fileindex_check.reset()
+    wrong = OffByOneIndex(
+        real.fileuri_array, real.data_shape, real.in_file_shape, real.itemsize, loader_ndim=real.loader_ndim
+    )
+    with caplog.at_level(logging.WARNING, logger="dkist_widgets.fileindex"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sentence = fileindex_check.check_once(ds, wrong)
+    assert sentence is not None
+    # dkist's own count appears in the sentence, and ours (one more) too
+    item = fileindex_check.probe_items(real)[0]
+    n_dkist = len(ds[item].files)
+    assert f"{n_dkist} files" in sentence and f"{n_dkist + 1} files" in sentence
+    assert sentence.count(".") >= 1 and "\n" not in sentence
+    assert any(r.getMessage() == sentence for r in caplog.records)
+    assert [str(w.message) for w in caught if issubclass(w.category, fileindex_check.DkistSlicingDrift)] == [sentence]
+    assert fileindex_check.last_disagreement() == sentence
+    # once per process: a later dataset is not sliced again and the result stays
+    assert fileindex_check.check_once(load("eit"), FileIndex.from_dataset(load("eit"))) == sentence
+
+
+def test_check_runs_on_first_use_only(monkeypatch):
+    ds = load("large_visp")
+    calls = []
+    real = fileindex_check.check_against_dkist
+
+    def counting(ds_, index, items=None):
+        calls.append(index.n_frames)
+        return real(ds_, index, items)
+
+    monkeypatch.setattr(fileindex_check, "check_against_dkist", counting)
+    FileIndex.from_dataset(ds)
+    FileIndex.from_dataset(ds)
+    FileIndex.from_dataset(load("eit"))
+    assert calls == [len(ds.files)]
