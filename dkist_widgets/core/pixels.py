@@ -41,6 +41,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .fits_frames import read_image_part
 from .jobs import BackgroundJob
 
 __all__ = [
@@ -164,6 +165,9 @@ def normalise_request(shape: Sequence[int], image_axes: Sequence[int], indices: 
 
 
 def _read_part(path: Path, target: int, file_item: tuple) -> np.ndarray | None:
+    part = read_image_part(path, target, file_item)  # plain images, straight from the file (issue 18.5)
+    if part is not None:
+        return part
     from astropy.io import fits
 
     try:
