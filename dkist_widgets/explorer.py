@@ -188,7 +188,9 @@ class Explorer(w.VBox):
     # ------------------------------------------------------------------ skeleton
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the panels are built (True at once unless explore() showed a skeleton)."""
-        return True if self._pending is None else self._pending.wait(timeout)
+        if self._pending is None or threading.get_ident() == self._builder:
+            return True
+        return self._pending.wait(timeout)
 
     def __getattr__(self, name: str):
         # only called for attributes not (yet) set: on a skeleton, wait for the build
@@ -202,6 +204,7 @@ class Explorer(w.VBox):
     # ------------------------------------------------------------------ panels
     def panel(self, title: str):
         """The panel under ``title`` (built now if it was not yet); an error HTML if it failed."""
+        self.wait()  # a skeleton: its panels exist once built
         if title not in self._builders:
             raise KeyError(f"no panel {title!r}; choose from {', '.join(PANEL_TITLES)}")
         with self._lock:
@@ -219,6 +222,7 @@ class Explorer(w.VBox):
 
     @property
     def built_panels(self) -> list[str]:
+        self.wait()
         return [t for t in PANEL_TITLES if t in self._panels]
 
     def show(self, title: str):
@@ -270,6 +274,7 @@ class Explorer(w.VBox):
         monitor.transfer_datasets(records)
 
     def close(self) -> None:
+        self.wait()
         try:
             self.model.unobserve(self._on_dataset, names="dataset")
         except ValueError:
