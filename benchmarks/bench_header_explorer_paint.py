@@ -91,15 +91,19 @@ DATAGRID_ALONE = TABLE_FRAME + (
 )
 
 
-def _measure(browser, lab, asdf, name: str, code: str, root: str, parts: list[str], notebook: str):
+def _measure(browser, lab, asdf, name: str, code: str, root: str, parts: list[str], notebook: str,
+             opener: str = "dkist.load_dataset"):
     """A fresh page and kernel (nothing loaded yet), then one timed paint.
 
-    Returns (seconds or None, empty-cell seconds, drawImage calls, drawImage ms)."""
+    ``opener`` is the function (importable dotted name) that opens the ASDF in the
+    untimed set-up cell. Returns (seconds or None, empty-cell seconds, drawImage
+    calls, drawImage ms)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.add_init_script(COUNT_DRAW_IMAGE)
     page = context.new_page()
+    module, _, function = opener.rpartition(".")
     setup = [
-        f"import dkist\nds = dkist.load_dataset({str(asdf)!r})\n"
+        f"import dkist\nfrom {module} import {function} as _open\nds = _open({str(asdf)!r})\n"
         "from dkist_widgets import DatasetModel, HeaderExplorer\nmodel = DatasetModel(ds)\n"
         "len(ds.headers)"
     ]

@@ -19,11 +19,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -145,14 +147,69 @@ def _run_until_interrupted(command: list[str], env: dict[str, str]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+# A kernel started before the world is up waits for the world's kernelspec, then
+# runs it: JupyterLab and the world start side by side (issue 18.4), and every
+# kernel still gets the world's settings. argv: connection file, spec file.
+_WAIT_FOR_WORLD = """
+import json, os, sys, time
+connection, spec_file = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 600
+while True:
+    try:
+        spec = json.loads(open(spec_file, encoding="utf-8").read())
+    except (OSError, ValueError):
+        spec = {}
+    state = spec.get("metadata", {}).get("dkist_widgets_world")
+    if spec and state is None:
+        break
+    if state not in (None, "starting") or time.monotonic() > deadline:
+        sys.exit("dkist-widgets: the offline world did not start: " + str(state or "timed out"))
+    time.sleep(0.2)
+placeholder = "{" + "connection_file}"  # spelt apart: the launcher substitutes it in this code too
+argv = [a.replace(placeholder, connection) for a in spec["argv"]]
+os.execve(argv[0], argv, dict(os.environ, **spec.get("env", {})))
+"""
+
+
+def _waiting_kernelspec(folder: Path, state: str = "starting") -> Path:
+    """Write the ``python3`` kernelspec that waits for the world's (see ``_WAIT_FOR_WORLD``)."""
+    spec_file = folder / "kernels" / "python3" / "kernel.json"
+    spec_file.parent.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": [sys.executable, "-c", _WAIT_FOR_WORLD, "{connection_file}", str(spec_file)],
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "metadata": {"dkist_widgets_world": state},
+    }
+    spec_file.write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    return spec_file
+
+
 def _demo(args: argparse.Namespace) -> int:
+    """The world and JupyterLab start side by side; kernels wait for the world's kernelspec."""
     problem = _missing_for(sandbox=True, lab=True)
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    world = _start_world(args.rate)
+    from .sandbox import paths
+
+    folder = paths.state_root() / "jupyter"  # where World.server_environment writes the kernelspec
+    _waiting_kernelspec(folder)
     env = dict(os.environ)
-    env.update(world.server_environment())  # kernels get their sandbox home via a kernelspec
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(folder), os.environ.get("JUPYTER_PATH", "")) if p)
+    started: dict[str, object] = {}
+
+    def start_world() -> None:
+        try:
+            world = _start_world(args.rate)
+            started["world"] = world
+            world.server_environment(folder)  # the real kernelspec replaces the waiting one
+        except BaseException as exc:  # said, and waiting kernels are told
+            _say(f"the offline world did not start: {type(exc).__name__}: {exc}")
+            _waiting_kernelspec(folder, state=f"{type(exc).__name__}: {exc}")
+
+    world_thread = threading.Thread(target=start_world, name="dkw-demo-world", daemon=True)
+    world_thread.start()
     notebooks = _notebook_dir(args.notebook_dir)
     command = [
         sys.executable, "-m", "jupyter", "lab",
@@ -168,11 +225,14 @@ def _demo(args: argparse.Namespace) -> int:
     if args.first_notebook and (notebooks / args.first_notebook).exists():
         command.append(f"--LabApp.default_url=/lab/tree/{args.first_notebook}")
     command += args.lab_args
-    _say("starting JupyterLab: " + " ".join(command))
+    _say("starting JupyterLab (the offline world starts alongside): " + " ".join(command))
     try:
         return _run_until_interrupted(command, env)
     finally:
-        world.stop()
+        world_thread.join()
+        world = started.get("world")
+        if world is not None:
+            world.stop()
 
 
 APP_NOTEBOOK = Path(__file__).resolve().parent / "app" / "dkist_explorer.ipynb"

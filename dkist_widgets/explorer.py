@@ -33,6 +33,15 @@ Choices
 * **Search → transfers.** The search panel's transfer request (Transfer button)
   goes to :meth:`TransferMonitor.transfer_datasets` and the Transfers tab is
   shown.
+* **Nothing blocks a fresh kernel** (issue 18.4). In a Jupyter kernel,
+  :func:`explore` returns an :class:`Explorer` at once showing its title and the
+  steps (importing dkist, ~5 s in a new kernel; reading the file; building the
+  panels), and a :class:`~dkist_widgets.core.jobs.BackgroundJob` does the work,
+  then the same widget fills in. Reading an attribute that is not there yet
+  (``ex.model``, ``ex.panel``) waits for the build, so the next cell can use the
+  explorer as before; :meth:`Explorer.wait` waits explicitly. Outside a kernel
+  (scripts, tests) or with ``background=False`` it builds before returning. Wrong
+  input types and paths that do not exist still raise at once.
 * **Narrow windows and themes.** Boxes wrap (``flex-flow: row wrap``) and widths
   are relative; colours come from JupyterLab CSS variables.
 """
@@ -41,6 +50,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -49,6 +59,7 @@ import ipywidgets as w
 from .core.dataset_files import DatasetFileError
 from .core.dataset_files import open_dataset_file  # lazy open; dkist.load_dataset when it declines
 from .core.formatting import escape
+from .core.jobs import BackgroundJob
 from .core.model import DatasetModel
 
 __all__ = ["explore", "Explorer", "PANEL_TITLES"]
@@ -127,8 +138,13 @@ class Explorer(w.VBox):
         Why the input given to :func:`explore` could not be opened (``""`` if it could).
     """
 
+    #: set while a skeleton shown by explore() in a kernel is being built (see :meth:`wait`)
+    _pending: threading.Event | None = None
+    _builder: int | None = None  # the building thread's ident
+
     def __init__(self, model: DatasetModel, *, results=None, load_error: str = "", **kwargs):
-        super().__init__(**kwargs)
+        if self._pending is None:  # a skeleton from _show_skeleton() is already a live VBox
+            super().__init__(**kwargs)
         self.add_class("dkw-explorer")
         self.layout.width = "100%"
         self.model = model
@@ -173,9 +189,26 @@ class Explorer(w.VBox):
         self._slots[start].children = [self.panel(start)]
         model.observe(self._on_dataset, names="dataset")
 
+    # ------------------------------------------------------------------ skeleton
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the panels are built (True at once unless explore() showed a skeleton)."""
+        if self._pending is None or threading.get_ident() == self._builder:
+            return True
+        return self._pending.wait(timeout)
+
+    def __getattr__(self, name: str):
+        # only called for attributes not (yet) set: on a skeleton, wait for the build
+        pending = object.__getattribute__(self, "_pending")
+        if (pending is not None and not name.startswith("_") and not pending.is_set()
+                and threading.get_ident() != object.__getattribute__(self, "_builder")):
+            pending.wait()
+            return object.__getattribute__(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     # ------------------------------------------------------------------ panels
     def panel(self, title: str):
         """The panel under ``title`` (built now if it was not yet); an error HTML if it failed."""
+        self.wait()  # a skeleton: its panels exist once built
         if title not in self._builders:
             raise KeyError(f"no panel {title!r}; choose from {', '.join(PANEL_TITLES)}")
         with self._lock:
@@ -193,6 +226,7 @@ class Explorer(w.VBox):
 
     @property
     def built_panels(self) -> list[str]:
+        self.wait()
         return [t for t in PANEL_TITLES if t in self._panels]
 
     def show(self, title: str):
@@ -244,6 +278,7 @@ class Explorer(w.VBox):
         monitor.transfer_datasets(records)
 
     def close(self) -> None:
+        self.wait()
         try:
             self.model.unobserve(self._on_dataset, names="dataset")
         except ValueError:
@@ -276,7 +311,81 @@ def _header_explorer(model):
     return HeaderExplorer(model)
 
 
-def explore(x: Any = None, *, model: DatasetModel | None = None) -> Explorer:
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+_STEPS = ("Importing dkist (about 5 s the first time in a kernel)", "Reading {name}", "Building the panels")
+
+
+def _steps_html(done: int, name: str, started: float, error: str = "") -> str:
+    rows = []
+    for i, step in enumerate(_STEPS):
+        text = escape(step.format(name=name))
+        mark = "&#10003;" if i < done else ("&#8230;" if i == done and not error else "&#183;")
+        rows.append(f"<div data-testid='explore-step' data-done='{int(i < done)}'>{mark} {text}</div>")
+    if error:
+        rows.append(f"<div class='dkw-panel-error' data-testid='load-error'><b>{escape(error)}</b></div>")
+    elapsed = escape(f"{time.monotonic() - started:.1f} s")
+    return f"<div data-testid='explore-progress'>{''.join(rows)}<small>{elapsed}</small></div>"
+
+
+def _show_skeleton(x, model: DatasetModel | None, results) -> Explorer:
+    """An :class:`Explorer` showing its title and progress now; a BackgroundJob builds the rest."""
+    ex = Explorer.__new__(Explorer)
+    ex._pending = threading.Event()
+    w.VBox.__init__(ex, layout=w.Layout(width="100%"))
+    ex.add_class("dkw-explorer")
+    name = Path(x).name if isinstance(x, (str, os.PathLike)) else type(x).__name__ if x is not None else "nothing"
+    started = time.monotonic()
+    status = w.HTML(_steps_html(0, name, started))
+    ex.children = [w.HTML(_STYLE + "<span class='dkw-explorer-title'><b>DKIST explorer</b></span>"), status]
+
+    def build(_cancel):
+        ex._builder = threading.get_ident()
+        import dkist  # noqa: F401  - the slow part of a first explore() in a fresh kernel
+
+        status.value = _steps_html(1, name, started)
+        target, load_error, given = _load_into(x, model if model is not None else DatasetModel())
+        status.value = _steps_html(2, name, started)
+        Explorer.__init__(ex, target, results=given, load_error=load_error)
+
+    def failed(err):
+        ex.build_error = err
+        status.value = _steps_html(0, name, started, f"The explorer could not be built: {type(err).__name__}: {err}")
+        ex._pending.set()
+
+    BackgroundJob(build, on_done=lambda _none: ex._pending.set(), on_error=failed, name="dkw-explore").start()
+    return ex
+
+
+def _load_into(x, model: DatasetModel) -> tuple[DatasetModel, str, Any]:
+    """Put ``x`` into ``model``: ``(model, load error or "", Fido results or None)``."""
+    results = None
+    load_error = ""
+    if isinstance(x, (str, os.PathLike)):
+        try:
+            model.set_dataset(open_dataset_file(Path(x)))
+        except DatasetFileError as err:
+            load_error = str(err)
+        except (ValueError, TypeError) as err:  # loaded, but the model refuses it
+            load_error = f"Could not open {Path(x).name}: {err}"
+    elif x is not None and _is_fido_results(x):
+        results = x
+    elif x is not None:
+        try:
+            model.set_dataset(x)
+        except (ValueError, TypeError) as err:  # model.set_dataset validates before changing anything
+            load_error = f"Could not explore this {type(x).__name__}: {err}"
+    return model, load_error, results
+
+
+def explore(x: Any = None, *, model: DatasetModel | None = None, background: bool | None = None) -> Explorer:
     """Lay out every panel around one model, starting from what you have.
 
     Parameters
@@ -288,6 +397,9 @@ def explore(x: Any = None, *, model: DatasetModel | None = None) -> Explorer:
     model
         A :class:`DatasetModel` to share with other panels (made when None). With
         a dataset or path, the dataset is put into it.
+    background
+        Show the explorer's skeleton at once and build it in the background
+        (default: when running in a Jupyter kernel); see the module docstring.
 
     A file that exists but cannot be opened (truncated, corrupt, no DKIST dataset)
     and a dataset the model cannot hold (no files, every tile masked) do not raise:
@@ -300,28 +412,17 @@ def explore(x: Any = None, *, model: DatasetModel | None = None) -> Explorer:
     TypeError
         ``x`` is none of the above.
     """
-    model = model if model is not None else DatasetModel()
-    results = None
-    load_error = ""
-    if x is None:
-        pass
-    elif isinstance(x, (str, os.PathLike)):
-        try:
-            model.set_dataset(open_dataset_file(Path(x)))
-        except DatasetFileError as err:
-            load_error = str(err)
-        except (ValueError, TypeError) as err:  # loaded, but the model refuses it
-            load_error = f"Could not open {Path(x).name}: {err}"
-    elif _is_fido_results(x):
-        results = x
-    elif _is_dataset(x):
-        try:
-            model.set_dataset(x)
-        except (ValueError, TypeError) as err:  # model.set_dataset validates before changing anything
-            load_error = f"Could not explore this {type(x).__name__}: {err}"
-    else:
+    is_path = isinstance(x, (str, os.PathLike))
+    if not (x is None or is_path or _is_fido_results(x) or _is_dataset(x)):
         raise TypeError(
             "explore() takes a dkist Dataset or TiledDataset, a path to an ASDF file, "
             f"Fido search results, or nothing; got {type(x).__name__}"
         )
+    if background is None:
+        background = _in_kernel()
+    if background:
+        if is_path and not Path(x).expanduser().is_file():
+            raise FileNotFoundError(f"no ASDF file at {str(Path(x).expanduser())!r}")
+        return _show_skeleton(x, model, x if (x is not None and not is_path and _is_fido_results(x)) else None)
+    model, load_error, results = _load_into(x, model if model is not None else DatasetModel())
     return Explorer(model, results=results, load_error=load_error)

@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .fits_frames import read_image_part
+
 __all__ = [
     "Slab",
     "Layout",
@@ -159,6 +161,11 @@ def _why(exc: BaseException) -> str:
 
 def _read_part(path: Path, target: int, file_item: tuple, file_shape: tuple | None = None):
     """``(array, None)`` or ``(None, what is wrong)`` for ``file_item`` of HDU ``target``."""
+    # plain images straight from the file (issue 18.5); anything unusual, damaged or of
+    # another shape than file_shape goes on to astropy, which names what is wrong
+    part = read_image_part(path, target, file_item, file_shape)
+    if part is not None:
+        return part, None
     from astropy.io import fits
 
     try:

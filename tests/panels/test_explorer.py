@@ -198,3 +198,37 @@ def test_search_transfer_request_goes_to_the_monitor(world, monkeypatch, tmp_pat
         assert monitor.cancel(task_id) in ("Canceled", "CancelAccepted", "TaskComplete")
     finally:
         ex.close()
+
+
+def test_explore_in_background_shows_a_skeleton_then_the_same_explorer(world, archive, tmp_path):
+    """Issue 18.4: the skeleton is an Explorer at once; it fills in with what explore() builds."""
+    path = archive.asdf_path("KPLMQ")
+    expected = dkist.load_dataset(path)
+    ex = explore(str(path), background=True)
+    try:
+        assert isinstance(ex, Explorer)
+        # the first thing on screen: title and the steps, before anything is built
+        assert ex.children and "DKIST explorer" in ex.children[0].value
+        # reading an attribute or calling a method waits for the build (the next cell just works)
+        assert ex.show("Slice & files") is ex.panel("Slice & files")
+        assert ex.model.n_frames == 400
+        assert ex.wait(120)
+        assert ex.model.dataset.data.shape == expected.data.shape
+        assert list(ex.model.dataset.files.filenames) == list(expected.files.filenames)
+        assert ex.children == (ex.title, ex.load_message, ex.overview, ex.tabs) or ex.tabs in ex.children
+        assert not ex.errors and ex.load_error == ""
+    finally:
+        ex.close()
+    bad = tmp_path / "bad.asdf"
+    bad.write_bytes(b"#ASDF 1.0.0\nnot really")
+    ex = explore(bad, background=True)
+    try:
+        assert ex.wait(120)
+        assert ex.load_error and ex.model.dataset is None
+        assert PANEL_TITLES[ex.tabs.selected_index] == "Search"
+    finally:
+        ex.close()
+    with pytest.raises(FileNotFoundError, match="no ASDF file"):
+        explore(tmp_path / "nothing.asdf", background=True)
+    with pytest.raises(TypeError, match="explore\\(\\) takes"):
+        explore(42, background=True)
