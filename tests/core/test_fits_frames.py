@@ -98,7 +98,9 @@ def test_unusual_or_damaged_files_are_left_to_astropy(tmp_path):
     data = np.arange(40 * 50, dtype=np.float32).reshape(40, 50)
     compressed = _write(tmp_path / "c.fits", [fits.PrimaryHDU(), fits.CompImageHDU(data)])
     assert read_image_part(compressed, 1, (Ellipsis,)) is None
-    np.testing.assert_array_equal(px._read_part(compressed, 1, (slice(None), 3)), data[:, 3])  # astropy read it
+    part, why = px._read_part(compressed, 1, (slice(None), 3))  # (array, None) or (None, what is wrong)
+    assert why is None
+    np.testing.assert_array_equal(part, data[:, 3])  # astropy read it
 
     plain = _write(tmp_path / "p.fits", [fits.PrimaryHDU(data)])
     truncated = tmp_path / "t.fits"
@@ -111,8 +113,9 @@ def test_unusual_or_damaged_files_are_left_to_astropy(tmp_path):
     assert read_image_part(plain, 0, (Ellipsis,), expected_shape=(50, 40)) is None
     np.testing.assert_array_equal(read_image_part(plain, 0, (Ellipsis,), expected_shape=(40, 50)), data)
     # the caller still sees the damaged and absent files as unreadable
-    assert px._read_part(garbage, 0, (Ellipsis,)) is None
-    assert px._read_part(tmp_path / "absent.fits", 0, (Ellipsis,)) is None
+    for unreadable in (garbage, tmp_path / "absent.fits"):
+        part, why = px._read_part(unreadable, 0, (Ellipsis,))
+        assert part is None and why
 
 
 def test_a_damaged_file_in_a_dataset_is_missing(archive, tmp_path):
