@@ -61,6 +61,7 @@ from .core.dataset_files import open_dataset_file  # lazy open; dkist.load_datas
 from .core.formatting import escape
 from .core.jobs import BackgroundJob
 from .core.model import DatasetModel
+from .panels.static_form import StaticForm
 
 __all__ = ["explore", "Explorer", "PANEL_TITLES"]
 
@@ -121,7 +122,7 @@ def _make_slice(model):
     return box
 
 
-class Explorer(w.VBox):
+class Explorer(StaticForm, w.VBox):
     """The explorer widget; see :func:`explore`.
 
     Attributes
@@ -141,6 +142,8 @@ class Explorer(w.VBox):
     #: set while a skeleton shown by explore() in a kernel is being built (see :meth:`wait`)
     _pending: threading.Event | None = None
     _builder: int | None = None  # the building thread's ident
+
+    static_title = "DKIST explorer"
 
     def __init__(self, model: DatasetModel, *, results=None, load_error: str = "", **kwargs):
         if self._pending is None:  # a skeleton from _show_skeleton() is already a live VBox
