@@ -40,9 +40,8 @@ RESULTS = HERE / "results" / "all_panels_1m.md"
 
 
 def measure(n_steps: int) -> dict:
-    import numpy as np
-
     import load_samples
+    import numpy as np
 
     t = time.perf_counter()
     path = load_samples.headers_only_asdf(n_steps)

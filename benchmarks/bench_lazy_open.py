@@ -117,7 +117,7 @@ def write(rows: list[dict]) -> None:
     lines = [
         "# Open a huge dataset to a working explorer: lazy open vs dkist.load_dataset",
         "",
-        f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+        f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
         f"({os.cpu_count()} cores, Python {platform.python_version()}), shared with other jobs;",
         "`benchmarks/bench_lazy_open.py` (each stage its own process; baseline and lazy in the same run).",
         "",

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import load_samples  # noqa: E402
+import load_samples
 
 RESULTS = Path(__file__).parent / "results" / "monitor_memory.md"
 

@@ -94,9 +94,9 @@ def main(n: int) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
+    import dkist
     import matplotlib.pyplot as plt
 
-    import dkist
     from dkist_widgets.core import pixels as px
     from dkist_widgets.core.model import DatasetModel
     from dkist_widgets.panels.preview import Preview
@@ -143,7 +143,7 @@ def main(n: int) -> str:
         lines = [
             "# Preview pixels vs `ds[...].plot()` (recorded)",
             "",
-            f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+            f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
             f"{os.cpu_count()} cores shared with other work, Python {platform.python_version()}, dkist {dkist.__version__}.",
             f"`benchmarks/bench_preview_pixels.py {n}`: headers-only VISP `WLKSB` (4 x 1000 frames of 976 x 2555) with "
             f"{n} real FITS files written (Stokes I, raster 0..{n - 1}; {n * 976 * 2555 * 4 / 1e9:.1f} GB, "

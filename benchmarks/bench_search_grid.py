@@ -44,9 +44,8 @@ RESULTS = Path(__file__).parent / "results" / "search_grid.md"
 
 
 def build_catalogue(n: int) -> list[dict]:
-    import numpy as np
-
     import dkist
+    import numpy as np
 
     src = Path(dkist.__file__).parent / "data" / "test" / "large_visp.asdf.gz"
     tmp = Path(tempfile.mkdtemp(prefix="bench-search-")) / "large_visp.asdf"

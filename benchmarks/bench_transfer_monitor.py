@@ -104,7 +104,7 @@ def run(window: float) -> list[dict]:
                 watcher.start()
             time.sleep(0.5)  # first tick done
             admin.reset_request_counts()
-            ticks0, req0 = watcher.ticks, watcher.requests
+            ticks0 = watcher.ticks
             cpu, wall = cpu_window(window)
             counts = admin.request_counts()
             ticks = watcher.ticks - ticks0

@@ -204,7 +204,7 @@ def _demo(args: argparse.Namespace) -> int:
             world = _start_world(args.rate)
             started["world"] = world
             world.server_environment(folder)  # the real kernelspec replaces the waiting one
-        except BaseException as exc:  # said, and waiting kernels are told
+        except BaseException as exc:  # noqa: BLE001 - said, and waiting kernels are told
             _say(f"the offline world did not start: {type(exc).__name__}: {exc}")
             _waiting_kernelspec(folder, state=f"{type(exc).__name__}: {exc}")
 

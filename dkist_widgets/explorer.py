@@ -51,13 +51,16 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as w
 
-from .core.dataset_files import DatasetFileError
-from .core.dataset_files import open_dataset_file  # lazy open; dkist.load_dataset when it declines
+from .core.dataset_files import (
+    DatasetFileError,
+    open_dataset_file,  # lazy open; dkist.load_dataset when it declines
+)
 from .core.formatting import escape
 from .core.jobs import BackgroundJob
 from .core.model import DatasetModel

@@ -88,7 +88,7 @@ def open_dataset_file(path: os.PathLike | str):
             dataset = open_dataset(path)
     except (MemoryError, KeyboardInterrupt):
         raise
-    except Exception as err:  # noqa: BLE001 - every failure becomes a sentence
+    except Exception as err:
         raise DatasetFileError(path, describe_load_failure(path, err)) from err
     if not isinstance(dataset, (Dataset, TiledDataset)):
         raise DatasetFileError(

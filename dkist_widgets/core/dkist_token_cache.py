@@ -59,7 +59,7 @@ def globus_sdk_auth_url() -> str:
         from globus_sdk.config import get_service_url
 
         return get_service_url("auth")
-    except Exception:
+    except Exception:  # noqa: BLE001 - a globus-sdk without that config: the production Auth
         return PRODUCTION_AUTH
 
 

@@ -371,7 +371,7 @@ class FileIndex:
         loader_ndim = None
         try:
             loader_ndim = len(fm.output_shape)
-        except Exception:  # pragma: no cover - a file manager without output_shape
+        except Exception:  # noqa: BLE001 - pragma: no cover - a file manager without output_shape
             loader_ndim = None
         index = cls(
             files.fileuri_array,

@@ -175,7 +175,7 @@ def consent_required_from(error: BaseException) -> ConsentRequired | None:
         return None
     try:
         requirement = to_gare(error)
-    except Exception:  # a malformed body is not a requirement
+    except Exception:  # noqa: BLE001 - a malformed body is not a requirement
         return None
     return None if requirement is None else ConsentRequired(requirement, error)
 

@@ -42,9 +42,10 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -353,7 +354,7 @@ class HeaderTable:
             keep |= (values >= lo) & (values <= hi)
         return self._restrict(np.flatnonzero(keep), within)
 
-    def frames_where(self, key: str, min=None, max=None, *, stokes=None, within=None) -> np.ndarray:  # noqa: A002
+    def frames_where(self, key: str, min=None, max=None, *, stokes=None, within=None) -> np.ndarray:
         """Frames with a valid ``key`` value in ``[min, max]`` (header units; None = open).
 
         Masked frames never meet a criterion. ``stokes``: names/indices to keep.
@@ -568,7 +569,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
-_SHARED: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+_SHARED: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
 _SHARED_LOCK = threading.Lock()
 
 

@@ -98,5 +98,5 @@ def world_axis(dataset, axis: int, indices) -> WorldAxis | None:
                 name = names[w] if w < len(names) and names[w] else kind or f"world {w}"
                 best, best_change = WorldAxis(name, unit, float(values[0]), float(values[2])), relative
         return best
-    except Exception:  # a WCS that cannot answer: the caller keeps pixel axes
+    except Exception:  # noqa: BLE001 - a WCS that cannot answer: the caller keeps pixel axes
         return None

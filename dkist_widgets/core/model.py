@@ -230,7 +230,7 @@ class DatasetModel(traitlets.HasTraits):
             self.set_dataset(dataset, refresh_local=refresh_local)
 
     @classmethod
-    def from_asdf(cls, path, **kwargs) -> "DatasetModel":
+    def from_asdf(cls, path, **kwargs) -> DatasetModel:
         """A model holding the dataset of the ASDF at ``path``, opened lazily (:mod:`.lazy_open`;
         ``dkist.load_dataset`` when the lazy reader declines). Errors as ``open_dataset_file``."""
         from .lazy_open import open_dataset_file
@@ -665,7 +665,7 @@ class DatasetModel(traitlets.HasTraits):
 
     def _drop_unreadable(self, local: np.ndarray) -> None:
         marks = getattr(self, "_unreadable", {})
-        for frame, (why, key) in list(marks.items()):
+        for frame, (_why, key) in list(marks.items()):
             if frame >= local.size or _stat_key(self._frame_path(frame)) != key:
                 del marks[frame]  # replaced, removed or another dataset: look again
             else:

@@ -167,7 +167,7 @@ class StatsJob:
                 self._run_distributed()
             else:
                 self._run_threads()
-        except BaseException as exc:  # reported, not swallowed: see .error
+        except BaseException as exc:  # noqa: BLE001 - reported, not swallowed: see .error
             self.error = exc
         finally:
             self.elapsed = time.perf_counter() - t0

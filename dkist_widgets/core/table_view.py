@@ -109,7 +109,7 @@ def _cell_text(value) -> str:
 class TableView:
     """Rows of a DataFrame (with a ``frame`` column) seen through filters, a mask and a sort."""
 
-    frame: "object"  # pandas.DataFrame
+    frame: object  # pandas.DataFrame
     frame_column: str = "frame"
     sort_column: str | None = None
     descending: bool = False

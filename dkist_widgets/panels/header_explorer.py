@@ -63,7 +63,7 @@ def _stokes_axis(dataset) -> int | None:
     try:
         n_file_axes = len(dataset.files.fileuri_array.shape)
         types = dataset.array_axis_physical_types
-    except Exception:  # a tiled or odd dataset: no grid axis
+    except Exception:  # noqa: BLE001 - a tiled or odd dataset: no grid axis
         return None
     for axis in range(min(n_file_axes, len(types))):
         if any("stokes" in t for t in types[axis]):

@@ -107,7 +107,7 @@ class LoginPanel(StaticForm, w.VBox):
     def _on_login(self, _button=None) -> None:
         try:
             self.login.start_login()
-        except Exception as err:  # show, never raise into the comm
+        except Exception as err:  # noqa: BLE001 - show, never raise into the comm
             self.feedback.value = f'<span class="dkw-error">Could not start the login: {escape(type(err).__name__)}</span>'
 
     def _on_submit(self, _button=None) -> None:

@@ -243,7 +243,7 @@ class DatasetOverview(StaticForm, w.VBox):
     def _on_dataset(self, _change=None) -> None:
         try:
             self.html.value = overview_html(self.model.dataset)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - reported to the user, never raised into the caller
             self.html.value = (_STYLE + "<div class='dkw-overview'><b>Could not describe this dataset:</b> "
                                f"{escape(type(err).__name__)}: {escape(err)}</div>")
 

@@ -300,7 +300,7 @@ class Preview(StaticForm, w.VBox):
     def _world(self, axis: int, index: int) -> str:
         try:
             return describe_world_at(self._ds, axis, index)
-        except Exception as exc:  # a WCS that cannot answer: say so, keep the view
+        except Exception as exc:  # noqa: BLE001 - a WCS that cannot answer: say so, keep the view
             return f"(world: {type(exc).__name__})"
 
     def _label_slider(self, axis: int) -> None:

@@ -310,7 +310,7 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
                     return
             try:
                 on_done(value)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - reported to the user, never raised into the caller
                 self._say(f"{label} failed: {err}", "error")
             finally:
                 self._set_busy(None)

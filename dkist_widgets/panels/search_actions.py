@@ -185,7 +185,7 @@ class SearchActions:
         for callback in list(self._transfer_callbacks):
             try:
                 callback(records)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - reported to the user, never raised into the caller
                 self._say(f"The transfer monitor refused: {err}", "error")
                 return records
         left_out = getattr(self, "_left_out", "")

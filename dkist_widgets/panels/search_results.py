@@ -310,7 +310,7 @@ class ResultsGrid(w.VBox):
         if self.grid._transforms or menu_order:  # the user sorted/filtered with ipydatagrid's own menu
             try:
                 return [str(i) for i in self.grid.get_visible_data().index]
-            except Exception:
+            except Exception:  # noqa: BLE001 - ipydatagrid's view unavailable: keep our own order
                 pass
         return list(self.view_ids)
 

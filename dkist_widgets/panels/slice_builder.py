@@ -234,7 +234,7 @@ class SliceBuilder(StaticForm, w.VBox):
         try:
             start = describe_world_at(ds, control.axis, lo)
             end = describe_world_at(ds, control.axis, hi)
-        except Exception as err:  # a WCS that cannot evaluate: say so, keep working
+        except Exception as err:  # noqa: BLE001 - a WCS that cannot evaluate: say so, keep working
             control.world.value = f"<span class='dkw-muted'>world values unavailable ({escape(type(err).__name__)})</span>"
             return
         text = escape(start) if lo == hi else f"{escape(start)} &nbsp;→&nbsp; {escape(end)}"

@@ -189,7 +189,7 @@ def _parse_time(value: Any) -> dt.datetime | None:
         except ValueError as err:
             raise SearchError(f"not an ISO time: {value!r}") from err
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
 
 
@@ -487,7 +487,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "DKISTSandboxDataCentre/1"
 
-    def log_message(self, format, *args):  # noqa: A002 - quiet: tests and kernels read stderr
+    def log_message(self, format, *args):
         pass
 
     # plumbing

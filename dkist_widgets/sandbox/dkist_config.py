@@ -93,7 +93,7 @@ def configure_this_process(dataset_endpoint: str, download_endpoint: str, *,
         section["dataset_endpoint"] = dataset_endpoint
         section["download_endpoint"] = download_endpoint
         before = _cache_stamp()
-        import dkist.net  # noqa: F401 - registers the client, may fetch searchValues
+        import dkist.net
 
         after = _cache_stamp()
         # The import refreshed an *existing* cache from the loopback and registered
@@ -138,10 +138,9 @@ def refresh_search_values(timeout: float = 5.0) -> None:
     sunpy's ``Attr.update_values`` only appends, so the DKIST client's old entries
     are removed from the registry first.
     """
-    from sunpy.net import attr as sunpy_attr
-
     from dkist.net.attrs_values import attempt_local_update
     from dkist.net.client import DKISTClient
+    from sunpy.net import attr as sunpy_attr
 
     attempt_local_update(timeout=timeout, silence_net_errors=False)
     client_name = DKISTClient.__name__.replace("Client", "")

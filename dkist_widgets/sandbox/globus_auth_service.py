@@ -73,9 +73,10 @@ import secrets
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .loopback_http import LoopbackServer, LoopbackService
 
@@ -187,7 +188,7 @@ class LoopbackGlobusAuth(LoopbackService):
         self._protected: list[Any] = []
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "LoopbackGlobusAuth":
+    def start(self) -> LoopbackGlobusAuth:
         """Serve on 127.0.0.1; ``url`` is the base for ``NativeAppAuthClient(base_url=...)`` /
         ``GLOBUS_SDK_SERVICE_URL_AUTH``."""
         self._serve(_Server, _Handler, "globus-auth-sandbox-http")
@@ -410,7 +411,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         # The request line of /v2/web/auth-code carries a code: log the path only.
         log.debug("auth sandbox %s %s", self.command, urllib.parse.urlsplit(self.path).path)
 

@@ -67,7 +67,7 @@ def pytest_runtest_makereport(item, call):
             try:
                 path = screenshot(page, f"FAILED-{item.name}")
                 report.sections.append(("browser screenshot", str(path)))
-            except Exception as error:  # the page may be gone
+            except Exception as error:  # noqa: BLE001 - the page may be gone
                 report.sections.append(("browser screenshot", f"could not save: {error}"))
         for lab in getattr(item, "_dkw_labs", []):
             report.sections.append((f"jupyter lab log ({lab.url})", lab.log_tail()))

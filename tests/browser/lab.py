@@ -106,7 +106,7 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # not Linux: best effort only
+    except Exception:  # noqa: BLE001 - not Linux: best effort only
         pass
 
 

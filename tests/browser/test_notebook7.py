@@ -12,7 +12,6 @@ import pytest
 from .lab import _free_port, screenshot, served_process, write_notebook
 from .test_slice_builder_and_file_map import SETUP
 
-
 # the same cells as the JupyterLab test: dkist's 80-file VISP, a slice builder, a file map
 CELLS = SETUP
 

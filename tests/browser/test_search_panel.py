@@ -14,11 +14,10 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers.search_world import build_search_catalogue
-
 from dkist_widgets.core.units import r0_label
 from dkist_widgets.sandbox.datacentre import DataCentre
 from dkist_widgets.sandbox.dkist_config import kernel_environment
+from tests.helpers.search_world import build_search_catalogue
 
 from .lab import screenshot
 

@@ -15,13 +15,12 @@ import json
 import numpy as np
 import pytest
 from playwright.sync_api import expect
-from tests.helpers.search_world import build_search_catalogue
 
 from dkist_widgets.core.formatting import human_bytes
-from dkist_widgets.core.units import r0_text
-from dkist_widgets.core.units import R0_DISPLAY_UNIT, r0_label, r0_to_display
+from dkist_widgets.core.units import R0_DISPLAY_UNIT, r0_label, r0_text, r0_to_display
 from dkist_widgets.sandbox.datacentre import DataCentre
 from dkist_widgets.sandbox.dkist_config import kernel_environment
+from tests.helpers.search_world import build_search_catalogue
 
 from .lab import screenshot
 

@@ -17,13 +17,12 @@ from playwright.sync_api import expect
 
 from .lab import screenshot
 
-
 CHECKED_NONE = re.compile(r"checked 0 times?")
 CHECKED_ONCE = re.compile(r"checked 1 times?")
 
 
 class _CountingHandler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         # Count before answering, so a finished probe has always been counted.
         with self.server.lock:
             self.server.hits[self.path] += 1

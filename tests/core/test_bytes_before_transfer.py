@@ -22,7 +22,6 @@ from dkist_widgets.core.transfers import TransferSettings
 from dkist_widgets.panels.slice_builder import SliceBuilder
 from dkist_widgets.panels.transfers import LOGIN_FIRST, TransferMonitor
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
-
 from tests.helpers import dkist_samples
 
 pytestmark = pytest.mark.timeout(120)
@@ -169,10 +168,9 @@ def test_bytes_shown_before_equal_bytes_moved_and_files_on_disk(tmp_path, archiv
 
 # ---------------------------------------------------------------------- 14.6: the login message clears
 def test_log_in_first_message_clears_when_the_login_changes(tmp_path, archive, dest):
-    from tests.helpers.globus_login import sign_in  # the person's sign-in: open the link, paste the code
-
     from dkist_widgets.core.globus_auth import LOGGED_IN, GlobusLogin
     from dkist_widgets.sandbox.globus_auth_service import LoopbackGlobusAuth
+    from tests.helpers.globus_login import sign_in  # the person's sign-in: open the link, paste the code
 
     auth = LoopbackGlobusAuth(access_token_lifetime=3600).start()
     svc = LoopbackGlobus(

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers.dkist_samples import PLAIN, SYNTHETIC, dkist_answer, frame_selections, items, load
 from dkist_widgets.core.fileindex import FileIndex, format_item, normalise_item
+from tests.helpers.dkist_samples import PLAIN, SYNTHETIC, dkist_answer, frame_selections, items, load
 
 SLOW = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FAST = settings(max_examples=150, deadline=None)

@@ -12,10 +12,10 @@ import warnings
 
 import numpy as np
 import pytest
-from tests.helpers.dkist_samples import load
 
 from dkist_widgets.core import fileindex_check
 from dkist_widgets.core.fileindex import FileIndex
+from tests.helpers.dkist_samples import load
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,6 @@ from dkist_widgets.core.header_table import (
     describe_key,
     longest_true_run,
 )
-
 from tests.helpers.header_samples import synthetic_visp_headers
 
 N_STEPS = 300

@@ -246,9 +246,8 @@ def test_dkists_own_test_files_open_the_same(name):
 @pytest.mark.parametrize("name", ["eit_dataset-1.1.0.asdf", "test_old_wcs_BRMQY.asdf",
                                   "test_tiled_dataset-1.3.0_dataset-1.2.0.asdf"])
 def test_older_tags_and_tiles_go_to_dkist(name):
-    from tests.helpers import dkist_samples
-
     from dkist_widgets.core.lazy_open import UnusualLayout, open_dataset
+    from tests.helpers import dkist_samples
 
     path = dkist_samples.asdf_path(name)
     with pytest.raises(UnusualLayout):

@@ -13,11 +13,11 @@ import logging
 import time
 
 import pytest
-from tests.core import test_transfers
-from tests.core.test_transfers import DATASET, INVENTORY, PROPOSAL, dest_folder, make_watcher, sha
 
 from dkist_widgets.core import search as core
 from dkist_widgets.sandbox.globus_service import MALFORMED_SHAPES
+from tests.core import test_transfers
+from tests.core.test_transfers import DATASET, INVENTORY, PROPOSAL, dest_folder, make_watcher, sha
 
 # fixtures used by name (assigned, not imported, so they read as used)
 archive, dest, globus, session, store, watchers = (

@@ -12,11 +12,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers.dkist_samples import (
-    PLAIN, SYNTHETIC, TILED, dkist_answer, frame_selections, items, load, synthetic_dataset,
-)
 from dkist_widgets.core.model import DatasetModel
 from dkist_widgets.sandbox.archive import DATASET_IDS
+from tests.helpers.dkist_samples import (
+    PLAIN,
+    SYNTHETIC,
+    TILED,
+    dkist_answer,
+    frame_selections,
+    items,
+    load,
+    synthetic_dataset,
+)
 
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

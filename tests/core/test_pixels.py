@@ -10,10 +10,10 @@ from __future__ import annotations
 import shutil
 import threading
 
+import dkist
 import numpy as np
 import pytest
 
-import dkist
 from dkist_widgets.core import pixels as px
 from dkist_widgets.core.model import DatasetModel
 

@@ -7,8 +7,7 @@ import math
 
 import pytest
 
-from dkist_widgets.core.units import r0_decimals, r0_rounded, r0_text
-from dkist_widgets.core.units import R0_DISPLAY_UNIT, r0_to_display
+from dkist_widgets.core.units import R0_DISPLAY_UNIT, r0_decimals, r0_rounded, r0_text, r0_to_display
 
 
 def test_one_millimetre_sets_the_decimals():

@@ -15,10 +15,10 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from tests.helpers.search_world import HOSTILE_ID
 
 from dkist_widgets.core import search as core
 from dkist_widgets.core.units import R0_DISPLAY_UNIT, r0_from_display, r0_to_display
+from tests.helpers.search_world import HOSTILE_ID
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -152,7 +152,7 @@ def test_r0_typed_in_the_display_unit_and_the_shown_code_gives_the_right_answer(
     assert found(request) == ids(expected)
     code = core.fido_code(request)
     namespace: dict = {}
-    exec(code, namespace)  # noqa: S102 - our own generated code
+    exec(code, namespace)
     assert sorted(namespace["res"][0]["Dataset ID"]) == ids(expected)
     fried = [line for line in code.splitlines() if "FriedParameter" in line]
     assert len(fried) == 1
@@ -323,7 +323,7 @@ def test_fido_code_is_runnable_and_dkist_only(dc, search_catalogue_and_root):
                                             "r0_min_cm": "4", "r0_max_cm": "8", "page_size": 50})
     code = core.fido_code(request)
     namespace: dict = {}
-    exec(code, namespace)  # noqa: S102 - our own generated code
+    exec(code, namespace)
     res = namespace["res"]
     assert len(res) == 1  # only the DKIST client was asked (no VSO)
     assert sorted(res[0]["Dataset ID"]) == found(request)

@@ -18,8 +18,7 @@ from dkist_widgets.core.file_states import FAILED, FILE_STATES, IN_SLICE, LOCAL,
 from dkist_widgets.core.model import DatasetModel
 from dkist_widgets.core.transfers import TaskStore, TransferFileStates, TransferSession, TransferSettings, fault_path
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
-
-from tests.helpers import dkist_samples  # noqa: E402
+from tests.helpers import dkist_samples
 
 pytestmark = pytest.mark.timeout(120)
 

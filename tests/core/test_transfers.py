@@ -26,7 +26,6 @@ from dkist_widgets.core.transfers import (
     status_words,
 )
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
-
 from tests.helpers import dkist_samples
 
 pytestmark = pytest.mark.timeout(90)

@@ -15,13 +15,12 @@ import gzip
 import shutil
 import tempfile
 import warnings
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
+import dkist
 import numpy as np
 from hypothesis import strategies as st
-
-import dkist
 
 DKIST_TEST_DATA = Path(dkist.__file__).parent / "data" / "test"
 
@@ -60,7 +59,7 @@ def asdf_path(filename: str) -> Path:
     return dst
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str):
     """Load (once per process) a named test dataset."""
     with warnings.catch_warnings():

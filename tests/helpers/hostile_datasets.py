@@ -13,10 +13,9 @@ import re
 import warnings
 from pathlib import Path
 
+import ipywidgets as w
 import numpy as np
 from astropy.table import MaskedColumn
-
-import ipywidgets as w
 
 #: kind -> function(good_bytes) -> bad bytes
 BAD_ASDF = {

@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+
 def cache_root() -> Path:
     from dkist_widgets.sandbox.headers_only import headers_only_cache_root
 

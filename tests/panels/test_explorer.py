@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 import time
 
+import dkist
 import numpy as np
 import pytest
 import requests
-
-import dkist
 
 from dkist_widgets import explore
 from dkist_widgets.core.model import DatasetModel
@@ -118,7 +117,8 @@ def test_explore_tiled_dataset(world, vbi):
 
 
 def test_explore_fido_results_open_switches_to_headers(world, tmp_path):
-    from sunpy.net import Fido, attrs as a
+    from sunpy.net import Fido
+    from sunpy.net import attrs as a
 
     res = Fido.search(a.Instrument("VISP"), a.dkist.Embargoed(False))
     shown = sorted(res["dkist"]["Dataset ID"])
@@ -173,7 +173,8 @@ def test_overview_escapes_inventory_and_drops_unsafe_links(visp):
 
 def test_search_transfer_request_goes_to_the_monitor(world, monkeypatch, tmp_path):
     """Transfer in the search panel -> a real Globus task in the monitor (after a real sign-in)."""
-    from sunpy.net import Fido, attrs as a
+    from sunpy.net import Fido
+    from sunpy.net import attrs as a
 
     monkeypatch.setenv("DKIST_WIDGETS_DATA_DIR", str(tmp_path / "data"))  # tokens go here
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import shutil
 
+import dkist
 import numpy as np
 import pytest
 from PIL import Image
 
-import dkist
 from dkist_widgets.core.model import DatasetModel
 from dkist_widgets.panels.preview import MISSING_COLOURS, Preview, render_rgba
 

@@ -11,14 +11,13 @@ import math
 import time
 
 import pytest
-from tests.helpers.search_world import HOSTILE_ID, HOSTILE_PROPOSAL
 
 from dkist_widgets.core import search as core
 from dkist_widgets.core.formatting import human_bytes
 from dkist_widgets.core.model import DatasetModel
-from dkist_widgets.core.units import r0_text
-from dkist_widgets.core.units import R0_DISPLAY_UNIT, r0_label, r0_to_display
+from dkist_widgets.core.units import R0_DISPLAY_UNIT, r0_label, r0_text, r0_to_display
 from dkist_widgets.panels.search import PAGE_SIZES, SearchPanel
+from tests.helpers.search_world import HOSTILE_ID, HOSTILE_PROPOSAL
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -16,11 +16,10 @@ import time
 import warnings
 from pathlib import Path
 
+import dkist
 import numpy as np
 import pytest
 from astropy.io import fits
-
-import dkist
 from dkist.dataset import TiledDataset
 
 from dkist_widgets.sandbox import archive as archive_mod

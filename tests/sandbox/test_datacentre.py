@@ -25,9 +25,9 @@ from http.client import RemoteDisconnected
 from pathlib import Path
 
 import astropy.units as u
+import dkist
 import pytest
 
-import dkist
 from dkist_widgets.sandbox.datacentre import DataCentre, search_values
 from dkist_widgets.sandbox.dkist_config import kernel_environment
 from dkist_widgets.sandbox.endpoints import DKIST_ENDPOINT_ID
@@ -38,7 +38,6 @@ from tests.helpers.datacentre_catalogue import (  # noqa: E402
     _build_test_catalogue,
     serving_datacentre,
 )
-
 
 # --- catalogue ----------------------------------------------------------------------
 
@@ -94,7 +93,7 @@ def ids(records):
 
 def t(value: str) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def files_on_disk(catalogue, root):
@@ -103,9 +102,8 @@ def files_on_disk(catalogue, root):
 
 def dkist_search(*query):
     """Fido.search that must be answered by the DKIST client alone; returns its table."""
-    from sunpy.net import Fido
-
     from dkist.net.client import DKISTQueryResponseTable
+    from sunpy.net import Fido
 
     res = Fido.search(*query)
     assert len(res) == 1, f"query went to other clients too: {res.keys()}"
@@ -325,12 +323,11 @@ def test_every_walker_parameter_is_understood(dc):
     that adds a search parameter the loopback does not implement.
     """
     from astropy.coordinates import SkyCoord
+    from dkist.net.attr_walker import walker
+    from dkist.net.client import DKISTClient
     from sunpy.coordinates import frames
     from sunpy.net import attr
     from sunpy.net import attrs as a
-
-    from dkist.net.attr_walker import walker
-    from dkist.net.client import DKISTClient
 
     hpc = frames.Helioprojective(observer="earth", obstime="2022-01-01")
     corner = SkyCoord(-500 * u.arcsec, 100 * u.arcsec, frame=hpc)
@@ -562,7 +559,7 @@ def test_stop_does_not_hang_on_a_slow_request(catalogue_and_root):
     def call():
         try:
             urllib.request.urlopen(url, timeout=10).read()
-        except Exception as err:  # the connection is closed without an answer
+        except Exception as err:  # noqa: BLE001 - the connection is closed without an answer
             errors.append(err)
 
     caller = threading.Thread(target=call)

@@ -516,7 +516,7 @@ def test_missing_source_with_skip_source_errors(tc, source_tree, dest_root):
 
 
 def test_missing_source_without_skip_retries_then_deadline(tc, service, source_tree, dest_root):
-    deadline = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=3)
+    deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)
     doomed = submit(tc, ("/data/pid_1_123/ABCDE/never.fits", "/m/never.fits"), deadline=deadline.isoformat())
     healed = submit(tc, ("/data/pid_1_123/ABCDE/later.fits", "/m/later.fits"))
     for task_id in (doomed, healed):

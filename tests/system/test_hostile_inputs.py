@@ -21,9 +21,8 @@ import pytest
 from dkist_widgets import explore
 from dkist_widgets.core.model import DatasetModel
 from dkist_widgets.explorer import PANEL_TITLES
-
-from tests.helpers import dkist_samples  # noqa: E402
-from tests.helpers import hostile_datasets as hd  # noqa: E402
+from tests.helpers import dkist_samples
+from tests.helpers import hostile_datasets as hd
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -82,7 +81,8 @@ def test_bad_asdf_in_explore_is_a_message_and_the_model_is_kept(world, archive, 
 
 def test_search_open_of_a_damaged_asdf_says_why_and_keeps_the_open_dataset(world, archive, tmp_path):
     """A truncated ASDF left where Open would reuse it: the message names it, the model keeps its dataset."""
-    from sunpy.net import Fido, attrs as a
+    from sunpy.net import Fido
+    from sunpy.net import attrs as a
 
     res = Fido.search(a.dkist.Dataset("KPLMQ"))
     model = DatasetModel(hd.load(archive.asdf_path("GHMNE")))

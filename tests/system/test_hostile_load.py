@@ -25,9 +25,10 @@ import pytest
 from dkist_widgets.core.model import DatasetModel
 from dkist_widgets.core.transfers import TaskStore, TransferSession, TransferSettings
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
-
-from tests.helpers import dkist_samples  # noqa: E402
-from tests.helpers import load_samples  # noqa: E402
+from tests.helpers import (
+    dkist_samples,
+    load_samples,
+)
 
 pytestmark = pytest.mark.timeout(150)
 

@@ -43,9 +43,8 @@ from dkist_widgets.sandbox import globus_auth_service as _auth_service
 from dkist_widgets.sandbox import globus_service as _globus_service
 from dkist_widgets.sandbox.globus_engine import MAX_ACTIVE_TASKS_PER_USER, PARTIAL_SUFFIX
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
-
-from tests.helpers import dkist_samples  # noqa: E402
-from tests.helpers.globus_login import _state_of, new_login, sign_in, stored_tokens  # noqa: E402
+from tests.helpers import dkist_samples
+from tests.helpers.globus_login import _state_of, new_login, sign_in, stored_tokens
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -123,7 +123,7 @@ def test_notebook_runs_signed_in(path, world, tmp_path, monkeypatch):
 
         ds = dkist.load_dataset(ensure_archive().asdf_path("KPLMQ"))
         snippet = re.search(r"as a slice: (ds\[[^\]]*\])", out).group(1)
-        expected = set(eval(snippet, {"ds": ds}).files.filenames)  # noqa: S307 - our own printed slice
+        expected = set(eval(snippet, {"ds": ds}).files.filenames)
         landed = {p.name for p in (local / "dkist" / "pid_1_123" / "KPLMQ").glob("*.fits")}
         assert expected and expected <= landed
         # dkist's own download with the same sign-in: the same files, where sds looks

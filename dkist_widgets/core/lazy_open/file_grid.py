@@ -56,7 +56,7 @@ class LoaderGrid:
 
     dtype = np.dtype(object)
 
-    def __init__(self, owner: "LazyStripedArray"):
+    def __init__(self, owner: LazyStripedArray):
         self._owner = owner
         self.shape = owner._fileuri_array.shape
         self.ndim = len(self.shape)

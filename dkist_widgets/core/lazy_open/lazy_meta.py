@@ -68,7 +68,7 @@ class LazyMeta(MutableMapping):
     def __contains__(self, key) -> bool:
         return key in self._order
 
-    def copy(self) -> "LazyMeta":
+    def copy(self) -> LazyMeta:
         new = LazyMeta.__new__(LazyMeta)
         new._entries = dict(self._entries)
         new._columns = self._columns

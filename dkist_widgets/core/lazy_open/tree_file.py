@@ -28,7 +28,7 @@ class JoinedFile(io.RawIOBase):
     def __init__(self, head: bytes, path: os.PathLike, tail_start: int):
         super().__init__()
         self._head = head
-        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._file = open(path, "rb")
         self._tail_start = tail_start
         self._size = len(head) + os.fstat(self._file.fileno()).st_size - tail_start
         self._pos = 0

@@ -60,7 +60,7 @@ def _explain_http_error(err: urllib.error.HTTPError, what: str) -> str:
             detail = str(doc.get("error") or doc.get("message") or doc)[:300] if isinstance(doc, dict) else ""
         except ValueError:
             detail = body.decode("utf-8", "replace")[:200]
-    except Exception:
+    except Exception:  # noqa: BLE001 - an error body that cannot be read adds no detail
         pass
     reason = f" ({detail})" if detail else ""
     if err.code >= 500:
@@ -170,6 +170,6 @@ def load_form_choices(*, timeout: float = 10.0) -> tuple[FormChoices, str | None
     try:
         path = _get_cached_json()[0]
         return FormChoices.from_search_values(json.loads(Path(path).read_text())), problem
-    except Exception:
+    except Exception:  # noqa: BLE001 - no usable cached values: an empty form, with the problem said
         return FormChoices(), problem
 

@@ -41,8 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..units import r0_decimals
-from ..units import R0_DISPLAY_UNIT, r0_from_display, r0_to_display
+from ..units import R0_DISPLAY_UNIT, r0_decimals, r0_from_display, r0_to_display
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",

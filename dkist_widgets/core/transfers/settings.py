@@ -127,5 +127,5 @@ def find_local_endpoint() -> str | None:
     """The Globus Connect Personal endpoint id on this machine, or None."""
     try:
         return globus_sdk.LocalGlobusConnectPersonal().endpoint_id
-    except Exception:  # an unreadable GCP config means "none"
+    except Exception:  # noqa: BLE001 - an unreadable GCP config means "none"
         return None

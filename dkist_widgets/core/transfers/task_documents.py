@@ -41,7 +41,7 @@ def answer_shape(resp: Any) -> str | None:
         return None
     try:
         text = resp.text or ""
-    except Exception:  # a response without text is as empty as it gets
+    except Exception:  # noqa: BLE001 - a response without text is as empty as it gets
         text = ""
     content_type = str(getattr(resp, "content_type", "") or "").lower()
     if not text.strip():
