@@ -76,9 +76,18 @@ def measure(n_steps: int) -> dict:
     state, n_widgets = load_samples.synced_state_bytes(ex, *panels.values())
     ex.close()
     return {
-        "frames": n, "prepare_s": prepare_s, "load_s": load_s, "explore_s": explore_s, "panels_s": panels_s,
-        "select_s": select_s, "selected": int(expected.size), "agree": bool(agree), "errors": list(ex.errors),
-        "state_bytes": state, "widgets": n_widgets, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "frames": n,
+        "prepare_s": prepare_s,
+        "load_s": load_s,
+        "explore_s": explore_s,
+        "panels_s": panels_s,
+        "select_s": select_s,
+        "selected": int(expected.size),
+        "agree": bool(agree),
+        "errors": list(ex.errors),
+        "state_bytes": state,
+        "widgets": n_widgets,
+        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
 
 
@@ -93,7 +102,9 @@ def main() -> None:
         return
     rows = []
     for steps in args.steps:  # each size in its own process: peak RSS per size
-        out = subprocess.run([sys.executable, __file__, "--one", str(steps)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(steps)], capture_output=True, text=True, check=True
+        )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     lines = [

@@ -32,7 +32,9 @@ def kernel_env(kernel_id: str) -> dict[str, str] | None:
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-            if not any(kernel_id.encode() in part for part in cmdline) or b"ipykernel_launcher" not in b" ".join(cmdline):
+            if not any(kernel_id.encode() in part for part in cmdline) or b"ipykernel_launcher" not in b" ".join(
+                cmdline
+            ):
                 continue
             raw = (proc / "environ").read_bytes().split(b"\0")
         except OSError:
@@ -49,8 +51,13 @@ def one(checkout: Path, port: int, archive: Path) -> tuple[float, float]:
     headers = {"Authorization": f"token {token}"}
     log = open(data / "demo.log", "w+")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "dkist_widgets.cli", "demo", "--no-browser", f"--port={port}"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=checkout)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dkist_widgets.cli", "demo", "--no-browser", f"--port={port}"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=checkout,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -63,7 +70,9 @@ def one(checkout: Path, port: int, archive: Path) -> tuple[float, float]:
                 raise RuntimeError(f"demo exited: {(data / 'demo.log').read_text()[-2000:]}")
             time.sleep(0.1)
         lab = time.perf_counter() - t0
-        kernel = requests.post(f"{base}/api/kernels", json={"name": "python3"}, headers=headers, timeout=120).json()["id"]
+        kernel = requests.post(f"{base}/api/kernels", json={"name": "python3"}, headers=headers, timeout=120).json()[
+            "id"
+        ]
         while True:
             text = (data / "demo.log").read_text()
             found = re.search(r"local endpoint\s*:\s*(\S+)", text)
@@ -93,5 +102,7 @@ if __name__ == "__main__":
 
     archive = Path(ensure_archive().root)
     lab, kernel = one(Path(args.checkout), args.port, archive)
-    print(f"{args.checkout}: JupyterLab answers after {lab:.2f} s; a kernel started then has the world's HOME "
-          f"after {kernel:.2f} s")
+    print(
+        f"{args.checkout}: JupyterLab answers after {lab:.2f} s; a kernel started then has the world's HOME "
+        f"after {kernel:.2f} s"
+    )

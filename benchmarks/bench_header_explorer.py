@@ -91,8 +91,14 @@ def bench_explorer(model):
     # the table's first window of rows is part of its state (counted above); reported apart
     window_b = len(json.dumps(explorer.grid.rows))
     done = time.perf_counter()
-    return explorer, {"build_s": built - t0, "build_serialise_s": done - t0,
-                      "bytes": json_b + buf_b, "json": json_b, "buffers": buf_b, "window": window_b}
+    return explorer, {
+        "build_s": built - t0,
+        "build_serialise_s": done - t0,
+        "bytes": json_b + buf_b,
+        "json": json_b,
+        "buffers": buf_b,
+        "window": window_b,
+    }
 
 
 def bench_naive(model, keys):
@@ -115,8 +121,13 @@ def bench_naive(model, keys):
     json_b, buf_b = _state_bytes(_new_widgets(before))
     done = time.perf_counter()
     del grid, figure
-    return {"build_s": built - t0, "build_serialise_s": done - t0, "bytes": json_b + buf_b,
-            "json": json_b, "buffers": buf_b}
+    return {
+        "build_s": built - t0,
+        "build_serialise_s": done - t0,
+        "bytes": json_b + buf_b,
+        "json": json_b,
+        "buffers": buf_b,
+    }
 
 
 def bench_brush(explorer, repeats: int = 15):
@@ -136,16 +147,20 @@ def bench_brush(explorer, repeats: int = 15):
         t1 = time.perf_counter()
         to_summary.append(stamp.get("t", np.nan) - t0)
         full.append(t1 - t0)
-    return {"summary_ms": 1e3 * float(np.nanmedian(to_summary)), "full_ms": 1e3 * float(np.median(full)),
-            "n_selected_last": int(explorer.model.n_selected)}
+    return {
+        "summary_ms": 1e3 * float(np.nanmedian(to_summary)),
+        "full_ms": 1e3 * float(np.median(full)),
+        "n_selected_last": int(explorer.model.n_selected),
+    }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--synthetic", action="store_true")
-    parser.add_argument("--naive-max", type=int, default=1_000_000,
-                        help="skip the naive baseline above this many frames")
+    parser.add_argument(
+        "--naive-max", type=int, default=1_000_000, help="skip the naive baseline above this many frames"
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
 
@@ -176,9 +191,17 @@ def main(argv=None):
                     print(f"  naive {naive}", flush=True)
                 except MemoryError as error:
                     naive = {"error": f"MemoryError {error}"}
-            rows.append({"n": n, "load_s": load_s, "ours": ours, "brush": brush, "naive": naive,
-                         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3,
-                         "n_columns": len(model.headers.colnames)})
+            rows.append(
+                {
+                    "n": n,
+                    "load_s": load_s,
+                    "ours": ours,
+                    "brush": brush,
+                    "naive": naive,
+                    "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3,
+                    "n_columns": len(model.headers.colnames),
+                }
+            )
             del model, ds
             gc.collect()
     report = _report(rows, args)
@@ -198,8 +221,12 @@ def _report(rows, args) -> str:
         "",
         f"Run: `{' '.join(['benchmarks/bench_header_explorer.py'] + sys.argv[1:])}` on "
         f"{os.cpu_count()} cores (shared), {time.strftime('%Y-%m-%d')}. Dataset: "
-        + ("in-memory synthetic headers (`tests/header_samples.py`)" if args.synthetic else
-           "sandbox headers-only VISP ASDF loaded with `dkist.load_dataset`") + ".",
+        + (
+            "in-memory synthetic headers (`tests/header_samples.py`)"
+            if args.synthetic
+            else "sandbox headers-only VISP ASDF loaded with `dkist.load_dataset`"
+        )
+        + ".",
         "Kernel-side numbers (build = constructing the widgets; serialise = every widget's comm state, "
         "as sent on display; bytes = JSON + binary buffers; the table's state includes its first 60-row window).",
         "Naive = `DataGrid` of the whole table (same columns as the explorer's table) + bqplot `Scatter` "
@@ -220,13 +247,16 @@ def _report(rows, args) -> str:
             ratio = f"{naive['bytes'] / ours['bytes']:.0f}x"
         lines.append(
             f"| {r['n']:,} | {ours['build_serialise_s']:.2f} s | {_mb(ours['bytes'])} | {naive_t} | {naive_b} | "
-            f"{ratio} | {brush['summary_ms']:.1f} ms | {brush['full_ms']:.1f} ms |")
+            f"{ratio} | {brush['summary_ms']:.1f} ms | {brush['full_ms']:.1f} ms |"
+        )
     lines += ["", "Details:", ""]
     for r in rows:
-        lines.append(f"- {r['n']:,} frames ({r['n_columns']} header columns): dataset load {r['load_s']:.1f} s; "
-                     f"explorer build {r['ours']['build_s']:.2f} s, JSON {_mb(r['ours']['json'])}, buffers "
-                     f"{_mb(r['ours']['buffers'])}, of which the table's first window {_mb(r['ours']['window'])}; "
-                     f"peak RSS of the process so far {r['maxrss_mb']:.0f} MB.")
+        lines.append(
+            f"- {r['n']:,} frames ({r['n_columns']} header columns): dataset load {r['load_s']:.1f} s; "
+            f"explorer build {r['ours']['build_s']:.2f} s, JSON {_mb(r['ours']['json'])}, buffers "
+            f"{_mb(r['ours']['buffers'])}, of which the table's first window {_mb(r['ours']['window'])}; "
+            f"peak RSS of the process so far {r['maxrss_mb']:.0f} MB."
+        )
     lines.append("")
     return "\n".join(lines)
 

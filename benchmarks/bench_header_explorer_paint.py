@@ -91,8 +91,17 @@ DATAGRID_ALONE = TABLE_FRAME + (
 )
 
 
-def _measure(browser, lab, asdf, name: str, code: str, root: str, parts: list[str], notebook: str,
-             opener: str = "dkist.load_dataset"):
+def _measure(
+    browser,
+    lab,
+    asdf,
+    name: str,
+    code: str,
+    root: str,
+    parts: list[str],
+    notebook: str,
+    opener: str = "dkist.load_dataset",
+):
     """A fresh page and kernel (nothing loaded yet), then one timed paint.
 
     ``opener`` is the function (importable dotted name) that opens the ASDF in the
@@ -119,8 +128,12 @@ def _measure(browser, lab, asdf, name: str, code: str, root: str, parts: list[st
     if not painted:
         print("debug", page.evaluate(DEBUG, root), flush=True)
     draw = page.evaluate("() => window.__dkwDrawImage")
-    print(name, f"{seconds:.2f} s" if painted else "not painted within 120 s",
-          f"(empty cell {overhead:.2f} s; drawImage {draw['calls']} calls, {draw['ms']:.0f} ms)", flush=True)
+    print(
+        name,
+        f"{seconds:.2f} s" if painted else "not painted within 120 s",
+        f"(empty cell {overhead:.2f} s; drawImage {draw['calls']} calls, {draw['ms']:.0f} ms)",
+        flush=True,
+    )
     nb.close()
     context.close()
     return (seconds if painted else None), overhead, draw["calls"], draw["ms"]
@@ -136,8 +149,13 @@ def main(n_frames: int = 100_000, repeats: int = 5) -> None:
     lab = LabServer(base_dir=work / "lab").start()
     runs: dict[str, list] = {}
     cases = [
-        ("explorer", "explorer = HeaderExplorer(model)\nexplorer", ".dkw-header-explorer",
-         [PLOT, ".dkw-header-grid .row"], repeats),
+        (
+            "explorer",
+            "explorer = HeaderExplorer(model)\nexplorer",
+            ".dkw-header-explorer",
+            [PLOT, ".dkw-header-grid .row"],
+            repeats,
+        ),
         ("table alone: FrameTable", FRAME_TABLE_ALONE, ".dkw-table-alone", [".row"], repeats),
         ("table alone: ipydatagrid StreamingDataGrid", DATAGRID_ALONE, ".dkw-table-alone", ["canvas"], repeats),
         ("naive (DataGrid + SVG Scatter)", NAIVE, ".dkw-naive", [PLOT, "canvas"], 1),
@@ -148,7 +166,8 @@ def main(n_frames: int = 100_000, repeats: int = 5) -> None:
             for name, code, root, parts, times in cases:
                 for i in range(times):
                     runs.setdefault(name, []).append(
-                        _measure(browser, lab, asdf, name, code, root, parts, f"paint-{len(runs)}-{i}.ipynb"))
+                        _measure(browser, lab, asdf, name, code, root, parts, f"paint-{len(runs)}-{i}.ipynb")
+                    )
             browser.close()
     finally:
         lab.stop()
@@ -183,8 +202,11 @@ def main(n_frames: int = 100_000, repeats: int = 5) -> None:
         "",
         f"All explorer runs: {', '.join(fmt(s) for s in explorer)}.",
         "",
-        (f"Naive / explorer (median): {naive / statistics.median(explorer):.1f}x. "
-         if naive and None not in explorer else "")
+        (
+            f"Naive / explorer (median): {naive / statistics.median(explorer):.1f}x. "
+            if naive and None not in explorer
+            else ""
+        )
         + "Target (issue 4): the explorer painted within 1 s at 100k frames.",
         "",
     ]

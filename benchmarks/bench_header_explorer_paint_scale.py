@@ -47,16 +47,25 @@ def main(repeats: int = 3) -> str:
             for i in range(repeats):
                 for n in SIZES:
                     seconds, overhead, _calls, _ms = _measure(
-                        browser, lab, paths[n], f"explorer {n:,}", CODE, ".dkw-header-explorer",
-                        [PLOT, ".dkw-header-grid .row"], f"scale-{n}-{i}.ipynb",
-                        opener="dkist_widgets.core.dataset_files.open_dataset_file")
+                        browser,
+                        lab,
+                        paths[n],
+                        f"explorer {n:,}",
+                        CODE,
+                        ".dkw-header-explorer",
+                        [PLOT, ".dkw-header-grid .row"],
+                        f"scale-{n}-{i}.ipynb",
+                        opener="dkist_widgets.core.dataset_files.open_dataset_file",
+                    )
                     runs[n].append(seconds)
                     overheads.append(overhead)
             browser.close()
     finally:
         lab.stop()
-    med = {n: statistics.median(s for s in rs if s is not None) if all(s is not None for s in rs) else None
-           for n, rs in runs.items()}
+    med = {
+        n: statistics.median(s for s in rs if s is not None) if all(s is not None for s in rs) else None
+        for n, rs in runs.items()
+    }
     fmt = lambda s: "not painted" if s is None else f"{s:.2f} s"  # noqa: E731
     lines = [
         "# Header explorer paint time in Chromium, 100k vs 1M frames (recorded)",

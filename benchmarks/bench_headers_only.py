@@ -35,8 +35,14 @@ def baseline_seconds_per_frame(n_frames: int = BASELINE_FRAMES) -> float:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sim = SimpleVISPDataset(n_maps=1, n_steps=n_frames // 4, n_stokes=4, time_delta=3.2,
-                                linewave=396.847 * u.nm, detector_shape=(976, 2555))
+        sim = SimpleVISPDataset(
+            n_maps=1,
+            n_steps=n_frames // 4,
+            n_stokes=4,
+            time_delta=3.2,
+            linewave=396.847 * u.nm,
+            detector_shape=(976, 2555),
+        )
         sim.header()  # first call pays one-off setup; not counted
         sim.reset()
         started = time.perf_counter()
@@ -73,7 +79,7 @@ print("RESULT", json.dumps(out))
         raise RuntimeError(proc.stderr[-3000:])
     import json
 
-    return json.loads(line[0][len("RESULT "):])
+    return json.loads(line[0][len("RESULT ") :])
 
 
 def main(sizes: list[int]) -> None:
@@ -104,8 +110,10 @@ def main(sizes: list[int]) -> None:
     ]
     for n, r, ratio in rows:
         load = f"{r['load_s']:.1f}" if "load_s" in r else "not timed"
-        lines.append(f"| {n:,} | {r['generate_s']:.1f} | {per_frame * n:,.0f} | x{ratio:,.0f} | "
-                     f"{r['asdf_mb']:.1f} | {load} | {r['max_rss_gb']:.1f} |")
+        lines.append(
+            f"| {n:,} | {r['generate_s']:.1f} | {per_frame * n:,.0f} | x{ratio:,.0f} | "
+            f"{r['asdf_mb']:.1f} | {load} | {r['max_rss_gb']:.1f} |"
+        )
     lines += [
         "",
         "Generate = header table (numpy columns) + dkist-inventory header parser, gWCS, inventory",

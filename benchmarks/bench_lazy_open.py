@@ -78,7 +78,7 @@ def stage(kind: str, path: Path) -> dict:
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     if proc.returncode or not line:
         raise RuntimeError(f"{kind} stage failed:\n{proc.stderr[-3000:]}")
-    return json.loads(line[0][len("RESULT "):])
+    return json.loads(line[0][len("RESULT ") :])
 
 
 def frames(text: str) -> int:
@@ -102,13 +102,21 @@ def main() -> None:
         base = stage("baseline", path)
         assert lazy["lazy"] and not base["lazy"]
         assert lazy["answers"] == base["answers"], "the lazy open and dkist.load_dataset disagree"
-        row = {"frames": n, "asdf_mb": path.stat().st_size / 1e6, "lazy": lazy, "baseline": base,
-               "speedup": base["explore_s"] / lazy["explore_s"],
-               "rss_ratio": lazy["peak_rss_gb"] / base["peak_rss_gb"]}
+        row = {
+            "frames": n,
+            "asdf_mb": path.stat().st_size / 1e6,
+            "lazy": lazy,
+            "baseline": base,
+            "speedup": base["explore_s"] / lazy["explore_s"],
+            "rss_ratio": lazy["peak_rss_gb"] / base["peak_rss_gb"],
+        }
         rows.append(row)
-        print(f"{n:>9,} frames: baseline {base['explore_s']:.2f} s / {base['peak_rss_gb']:.2f} GB, "
-              f"lazy {lazy['explore_s']:.2f} s / {lazy['peak_rss_gb']:.2f} GB -> {row['speedup']:.1f}x faster, "
-              f"peak RSS x{row['rss_ratio']:.2f}; answers agree", flush=True)
+        print(
+            f"{n:>9,} frames: baseline {base['explore_s']:.2f} s / {base['peak_rss_gb']:.2f} GB, "
+            f"lazy {lazy['explore_s']:.2f} s / {lazy['peak_rss_gb']:.2f} GB -> {row['speedup']:.1f}x faster, "
+            f"peak RSS x{row['rss_ratio']:.2f}; answers agree",
+            flush=True,
+        )
     if not args.no_write:
         write(rows)
 
@@ -133,16 +141,23 @@ def write(rows: list[dict]) -> None:
         lines.append(
             f"| {r['frames']:,} | {r['asdf_mb']:.0f} MB | {b['explore_s']:.2f} s | {z['explore_s']:.2f} s | "
             f"**{r['speedup']:.1f}x** | {b['peak_rss_gb']:.2f} GB | {z['peak_rss_gb']:.2f} GB | "
-            f"{r['rss_ratio']:.2f} | {z['rss_after_imports_gb']:.2f} GB |")
+            f"{r['rss_ratio']:.2f} | {z['rss_after_imports_gb']:.2f} GB |"
+        )
     lines += [
         "",
         "Load average (1 min) at the start / end of each stage, a measure of how busy the shared machine was: "
-        + "; ".join(f"{r['frames']:,}: baseline {'/'.join(f'{v:.1f}' for v in r['baseline'].get('load_avg', []))}, "
-                    f"lazy {'/'.join(f'{v:.1f}' for v in r['lazy'].get('load_avg', []))}" for r in rows) + ".",
+        + "; ".join(
+            f"{r['frames']:,}: baseline {'/'.join(f'{v:.1f}' for v in r['baseline'].get('load_avg', []))}, "
+            f"lazy {'/'.join(f'{v:.1f}' for v in r['lazy'].get('load_avg', []))}"
+            for r in rows
+        )
+        + ".",
         "",
         "One-off imports per stage (not in the times above): "
-        + ", ".join(f"{r['frames']:,}: {r['baseline']['imports_s']:.1f} s / {r['lazy']['imports_s']:.1f} s"
-                    for r in rows) + " (baseline / lazy).",
+        + ", ".join(
+            f"{r['frames']:,}: {r['baseline']['imports_s']:.1f} s / {r['lazy']['imports_s']:.1f} s" for r in rows
+        )
+        + " (baseline / lazy).",
         "",
         "Both stages report frames, data shape, the file names of three slices, the last `ATMOS_R0` and the",
         "middle `DATE-AVG`; the benchmark asserts they are equal. The full comparison (200 random slices,",

@@ -135,7 +135,10 @@ def run(sizes, write: bool):
         t0 = time.perf_counter()
         model = DatasetModel(ds, refresh_local=False)
         model_s = time.perf_counter() - t0
-        print(f"{label} {grid} = {n:,} files: dataset built in {build_s:.1f}s, model in {model_s * 1e3:.1f} ms", flush=True)
+        print(
+            f"{label} {grid} = {n:,} files: dataset built in {build_s:.1f}s, model in {model_s * 1e3:.1f} ms",
+            flush=True,
+        )
         for item in items_for(grid):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -145,8 +148,11 @@ def run(sizes, write: bool):
             assert ours == dkist_count, (item, ours, dkist_count)
             ours_s = median_time(lambda: model.preview(item).n_files, budget_s=0.5, max_repeat=2000, min_repeat=50)
             rows.append((label, n, fmt_item(item), dkist_count, dkist_s, ours_s))
-            print(f"  {fmt_item(item):40s} files {dkist_count:>9,}  dkist {dkist_s * 1e3:9.2f} ms  "
-                  f"preview {ours_s * 1e6:7.1f} us  x{dkist_s / ours_s:,.0f}", flush=True)
+            print(
+                f"  {fmt_item(item):40s} files {dkist_count:>9,}  dkist {dkist_s * 1e3:9.2f} ms  "
+                f"preview {ours_s * 1e6:7.1f} us  x{dkist_s / ours_s:,.0f}",
+                flush=True,
+            )
         # the lazy parts of a preview, and selection work, at this size
         big = items_for(grid)[0]
         files_s = median_time(lambda: model.preview(big).files, budget_s=2.0, max_repeat=20, min_repeat=3)
@@ -154,10 +160,14 @@ def run(sizes, write: bool):
         rng = np.random.default_rng(0)
         starts = np.sort(rng.choice(n - 100, size=50, replace=False))
         selection = np.unique(np.concatenate([np.arange(s, s + 100) for s in starts]))
-        select_s = median_time(lambda: (model.clear_selection(), model.select_frames(selection)), budget_s=1.0, max_repeat=50, min_repeat=3)
+        select_s = median_time(
+            lambda: (model.clear_selection(), model.select_frames(selection)), budget_s=1.0, max_repeat=50, min_repeat=3
+        )
         cover = model.slices_for_frames(selection)
         cover_s = median_time(lambda: model.slices_for_frames(selection), budget_s=2.0, max_repeat=20, min_repeat=3)
-        extras.append((label, n, model.preview(big).n_files, files_s, ids_s, selection.size, select_s, len(cover.items), cover_s))
+        extras.append(
+            (label, n, model.preview(big).n_files, files_s, ids_s, selection.size, select_s, len(cover.items), cover_s)
+        )
         del ds, model
         gc.collect()
 
@@ -187,8 +197,13 @@ def report(rows, extras) -> str:
             f"| {label} | {n:,} | `{item}` | {count:,} | {dkist_s * 1e3:,.2f} ms | "
             f"{ours_s * 1e6:,.1f} µs | {dkist_s / ours_s:,.0f}x |"
         )
-    lines += ["", "## Per size", "", "| dataset | files | median preview | worst preview | median speed-up | lowest speed-up |",
-              "|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "## Per size",
+        "",
+        "| dataset | files | median preview | worst preview | median speed-up | lowest speed-up |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     groups = {}
     for label, n, _item, _count, dkist_s, ours_s in rows:
         groups.setdefault((label, n), []).append((dkist_s, ours_s))
@@ -202,9 +217,13 @@ def report(rows, extras) -> str:
         )
         if n >= 1_000_000:
             verdicts.append((label, statistics.median(ours), statistics.median(ratios), min(ratios)))
-    lines += ["", "## Lazy parts and selections (not part of `preview()`'s cost)", "",
-              "| dataset | files | `.files` of `ds[0]` (names) | `.frame_ids` of `ds[0]` | selection size | `select_frames` | cover items | `slices_for_frames` |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "## Lazy parts and selections (not part of `preview()`'s cost)",
+        "",
+        "| dataset | files | `.files` of `ds[0]` (names) | `.frame_ids` of `ds[0]` | selection size | `select_frames` | cover items | `slices_for_frames` |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for label, n, count, files_s, ids_s, sel_n, select_s, n_items, cover_s in extras:
         lines.append(
             f"| {label} | {n:,} | {files_s * 1e3:,.2f} ms ({count:,} names) | {ids_s * 1e3:,.3f} ms | {sel_n:,} | "

@@ -119,6 +119,7 @@ def main(n: int) -> str:
                 ds[item].plot()
                 fig.canvas.draw()
                 plt.close(fig)
+
             return run
 
         preview = Preview(model, image_axes=(3, 2))  # one frame: x = slit, y = wavelength

@@ -62,17 +62,24 @@ def build_catalogue(n: int) -> list[dict]:
         rec = copy.deepcopy(inv)
         ds_id = f"B{i:05d}"
         t0 = start + dt.timedelta(hours=6 * i)
-        rec.update({
-            "datasetId": ds_id, "productId": f"L1-{ds_id}", "bucket": "data",
-            "primaryProposalId": f"pid_{1 + i % 7}_{i % 97}",
-            "asdfObjectKey": f"pid/{ds_id}/{ds_id}.asdf",
-            "qualityReportObjectKey": f"pid/{ds_id}/{ds_id}.pdf",
-            "browseMovieObjectKey": f"pid/{ds_id}/{ds_id}.mp4",
-            "startTime": t0.isoformat(), "endTime": (t0 + dt.timedelta(minutes=30)).isoformat(),
-            "qualityAverageFriedParameter": float(rng.uniform(0.02, 0.2)),
-            "isEmbargoed": False, "status": "ACTIVE", "datasetSize": int(rng.integers(1, 500)),
-            "frameCount": int(rng.integers(10, 100000)),
-        })
+        rec.update(
+            {
+                "datasetId": ds_id,
+                "productId": f"L1-{ds_id}",
+                "bucket": "data",
+                "primaryProposalId": f"pid_{1 + i % 7}_{i % 97}",
+                "asdfObjectKey": f"pid/{ds_id}/{ds_id}.asdf",
+                "qualityReportObjectKey": f"pid/{ds_id}/{ds_id}.pdf",
+                "browseMovieObjectKey": f"pid/{ds_id}/{ds_id}.mp4",
+                "startTime": t0.isoformat(),
+                "endTime": (t0 + dt.timedelta(minutes=30)).isoformat(),
+                "qualityAverageFriedParameter": float(rng.uniform(0.02, 0.2)),
+                "isEmbargoed": False,
+                "status": "ACTIVE",
+                "datasetSize": int(rng.integers(1, 500)),
+                "frameCount": int(rng.integers(10, 100000)),
+            }
+        )
         records.append(rec)
     return records
 
@@ -177,11 +184,20 @@ def main(argv=None) -> dict:
         dc.stop()
 
     result = {
-        "n": args.n, "page_size": args.page_size, "repeat": args.repeat, "catalogue_build_s": build_s,
-        "paged_search_render_s": paged_s, "paged_next_page_s": next_s, "paged_state_bytes": paged_bytes,
-        "paged_select_s": select_s, "max_page_s": max_page_s, "max_page_bytes": max_page_bytes,
+        "n": args.n,
+        "page_size": args.page_size,
+        "repeat": args.repeat,
+        "catalogue_build_s": build_s,
+        "paged_search_render_s": paged_s,
+        "paged_next_page_s": next_s,
+        "paged_state_bytes": paged_bytes,
+        "paged_select_s": select_s,
+        "max_page_s": max_page_s,
+        "max_page_bytes": max_page_bytes,
         "max_page_select_s": max_select_s,
-        "naive_search_render_s": naive_s, "naive_state_bytes": naive_bytes, "naive_select_s": naive_select_s,
+        "naive_search_render_s": naive_s,
+        "naive_state_bytes": naive_bytes,
+        "naive_select_s": naive_select_s,
     }
     report = render(result)
     print(report)
@@ -195,29 +211,29 @@ def render(r: dict) -> str:
     def mb(n):
         return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
-    return f"""# SearchPanel grid with {r['n']:,} results
+    return f"""# SearchPanel grid with {r["n"]:,} results
 
 Recorded by `benchmarks/bench_search_grid.py` on {dt.date.today().isoformat()}
 ({platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, shared
-machine). Medians of {r['repeat']} runs, same process, same loopback data centre.
-Paged = what `SearchPanel` does (page size {r['page_size']}); naive = all {r['n']:,}
+machine). Medians of {r["repeat"]} runs, same process, same loopback data centre.
+Paged = what `SearchPanel` does (page size {r["page_size"]}); naive = all {r["n"]:,}
 rows fetched in one request and put in one `DataGrid` with the same 7 columns.
 Bytes = JSON + binary buffers of `grid.get_state()` (sent to the browser on display,
 and stored in a saved notebook's widget state).
 
 | | paged | naive | naive / paged |
 |---|---|---|---|
-| search + rows + grid + state (s) | {r['paged_search_render_s']:.3f} | {r['naive_search_render_s']:.3f} | {r['naive_search_render_s'] / r['paged_search_render_s']:.0f}x |
-| grid state sent | {mb(r['paged_state_bytes'])} | {mb(r['naive_state_bytes'])} | {r['naive_state_bytes'] / r['paged_state_bytes']:.0f}x |
-| map a 5-row selection to ids (s) | {r['paged_select_s']:.4f} | {r['naive_select_s']:.4f} | {r['naive_select_s'] / r['paged_select_s']:.0f}x |
-| next page (s) | {r['paged_next_page_s']:.3f} | n/a | |
+| search + rows + grid + state (s) | {r["paged_search_render_s"]:.3f} | {r["naive_search_render_s"]:.3f} | {r["naive_search_render_s"] / r["paged_search_render_s"]:.0f}x |
+| grid state sent | {mb(r["paged_state_bytes"])} | {mb(r["naive_state_bytes"])} | {r["naive_state_bytes"] / r["paged_state_bytes"]:.0f}x |
+| map a 5-row selection to ids (s) | {r["paged_select_s"]:.4f} | {r["naive_select_s"]:.4f} | {r["naive_select_s"] / r["paged_select_s"]:.0f}x |
+| next page (s) | {r["paged_next_page_s"]:.3f} | n/a | |
 
 With the largest page the panel offers (1000 rows): search + render
-{r['max_page_s']:.3f} s, {mb(r['max_page_bytes'])} of grid state, selection mapping
-{r['max_page_select_s']:.4f} s ({r['naive_search_render_s'] / r['max_page_s']:.0f}x /
-{r['naive_state_bytes'] / r['max_page_bytes']:.0f}x / {r['naive_select_s'] / r['max_page_select_s']:.0f}x better than naive).
+{r["max_page_s"]:.3f} s, {mb(r["max_page_bytes"])} of grid state, selection mapping
+{r["max_page_select_s"]:.4f} s ({r["naive_search_render_s"] / r["max_page_s"]:.0f}x /
+{r["naive_state_bytes"] / r["max_page_bytes"]:.0f}x / {r["naive_select_s"] / r["max_page_select_s"]:.0f}x better than naive).
 
-Catalogue of {r['n']:,} records built in {r['catalogue_build_s']:.1f} s (not part of any timing).
+Catalogue of {r["n"]:,} records built in {r["catalogue_build_s"]:.1f} s (not part of any timing).
 
 Reading: the paged grid's cost does not grow with the number of results (only
 `recordCount` does); the naive grid's cost and bytes grow linearly, and the

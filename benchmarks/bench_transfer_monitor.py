@@ -76,7 +76,9 @@ def run(window: float) -> list[dict]:
     dst.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-c", _SERVICE, str(src), str(dst), SRC, DST],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     url = json.loads(proc.stdout.readline())["url"]
@@ -89,7 +91,17 @@ def run(window: float) -> list[dict]:
     try:
         admin.reset_request_counts()
         cpu, wall = cpu_window(window)
-        rows.append({"scenario": "idle (baseline)", "tasks": 0, "ticks": 0, "task_list": 0, "requests": sum(admin.request_counts().values()), "cpu": cpu, "wall": wall})
+        rows.append(
+            {
+                "scenario": "idle (baseline)",
+                "tasks": 0,
+                "ticks": 0,
+                "task_list": 0,
+                "requests": sum(admin.request_counts().values()),
+                "cpu": cpu,
+                "wall": wall,
+            }
+        )
         for label, n, panel in (("watch 1", 1, False), ("watch 50", 50, False), ("monitor 50", 50, True)):
             store = TaskStore(tmp / f"store-{label.replace(' ', '-')}.json")
             watcher = TransferWatcher(session, store, active_interval=2.0, autostart=False)
@@ -108,7 +120,17 @@ def run(window: float) -> list[dict]:
             cpu, wall = cpu_window(window)
             counts = admin.request_counts()
             ticks = watcher.ticks - ticks0
-            rows.append({"scenario": label, "tasks": n, "ticks": ticks, "task_list": counts.get("task_list", 0), "requests": sum(counts.values()), "cpu": cpu, "wall": wall})
+            rows.append(
+                {
+                    "scenario": label,
+                    "tasks": n,
+                    "ticks": ticks,
+                    "task_list": counts.get("task_list", 0),
+                    "requests": sum(counts.values()),
+                    "cpu": cpu,
+                    "wall": wall,
+                }
+            )
             if monitor is not None:
                 monitor.close()
             watcher.stop()

@@ -79,8 +79,10 @@ def _missing_for(*, sandbox: bool = True, lab: bool = False) -> str | None:
     if not needs:
         return None
     what = {"sandbox": "the offline sample world", "lab": "JupyterLab"}
-    return (f"dkist-widgets needs {' and '.join(what[n] for n in needs)} for this command: "
-            f"pip install \"dkist-widgets[{','.join(needs)}]\"")
+    return (
+        f"dkist-widgets needs {' and '.join(what[n] for n in needs)} for this command: "
+        f'pip install "dkist-widgets[{",".join(needs)}]"'
+    )
 
 
 def _notebook_dir(requested: str | None) -> Path:
@@ -110,9 +112,7 @@ def _start_world(rate: float | None):
     from . import sandbox
 
     started = time.perf_counter()
-    world = sandbox.start(
-        transfer_rate_bytes_per_s=rate or FALLBACK_RATE, progress=_say, attach=False
-    )
+    world = sandbox.start(transfer_rate_bytes_per_s=rate or FALLBACK_RATE, progress=_say, attach=False)
     if rate is None:
         rate = demo_rate(world.archive_dir)
         world.globus.set_rate(rate)
@@ -212,7 +212,10 @@ def _demo(args: argparse.Namespace) -> int:
     world_thread.start()
     notebooks = _notebook_dir(args.notebook_dir)
     command = [
-        sys.executable, "-m", "jupyter", "lab",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
         f"--ServerApp.root_dir={notebooks}",
         f"--ServerApp.ip={args.ip}",
         f"--ServerApp.port={args.port}",
@@ -257,8 +260,16 @@ def _app(args: argparse.Namespace) -> int:
     from .app import voila_arguments, voila_environment  # the offline template (issue 14.10)
 
     env.update(voila_environment(env))
-    command = [sys.executable, "-m", "voila", str(APP_NOTEBOOK), f"--port={args.port}",
-               f"--Voila.ip={args.ip}", "--theme=" + args.theme, *voila_arguments()]
+    command = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(APP_NOTEBOOK),
+        f"--port={args.port}",
+        f"--Voila.ip={args.ip}",
+        "--theme=" + args.theme,
+        *voila_arguments(),
+    ]
     if args.no_browser:
         command.append("--no-browser")
     _say("starting Voila: " + " ".join(command))
@@ -339,8 +350,9 @@ def _generate_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dkist-widgets", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="dkist-widgets", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="sample world + JupyterLab on the workshop notebooks")
@@ -349,16 +361,20 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8888)
     demo.add_argument("--no-browser", action="store_true")
     demo.add_argument("--first-notebook", default=DEMO_NOTEBOOK)
-    demo.add_argument("--rate", type=float, default=None,
-                      help="loopback Globus copy rate in bytes/s (default: the workshop's transfer takes "
-                           f"{DEMO_TRANSFER_SECONDS:g} s, to watch and cancel it in a room)")
-    demo.add_argument("lab_args", nargs=argparse.REMAINDER,
-                      help="further arguments passed to jupyter lab")
+    demo.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="loopback Globus copy rate in bytes/s (default: the workshop's transfer takes "
+        f"{DEMO_TRANSFER_SECONDS:g} s, to watch and cancel it in a room)",
+    )
+    demo.add_argument("lab_args", nargs=argparse.REMAINDER, help="further arguments passed to jupyter lab")
     demo.set_defaults(run=_demo)
 
     app = sub.add_parser("app", help="the explorer as a standalone web page (Voila)")
-    app.add_argument("--real", action="store_true",
-                     help="use the configured (real) DKIST and Globus, not the offline world")
+    app.add_argument(
+        "--real", action="store_true", help="use the configured (real) DKIST and Globus, not the offline world"
+    )
     app.add_argument("--ip", default="127.0.0.1")
     app.add_argument("--port", type=int, default=8866)
     app.add_argument("--theme", choices=["light", "dark"], default="light")
@@ -371,9 +387,14 @@ def main(argv: list[str] | None = None) -> int:
     world.set_defaults(run=_world)
 
     generate = sub.add_parser("generate", help="only generate the sample archive")
-    generate.add_argument("--frames", nargs="*", type=_frame_count, default=[], metavar="N",
-                          help="instead of the archive, generate (once; cached) headers-only VISP "
-                               "datasets of N frames, e.g. 100k 1M")
+    generate.add_argument(
+        "--frames",
+        nargs="*",
+        type=_frame_count,
+        default=[],
+        metavar="N",
+        help="instead of the archive, generate (once; cached) headers-only VISP datasets of N frames, e.g. 100k 1M",
+    )
     generate.set_defaults(run=_generate_command)
 
     args = parser.parse_args(argv)

@@ -172,8 +172,7 @@ class Explorer(StaticForm, w.VBox):
         except Exception as err:  # noqa: BLE001
             self.errors["Overview"] = err
             self.overview = _panel_error("Overview", err)
-        self._slots = {title: w.VBox(layout=w.Layout(width="100%", min_height="40px"))
-                       for title in PANEL_TITLES}
+        self._slots = {title: w.VBox(layout=w.Layout(width="100%", min_height="40px")) for title in PANEL_TITLES}
         for title, slot in self._slots.items():
             slot.children = [self._placeholder(title)]
         self.tabs = w.Tab(children=[self._slots[t] for t in PANEL_TITLES], layout=w.Layout(width="100%"))
@@ -205,8 +204,12 @@ class Explorer(StaticForm, w.VBox):
     def __getattr__(self, name: str):
         # only called for attributes not (yet) set: on a skeleton, wait for the build
         pending = object.__getattribute__(self, "_pending")
-        if (pending is not None and not name.startswith("_") and not pending.is_set()
-                and threading.get_ident() != object.__getattribute__(self, "_builder")):
+        if (
+            pending is not None
+            and not name.startswith("_")
+            and not pending.is_set()
+            and threading.get_ident() != object.__getattribute__(self, "_builder")
+        ):
             pending.wait()
             return object.__getattribute__(self, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -307,8 +310,7 @@ def _load_error_html(message: str, model: DatasetModel) -> str:
         after = "Nothing was changed: the explorer still shows the dataset it had."
     else:
         after = "Nothing was loaded: search for a dataset below, or pass another file or dataset to explore()."
-    return (f"<div class='dkw-panel-error' data-testid='load-error'><b>{escape(message)}</b><br>"
-            f"{escape(after)}</div>")
+    return f"<div class='dkw-panel-error' data-testid='load-error'><b>{escape(message)}</b><br>{escape(after)}</div>"
 
 
 def _header_explorer(model):

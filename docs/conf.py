@@ -90,7 +90,8 @@ def _write_api_pages(_app) -> None:
         (out / f"{name}.rst").write_text(f"{title}\n{'=' * len(title)}\n\n.. automodule:: {name}\n")
     toc = "\n".join(f"   generated/{name}" for name in modules)
     (HERE / "api" / "modules.rst").write_text(
-        "All modules\n===========\n\n.. toctree::\n   :maxdepth: 1\n\n" + toc + "\n")
+        "All modules\n===========\n\n.. toctree::\n   :maxdepth: 1\n\n" + toc + "\n"
+    )
 
 
 # ----------------------------------------------------------------- tutorials

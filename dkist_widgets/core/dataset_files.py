@@ -52,16 +52,19 @@ def describe_load_failure(path: os.PathLike | str, err: BaseException) -> str:
     if size == 0:
         return "the file is empty (0 bytes). Download it again."
     if head != b"#ASDF":
-        return (f"this is not an ASDF file (it does not start with '#ASDF'; {size:,} bytes). "
-                "Check the path, or download the dataset's ASDF again.")
+        return (
+            f"this is not an ASDF file (it does not start with '#ASDF'; {size:,} bytes). "
+            "Check the path, or download the dataset's ASDF again."
+        )
     if name == "DelimiterNotFoundError" or "marker not found" in text or isinstance(err, EOFError):
-        return (f"the file is truncated: it ends ({size:,} bytes) before its YAML tree does, so it was cut short "
-                "(an interrupted download or copy). Download it again.")
+        return (
+            f"the file is truncated: it ends ({size:,} bytes) before its YAML tree does, so it was cut short "
+            "(an interrupted download or copy). Download it again."
+        )
     if isinstance(err, TypeError) and "not a valid level 1" in text:
         return "this ASDF file holds no DKIST dataset (no 'dataset' entry of a dkist type)."
     if type(err).__module__.startswith(("yaml", "asdf")) or isinstance(err, (KeyError, UnicodeDecodeError)):
-        return (f"the ASDF file is damaged or not written by the DKIST data centre ({name}: {text}). "
-                "Download it again.")
+        return f"the ASDF file is damaged or not written by the DKIST data centre ({name}: {text}). Download it again."
     return f"dkist could not load it ({name}: {text})."
 
 
@@ -92,6 +95,8 @@ def open_dataset_file(path: os.PathLike | str):
         raise DatasetFileError(path, describe_load_failure(path, err)) from err
     if not isinstance(dataset, (Dataset, TiledDataset)):
         raise DatasetFileError(
-            path, f"it holds a {type(dataset).__name__} (level 2 data), not a level 1 Dataset or TiledDataset; "
-            "load it with dkist.load_dataset in code.")
+            path,
+            f"it holds a {type(dataset).__name__} (level 2 data), not a level 1 Dataset or TiledDataset; "
+            "load it with dkist.load_dataset in code.",
+        )
     return dataset

@@ -84,6 +84,8 @@ def as_html(title: str, lines: Sequence[tuple[str, str]], note: str = "") -> str
         for label, value in lines
     )
     foot = f'<div style="opacity:0.7;font-size:90%">{escape(note)}</div>' if note else ""
-    return (f'<div class="dkw-static" style="border:1px solid #8888;border-radius:4px;padding:6px 10px;'
-            f'display:inline-block"><div style="font-weight:700;margin-bottom:4px">{escape(title)}</div>'
-            f"<table>{rows}</table>{foot}</div>")
+    return (
+        f'<div class="dkw-static" style="border:1px solid #8888;border-radius:4px;padding:6px 10px;'
+        f'display:inline-block"><div style="font-weight:700;margin-bottom:4px">{escape(title)}</div>'
+        f"<table>{rows}</table>{foot}</div>"
+    )

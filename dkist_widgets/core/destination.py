@@ -48,7 +48,8 @@ def _existing_parent(folder: Path) -> Path:
     if here.exists() and not here.is_dir():
         raise DestinationError(
             f"Cannot write into {folder}: {here} is a file, not a folder. Choose another destination folder. "
-            "Nothing was submitted.")
+            "Nothing was submitted."
+        )
     return here
 
 
@@ -60,8 +61,9 @@ def _keep_free_default() -> int:
         return 0
 
 
-def check_local_destination(folders: Iterable[os.PathLike | str], bytes_needed: int | None, *,
-                            keep_free: int | None = None) -> None:
+def check_local_destination(
+    folders: Iterable[os.PathLike | str], bytes_needed: int | None, *, keep_free: int | None = None
+) -> None:
     """Raise :class:`DestinationError` unless every folder can be written and has room for ``bytes_needed``."""
     keep = _keep_free_default() if keep_free is None else max(0, int(keep_free))
     for folder in folders:
@@ -73,7 +75,8 @@ def check_local_destination(folders: Iterable[os.PathLike | str], bytes_needed: 
             reason = err.strerror or type(err).__name__
             raise DestinationError(
                 f"Cannot write into {folder} ({reason} in {here}): choose another destination folder "
-                "or make this one writable. Nothing was submitted.") from None
+                "or make this one writable. Nothing was submitted."
+            ) from None
         os.close(fd)
         os.unlink(probe)
         if bytes_needed is None:
@@ -84,4 +87,5 @@ def check_local_destination(folders: Iterable[os.PathLike | str], bytes_needed: 
             raise DestinationError(
                 f"Not enough space for this transfer in {folder}: it needs {human_bytes(bytes_needed)} and the disk "
                 f"has {human_bytes(free)} free{kept}. Free some space or choose another destination folder. "
-                "Nothing was submitted.")
+                "Nothing was submitted."
+            )

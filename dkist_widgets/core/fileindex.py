@@ -117,9 +117,7 @@ def normalise_item(item: Any) -> tuple:
     for entry in item:
         if type(entry) is int:
             if entry < 0:
-                raise ValueError(
-                    f"dkist rejects the negative index {entry}: count from the start of the axis instead"
-                )
+                raise ValueError(f"dkist rejects the negative index {entry}: count from the start of the axis instead")
             out.append(entry)
         elif entry is Ellipsis:
             n_ellipsis += 1
@@ -127,9 +125,7 @@ def normalise_item(item: Any) -> tuple:
                 raise IndexError("dkist rejects an item with more than one '...'")
             out.append(Ellipsis)
         elif entry is None:
-            raise IndexError(
-                "dkist rejects None (np.newaxis) in an item: a Dataset cannot gain axes"
-            )
+            raise IndexError("dkist rejects None (np.newaxis) in an item: a Dataset cannot gain axes")
         elif isinstance(entry, slice):
             step = entry.step
             if step is not None:
@@ -143,8 +139,7 @@ def normalise_item(item: Any) -> tuple:
                     raise ValueError(f"dkist rejects the slice step {step!r}: only integers")
                 else:
                     raise IndexError(
-                        f"dkist rejects the slice step {step!r}: "
-                        "slices with a step other than 1 are not supported"
+                        f"dkist rejects the slice step {step!r}: slices with a step other than 1 are not supported"
                     )
             start, stop = entry.start, entry.stop
             if start is not None and type(start) is not int:
@@ -153,8 +148,7 @@ def normalise_item(item: Any) -> tuple:
                 stop = _as_index(stop, "the slice stop")
             if start is not None and start < 0:
                 raise ValueError(
-                    f"dkist rejects the negative slice start {start}: "
-                    "count from the start of the axis instead"
+                    f"dkist rejects the negative slice start {start}: count from the start of the axis instead"
                 )
             out.append(slice(start, stop))
         else:
@@ -165,10 +159,7 @@ def normalise_item(item: Any) -> tuple:
                 )
             value = _as_index(entry, "the index")
             if value < 0:
-                raise ValueError(
-                    f"dkist rejects the negative index {value}: "
-                    "count from the start of the axis instead"
-                )
+                raise ValueError(f"dkist rejects the negative index {value}: count from the start of the axis instead")
             out.append(value)
     return tuple(out)
 
@@ -337,7 +328,9 @@ class FileIndex:
         self.loader_ndim = len(self.data_shape) if loader_ndim is None else int(loader_ndim)
         self.n_frames = int(self.fileuri_array.size)
         if self.n_frames == 0:
-            raise ValueError("this dataset has no files (a slice such as ds[0:0] selects none): there is nothing to explore")
+            raise ValueError(
+                "this dataset has no files (a slice such as ds[0:0] selects none): there is nothing to explore"
+            )
         # dkist drops the file axes of a one-file dataset (output_shape is the in-file shape).
         self.n_file_axes = 0 if self.n_frames == 1 else len(self.grid_shape)
         if self.data_shape[: self.n_file_axes] != self.grid_shape[: self.n_file_axes]:
@@ -463,9 +456,7 @@ class FileIndex:
                 shape.append(hi - lo)
             else:
                 if entry >= size:
-                    raise IndexError(
-                        f"index {entry} is out of bounds for axis {axis} with size {size}"
-                    )
+                    raise IndexError(f"index {entry} is out of bounds for axis {axis} with size {size}")
                 canonical.append(entry)
                 dropped.append(axis)
         if len(dropped) == ndim:
@@ -480,16 +471,12 @@ class FileIndex:
             else:
                 file_entries = _expand(parsed, self.loader_ndim)[:k]
                 self._check_header_slicing(file_entries)
-                file_item = tuple(
-                    _canonical_file_entry(e, n) for e, n in zip(file_entries, self.grid_shape)
-                )
+                file_item = tuple(_canonical_file_entry(e, n) for e, n in zip(file_entries, self.grid_shape))
             grid = tuple([e.stop - e.start for e in file_item if type(e) is slice])
         else:
             file_item = ()
             grid = self.grid_shape
-        return ResolvedItem(
-            tuple(canonical), file_item, tuple(shape), tuple(dropped), grid, prod(grid)
-        )
+        return ResolvedItem(tuple(canonical), file_item, tuple(shape), tuple(dropped), grid, prod(grid))
 
     def _check_header_slicing(self, file_entries: list) -> None:
         """Mirror the failures of ``dkist.Dataset._slice_headers`` (dkist 1.18.1).
@@ -499,8 +486,10 @@ class FileIndex:
         shape: a negative extent raises, and so does any coordinate past the end
         when the grid is not empty.
         """
-        if len(file_entries) == 1 and type(file_entries[0]) is slice and (
-            file_entries[0].start is None and file_entries[0].stop is None
+        if (
+            len(file_entries) == 1
+            and type(file_entries[0]) is slice
+            and (file_entries[0].start is None and file_entries[0].stop is None)
         ):
             return  # dkist short-cuts the full slice of a 1-d grid
         extents = []
@@ -611,9 +600,7 @@ class FileIndex:
         found = sorted_names[pos_clipped] == names
         if not np.all(found):
             missing = names[~found]
-            raise KeyError(
-                f"{missing.size} file names are not in this dataset, e.g. {missing[:3].tolist()}"
-            )
+            raise KeyError(f"{missing.size} file names are not in this dataset, e.g. {missing[:3].tolist()}")
         return np.unique(order[pos_clipped].astype(np.int64))
 
     def frames_for_item(self, item: Any) -> np.ndarray:

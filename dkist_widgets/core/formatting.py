@@ -55,6 +55,5 @@ def link_html(url, label) -> str:
     """An escaped link that opens in a new tab, or the escaped label and value as text."""
     href = safe_url(url)
     if href is not None:
-        return (f'<a href="{escape(href)}" target="_blank" rel="noopener noreferrer">'
-                f"{escape(label)}</a>")
+        return f'<a href="{escape(href)}" target="_blank" rel="noopener noreferrer">{escape(label)}</a>'
     return f"{escape(label)}: <span class='dkw-muted'>{escape(url)}</span>"

@@ -409,7 +409,9 @@ class GlobusLogin(traitlets.HasTraits):
         self._file.store({TRANSFER_RESOURCE_SERVER: dict(tokens)}, source=self.source or "login")
         with self._lock:
             if self._tokens is not None:
-                self._tokens.update(access_token=tokens["access_token"], expires_at_seconds=tokens["expires_at_seconds"])
+                self._tokens.update(
+                    access_token=tokens["access_token"], expires_at_seconds=tokens["expires_at_seconds"]
+                )
 
     def _current_authorizer(self) -> GlobusAuthorizer:
         with self._lock:
@@ -601,4 +603,3 @@ class GlobusLogin(traitlets.HasTraits):
             self.mark_needs_login()
             return True
         return False
-

@@ -48,8 +48,18 @@ __all__ = ["HeaderSelectionState", "RECIPE_TRAITS", "THRESHOLD_DIRECTIONS"]
 
 THRESHOLD_DIRECTIONS = ("off", ">=", "<=")
 #: Traits whose change changes :meth:`HeaderSelectionState.frames`.
-RECIPE_TRAITS = ("key", "x", "intervals", "threshold", "direction", "combine", "invert", "longest_run",
-                 "stokes", "all_stokes")
+RECIPE_TRAITS = (
+    "key",
+    "x",
+    "intervals",
+    "threshold",
+    "direction",
+    "combine",
+    "invert",
+    "longest_run",
+    "stokes",
+    "all_stokes",
+)
 
 
 class HeaderSelectionState(traitlets.HasTraits):
@@ -61,16 +71,18 @@ class HeaderSelectionState(traitlets.HasTraits):
 
     key = traitlets.Unicode(None, allow_none=True, help="Key plotted; the threshold applies to it.")
     x = traitlets.Enum(("time", "frame"), "time", help="Axis the intervals are measured on.")
-    intervals = traitlets.List(traitlets.Tuple(traitlets.Float(), traitlets.Float()),
-                               help="Brushed closed intervals (lo, hi) on the x axis.")
+    intervals = traitlets.List(
+        traitlets.Tuple(traitlets.Float(), traitlets.Float()), help="Brushed closed intervals (lo, hi) on the x axis."
+    )
     add_intervals = traitlets.Bool(False, help="A new brush adds an interval instead of replacing them.")
     threshold = traitlets.Float(None, allow_none=True, help="Threshold on key in header units (None: none).")
     direction = traitlets.Enum(THRESHOLD_DIRECTIONS, "off", help="Keep frames >= or <= the threshold, or off.")
     combine = traitlets.Enum(("and", "or"), "and", help="How intervals and threshold combine.")
     invert = traitlets.Bool(False, help="Complement the result among the chosen Stokes states.")
     longest_run = traitlets.Bool(False, help="Keep only the longest stretch of consecutive good frames.")
-    stokes = traitlets.List(traitlets.Unicode(), default_value=["I"],
-                            help="Stokes states the criteria apply to (empty: all).")
+    stokes = traitlets.List(
+        traitlets.Unicode(), default_value=["I"], help="Stokes states the criteria apply to (empty: all)."
+    )
     all_stokes = traitlets.Bool(True, help="Add the other Stokes states at the chosen time slots.")
 
     # ------------------------------------------------------------------ invariants
@@ -151,8 +163,17 @@ class HeaderSelectionState(traitlets.HasTraits):
             self.x = recipe["x"]
         if "intervals" in recipe:
             recipe["intervals"] = [tuple(pair) for pair in recipe["intervals"]]
-        for name in ("stokes", "intervals", "threshold", "combine", "invert", "all_stokes", "add_intervals",
-                     "longest_run", "direction"):
+        for name in (
+            "stokes",
+            "intervals",
+            "threshold",
+            "combine",
+            "invert",
+            "all_stokes",
+            "add_intervals",
+            "longest_run",
+            "direction",
+        ):
             if name in recipe:
                 setattr(self, name, recipe[name])
 
@@ -168,8 +189,12 @@ class HeaderSelectionState(traitlets.HasTraits):
 
     @property
     def threshold_on(self) -> bool:
-        return (self.direction != "off" and self.key is not None and self.threshold is not None
-                and math.isfinite(self.threshold))
+        return (
+            self.direction != "off"
+            and self.key is not None
+            and self.threshold is not None
+            and math.isfinite(self.threshold)
+        )
 
     @property
     def is_empty(self) -> bool:

@@ -162,7 +162,9 @@ class StokesGroups:
             elif str(s) in self.names:
                 out.append(self.names.index(str(s)))
             else:
-                raise ValueError(f"unknown Stokes state {s!r}: this dataset has {', '.join(self.names)} ({self.source})")
+                raise ValueError(
+                    f"unknown Stokes state {s!r}: this dataset has {', '.join(self.names)} ({self.source})"
+                )
         return np.asarray(out, dtype=np.int64)
 
 
@@ -187,8 +189,14 @@ class HeaderTable:
         Default: the table's ``INSTRUME`` column.
     """
 
-    def __init__(self, headers, *, grid_shape: Sequence[int] | None = None, stokes_axis: int | None = None,
-                 instrument: str | None = None):
+    def __init__(
+        self,
+        headers,
+        *,
+        grid_shape: Sequence[int] | None = None,
+        stokes_axis: int | None = None,
+        instrument: str | None = None,
+    ):
         if headers is None:
             raise ValueError("this dataset carries no header table")
         self.headers = headers
@@ -295,8 +303,7 @@ class HeaderTable:
                 message = "; ".join(filter(None, [message, f"{int((~ok).sum())} frames have no readable {key}"]))
             return TimeAxis(values=values, source=key, origin=origin, message=message)
         problems.append("frames are placed by frame number")
-        return TimeAxis(values=np.arange(self.n_frames, dtype=np.float64), source="frame",
-                        message="; ".join(problems))
+        return TimeAxis(values=np.arange(self.n_frames, dtype=np.float64), source="frame", message="; ".join(problems))
 
     @cached_property
     def frame_axis(self) -> TimeAxis:
@@ -317,8 +324,9 @@ class HeaderTable:
         if self.stokes_axis is not None and self.grid_shape is not None:
             codes = np.unravel_index(np.arange(n), self.grid_shape)[self.stokes_axis].astype(np.int8)
             size = self.grid_shape[self.stokes_axis]
-            return StokesGroups(codes=codes, names=_stokes_names(size),
-                                source=f"Stokes axis {self.stokes_axis} of the file grid")
+            return StokesGroups(
+                codes=codes, names=_stokes_names(size), source=f"Stokes axis {self.stokes_axis} of the file grid"
+            )
         if "DINDEX4" in self._key_set and self.instrument.upper() == "VISP":
             raw = self.numeric("DINDEX4")
             if np.isfinite(raw).all() and n:
@@ -326,10 +334,18 @@ class HeaderTable:
                 codes = (raw - base).astype(np.int64)
                 if codes.min() >= 0 and codes.max() < 16:
                     message = "" if base == 1 else "DINDEX4 is 0-based here (real DKIST data is 1-based)"
-                    return StokesGroups(codes=codes.astype(np.int8), names=_stokes_names(int(codes.max()) + 1),
-                                        source="DINDEX4", message=message)
-            return StokesGroups(codes=np.zeros(n, dtype=np.int8), names=("all",), source="none",
-                                message="DINDEX4 is masked or out of range: Stokes states not told apart")
+                    return StokesGroups(
+                        codes=codes.astype(np.int8),
+                        names=_stokes_names(int(codes.max()) + 1),
+                        source="DINDEX4",
+                        message=message,
+                    )
+            return StokesGroups(
+                codes=np.zeros(n, dtype=np.int8),
+                names=("all",),
+                source="none",
+                message="DINDEX4 is masked or out of range: Stokes states not told apart",
+            )
         if self.instrument.upper() == "VISP":
             why = "no Stokes axis in the file grid and no DINDEX4"
         else:
@@ -341,8 +357,7 @@ class HeaderTable:
     def all_frames(self) -> np.ndarray:
         return np.arange(self.n_frames, dtype=np.int64)
 
-    def frames_in_intervals(self, intervals: Iterable[tuple[Any, Any]], *, x: str = "time",
-                            within=None) -> np.ndarray:
+    def frames_in_intervals(self, intervals: Iterable[tuple[Any, Any]], *, x: str = "time", within=None) -> np.ndarray:
         """Frames whose x value lies in any closed interval ``(lo, hi)`` (bounds in any order)."""
         axis = self.axis(x)
         values = axis.values
@@ -464,7 +479,9 @@ class HeaderTable:
             lo = lo[keep_start]
         return np.column_stack([lo, hi])
 
-    def series(self, key: str, *, x: str = "time", stokes=None, frame_ids=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def series(
+        self, key: str, *, x: str = "time", stokes=None, frame_ids=None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(x, y, ids)`` of one series in x order: frames of ``stokes`` (and of ``frame_ids``).
 
         Without ``frame_ids`` the result is cached (read-only arrays) per key, x and Stokes.
@@ -478,8 +495,9 @@ class HeaderTable:
             return found
         return self._series(key, x=x, stokes=stokes, frame_ids=frame_ids)
 
-    def decimated(self, key: str, n_bins: int, *, x: str = "time", stokes=None,
-                  display=None) -> tuple[np.ndarray, np.ndarray]:
+    def decimated(
+        self, key: str, n_bins: int, *, x: str = "time", stokes=None, display=None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``decimate_minmax`` of ``series(key, x=x, stokes=stokes)``, computed once per key,
         x, Stokes, bin count and ``display`` (read-only arrays).
 

@@ -77,8 +77,11 @@ def world_axis(dataset, axis: int, indices) -> WorldAxis | None:
         pixel = [np.full(3, float(indices[a] if a != axis else 0)) for a in range(ndim)]
         pixel[axis] = positions
         world = wcs.pixel_to_world_values(*reversed(pixel))
-        world = [np.atleast_1d(np.asarray(world, dtype=float))] if wcs.world_n_dim == 1 else \
-            [np.asarray(w, dtype=float) for w in world]
+        world = (
+            [np.atleast_1d(np.asarray(world, dtype=float))]
+            if wcs.world_n_dim == 1
+            else [np.asarray(w, dtype=float) for w in world]
+        )
         correlation = np.asarray(wcs.axis_correlation_matrix)[:, ndim - 1 - axis]
         best, best_change = None, 0.0
         for w, values in enumerate(world):

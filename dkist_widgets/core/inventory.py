@@ -23,7 +23,8 @@ def inventory_of(dataset: Any, *, required: bool = False) -> Mapping[str, Any]:
         inventory = (getattr(dataset, "meta", None) or {}).get("inventory")
     if not inventory:
         if required:
-            raise NoInventory("this dataset has no inventory (datasetId, proposal): "
-                              "cannot find its files on the DKIST endpoint")
+            raise NoInventory(
+                "this dataset has no inventory (datasetId, proposal): cannot find its files on the DKIST endpoint"
+            )
         return {}
     return inventory

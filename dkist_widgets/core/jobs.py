@@ -35,8 +35,15 @@ class BackgroundJob:
     #: Exception class reported when ``timeout`` passes without an answer.
     timeout_error: type[BaseException] = JobTimedOut
 
-    def __init__(self, fn: Callable[[threading.Event], Any], *, on_done=None, on_error=None,
-                 timeout: float | None = None, name: str = "dkw-job"):
+    def __init__(
+        self,
+        fn: Callable[[threading.Event], Any],
+        *,
+        on_done=None,
+        on_error=None,
+        timeout: float | None = None,
+        name: str = "dkw-job",
+    ):
         self.cancel_event = threading.Event()
         self._fn = fn
         self._on_done = on_done

@@ -64,7 +64,9 @@ def key_catalogue() -> dict[str, Any]:
         try:
             entries = _entries_from_spec214()
         except Exception as error:  # noqa: BLE001 - any failure only loses the descriptions
-            _CATALOGUE_PROBLEM.append(f"key descriptions unavailable: dkist-fits-specifications could not be read ({error})")
+            _CATALOGUE_PROBLEM.append(
+                f"key descriptions unavailable: dkist-fits-specifications could not be read ({error})"
+            )
             return {"exact": {}, "patterns": []}
         _write_cache(spec_version, entries)
     exact: dict[str, KeyInfo] = {}
@@ -93,14 +95,16 @@ def _entries_from_spec214() -> list[dict]:
         title = str(meta.get("title", "") or "")
         for name, entry in body.items():
             entry = entry if hasattr(entry, "get") else {}
-            entries.append(dict(
-                key=str(name),
-                description=" ".join(str(entry.get("description", "") or entry.get("comment", "") or "").split()),
-                units=str(entry.get("units", "") or ""),
-                section=str(section),
-                section_title=title,
-                pattern=str(name) if "<" in str(name) else "",
-            ))
+            entries.append(
+                dict(
+                    key=str(name),
+                    description=" ".join(str(entry.get("description", "") or entry.get("comment", "") or "").split()),
+                    units=str(entry.get("units", "") or ""),
+                    section=str(section),
+                    section_title=title,
+                    pattern=str(name) if "<" in str(name) else "",
+                )
+            )
     return entries
 
 

@@ -176,8 +176,7 @@ class SlicePreview:
         """Bytes a transfer of the files touched moves: exact sizes where known, else the
         labelled estimate (see :mod:`dkist_widgets.core.file_sizes`)."""
         return download_bytes(
-            (tile.index.file_sizes, tile.index.frame_ids(r), self._estimates[tile.offset])
-            for tile, r in self._parts
+            (tile.index.file_sizes, tile.index.frame_ids(r), self._estimates[tile.offset]) for tile, r in self._parts
         )
 
     @cached_property
@@ -211,7 +210,9 @@ class DatasetModel(traitlets.HasTraits):
     n_local_files = traitlets.Int(0, read_only=True)
     tiles_version = traitlets.Int(0, read_only=True, help="Bumped when selected_tiles changes.")
     file_sizes_version = traitlets.Int(0, read_only=True)
-    transfer_states_version = traitlets.Int(0, read_only=True, help="Bumped when transferring_frames or failed_frames change.")
+    transfer_states_version = traitlets.Int(
+        0, read_only=True, help="Bumped when transferring_frames or failed_frames change."
+    )
 
     def __init__(self, dataset=None, *, refresh_local: bool = True, **kwargs):
         super().__init__(**kwargs)
@@ -253,9 +254,7 @@ class DatasetModel(traitlets.HasTraits):
                 self._tile_grid_shape = grid_shape
                 self._selected = _frozen(np.zeros(0, dtype=np.int64))
                 self._local = _frozen(np.zeros(n, dtype=bool))
-                self._selected_tiles = _frozen(
-                    ~np.ma.getmaskarray(dataset._data) if tiled else np.zeros(0, dtype=bool)
-                )
+                self._selected_tiles = _frozen(~np.ma.getmaskarray(dataset._data) if tiled else np.zeros(0, dtype=bool))
                 self.set_trait("dataset", dataset)
                 self.set_trait("is_tiled", tiled)
                 self.set_trait("n_frames", n)
@@ -397,8 +396,16 @@ class DatasetModel(traitlets.HasTraits):
             index = tile.index
             snippet = "ds" if item is None else (lambda: f"ds[{format_item(r.item, index.data_shape)}]")
             return SlicePreview(
-                item, r.shape, r.dropped_axes, r.n_files, index.nbytes(r), index.loaded_nbytes(r),
-                _parts=(parts[0],), _local=self._local, _snippet=snippet, _estimates=self._estimates,
+                item,
+                r.shape,
+                r.dropped_axes,
+                r.n_files,
+                index.nbytes(r),
+                index.loaded_nbytes(r),
+                _parts=(parts[0],),
+                _local=self._local,
+                _snippet=snippet,
+                _estimates=self._estimates,
             )
         shapes = {tile.position: r.shape for tile, r in parts}
         distinct = set(shapes.values())
@@ -624,7 +631,9 @@ class DatasetModel(traitlets.HasTraits):
         self._require()
         local = np.zeros(self.n_frames, dtype=bool)
         for tile in self._tiles:
-            local[tile.offset : tile.stop] = _exists_under(tile.dataset.files.basepath, tile.index.fileuri_array.ravel())
+            local[tile.offset : tile.stop] = _exists_under(
+                tile.dataset.files.basepath, tile.index.fileuri_array.ravel()
+            )
         self._drop_unreadable(local)
         with self._lock:
             self._local = _frozen(local)

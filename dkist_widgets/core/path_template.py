@@ -180,8 +180,10 @@ def placeholder_fields() -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- parsing
 
-_UNKNOWN_WORDS = {"download": "unknown path template key {{{name}}}",
-                  "destination": "Unknown field {{{name}}} in the path template"}
+_UNKNOWN_WORDS = {
+    "download": "unknown path template key {{{name}}}",
+    "destination": "Unknown field {{{name}}} in the path template",
+}
 
 
 def _parse(template: str, *, use: str) -> tuple[str, ...]:
@@ -192,8 +194,10 @@ def _parse(template: str, *, use: str) -> tuple[str, ...]:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as err:
-        raise PathTemplateError(f"The path template {template!r} is malformed: unbalanced braces ({err}); "
-                                "write {key} or {{ for a brace.") from None
+        raise PathTemplateError(
+            f"The path template {template!r} is malformed: unbalanced braces ({err}); "
+            "write {key} or {{ for a brace."
+        ) from None
     allowed = known_keys(file=use == "download")
     names: list[str] = []
     for _literal, name, spec, conversion in parsed:
@@ -203,20 +207,26 @@ def _parse(template: str, *, use: str) -> tuple[str, ...]:
             raise PathTemplateError("The path template has an empty {}: name a key, e.g. {dataset_id}.")
         if spec or conversion or not name.isidentifier():
             shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-            raise PathTemplateError(f"Field {{{shown}}} may not have a format, conversion, attribute or index: "
-                                    "only plain keys like {dataset_id} are allowed.")
+            raise PathTemplateError(
+                f"Field {{{shown}}} may not have a format, conversion, attribute or index: "
+                "only plain keys like {dataset_id} are allowed."
+            )
         if name not in allowed:
             if name == FILE_KEY:
                 raise PathTemplateError("Field {file} names a downloaded file; a destination is a folder.")
             close = sorted(k for k in allowed if name.lower() in k or k in name.lower())[:5]
             hint = f" (did you mean {', '.join('{' + k + '}' for k in close)}?)" if close else ""
-            raise PathTemplateError(_UNKNOWN_WORDS[use].format(name=name) + hint
-                                    + "; use dkist's keys (dkist.utils.inventory.path_format_keys(), "
-                                    "e.g. {primary_proposal_id}) or " + ", ".join(TEMPLATE_FIELDS) + ".")
+            raise PathTemplateError(
+                _UNKNOWN_WORDS[use].format(name=name)
+                + hint
+                + "; use dkist's keys (dkist.utils.inventory.path_format_keys(), "
+                "e.g. {primary_proposal_id}) or " + ", ".join(TEMPLATE_FIELDS) + "."
+            )
         names.append(name)
     if ".." in re.split(r"[/\\]", template):
-        raise PathTemplateError(f"The path template may not contain '..' (it would leave the folder it names): "
-                                f"{template!r}")
+        raise PathTemplateError(
+            f"The path template may not contain '..' (it would leave the folder it names): {template!r}"
+        )
     return tuple(names)
 
 
@@ -230,8 +240,10 @@ def _substitute(template: str, names: tuple[str, ...], fields: Mapping[str, Any]
             who = f"Dataset {dataset!r}" if dataset and name != "dataset_id" else "This dataset"
             raise PathTemplateError(f"{who} has no value for {{{name}}}; remove it from the path template.")
         if value in (".", "..") or any(c in value for c in "/\\\x00"):
-            raise PathTemplateError(f"{{{name}}} = {value!r} cannot be used in a path (a value that cannot be "
-                                    "used as a folder name: '.', '..', or holding '/', '\\' or NUL).")
+            raise PathTemplateError(
+                f"{{{name}}} = {value!r} cannot be used in a path (a value that cannot be "
+                "used as a folder name: '.', '..', or holding '/', '\\' or NUL)."
+            )
         values[name] = value
     text = template.format(**values)
     if "\x00" in text:
@@ -247,7 +259,9 @@ def _norm_root(root: str) -> str:
     if root.startswith("~"):
         root = "/" + root
     if not root.startswith("/"):
-        raise PathTemplateError(f"The destination root {root!r} must be an absolute Globus path (start with '/' or '~/').")
+        raise PathTemplateError(
+            f"The destination root {root!r} must be an absolute Globus path (start with '/' or '~/')."
+        )
     norm = posixpath.normpath(root)
     if ".." in norm.split("/"):
         raise PathTemplateError(f"The destination root {root!r} may not contain '..'.")

@@ -96,8 +96,16 @@ class StatsJob:
     the results so far, NaN where not computed.
     """
 
-    def __init__(self, model, frame_ids=None, *, client=None, n_workers: int = 2, batch_size: int = 8,
-                 progress: Callable[[int, int], None] | None = None):
+    def __init__(
+        self,
+        model,
+        frame_ids=None,
+        *,
+        client=None,
+        n_workers: int = 2,
+        batch_size: int = 8,
+        progress: Callable[[int, int], None] | None = None,
+    ):
         if model.dataset is None:
             raise ValueError("the model holds no dataset")
         if n_workers < 1 or batch_size < 1:
@@ -137,9 +145,11 @@ class StatsJob:
         ``on_finished(self)`` is called from the worker thread once :attr:`finished`."""
         if self._job is not None:
             raise RuntimeError("this job was already started")
-        self._job = BackgroundJob(lambda _cancel: self._run_safely(),
-                                  on_done=(lambda _none: on_finished(self)) if on_finished else None,
-                                  name="dkist-widgets-stats")
+        self._job = BackgroundJob(
+            lambda _cancel: self._run_safely(),
+            on_done=(lambda _none: on_finished(self)) if on_finished else None,
+            name="dkist-widgets-stats",
+        )
         self._job.start()
         return self
 

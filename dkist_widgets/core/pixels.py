@@ -93,9 +93,11 @@ class Layout:
     @property
     def direct(self) -> bool:
         """Whether per-file reads reproduce the data array (else use dask)."""
-        return int(np.prod(self.infile_shape)) == int(np.prod(self.file_array_shape)) and len(
-            self.file_array_shape
-        ) >= len(self.infile_shape) and tuple(self.file_array_shape[len(self.file_array_shape) - len(self.infile_shape):]) == self.infile_shape
+        return (
+            int(np.prod(self.infile_shape)) == int(np.prod(self.file_array_shape))
+            and len(self.file_array_shape) >= len(self.infile_shape)
+            and tuple(self.file_array_shape[len(self.file_array_shape) - len(self.infile_shape) :]) == self.infile_shape
+        )
 
 
 def layout_of(dataset) -> Layout:
@@ -104,7 +106,7 @@ def layout_of(dataset) -> Layout:
     uris = np.asarray(files.fileuri_array)
     grid = tuple(int(n) for n in uris.shape)
     shape = tuple(int(n) for n in dataset.data.shape)
-    infile = shape[len(grid):]
+    infile = shape[len(grid) :]
     target = 0
     try:
         target = int(files._fm._striped_external_array.target)  # dkist's HDU index (private; 0 if absent)
@@ -215,8 +217,9 @@ def read_slab(layout: Layout, item: tuple, local: np.ndarray, *, dataset=None, t
     base = layout.basepath or Path(".")
 
     def one(position):
-        return position, _read_part(base / str(sub_uris[position]), layout.target_hdu, file_item,
-                                    layout.file_array_shape)
+        return position, _read_part(
+            base / str(sub_uris[position]), layout.target_hdu, file_item, layout.file_array_shape
+        )
 
     if len(positions) > 1:
         with ThreadPoolExecutor(max_workers=threads or _READ_THREADS) as pool:
@@ -309,7 +312,9 @@ def read_mosaic(model, image_axes: Sequence[int], indices) -> tuple[Slab, tuple[
     return Slab(values, missing, n_files, n_read, tuple(problems)), (ny, nx)
 
 
-def percentile_limits(values: np.ndarray, low: float = 1.0, high: float = 99.0, *, max_samples: int = 200_000) -> tuple[float, float] | None:
+def percentile_limits(
+    values: np.ndarray, low: float = 1.0, high: float = 99.0, *, max_samples: int = 200_000
+) -> tuple[float, float] | None:
     """Colour limits at the given percentiles of the finite values (``None`` if none).
 
     Large images are subsampled with a fixed stride (deterministic) to at most

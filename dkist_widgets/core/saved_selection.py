@@ -55,8 +55,19 @@ from .header_selection import RECIPE_TRAITS
 from .inventory import inventory_of
 from .paths import data_root
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "SUFFIX", "SavedSelection", "SavedSelectionError", "dataset_id_of",
-           "dataset_folder", "recipe_of", "save_selection", "load_selection", "saved_selections"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "SUFFIX",
+    "SavedSelection",
+    "SavedSelectionError",
+    "dataset_id_of",
+    "dataset_folder",
+    "recipe_of",
+    "save_selection",
+    "load_selection",
+    "saved_selections",
+]
 
 FORMAT = "dkist-widgets.selection"
 FORMAT_VERSION = 1
@@ -90,11 +101,21 @@ class SavedSelection:
         return np.array_equal(np.asarray(frames_of_recipe, dtype=np.int64), self.frame_ids)
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "format_version": FORMAT_VERSION, "dataset_id": self.dataset_id,
-                "n_frames": int(self.n_frames), "frame_ids": [int(i) for i in self.frame_ids],
-                "recipe": self.recipe, "recipe_words": self.recipe_words, "source": self.source,
-                "snippet": self.snippet, "name": self.name, "created": self.created,
-                "package": "dkist-widgets", "package_version": self.package_version}
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "dataset_id": self.dataset_id,
+            "n_frames": int(self.n_frames),
+            "frame_ids": [int(i) for i in self.frame_ids],
+            "recipe": self.recipe,
+            "recipe_words": self.recipe_words,
+            "source": self.source,
+            "snippet": self.snippet,
+            "name": self.name,
+            "created": self.created,
+            "package": "dkist-widgets",
+            "package_version": self.package_version,
+        }
 
 
 # --------------------------------------------------------------------------- places
@@ -104,8 +125,9 @@ def dataset_id_of(dataset) -> str:
     """The dataset's id (``datasetId`` of its inventory); ``SavedSelectionError`` without one."""
     dataset_id = str(inventory_of(dataset).get("datasetId") or "").strip()
     if not dataset_id:
-        raise SavedSelectionError("This dataset has no dataset id in its inventory, so a selection "
-                                  "cannot be tied to it.")
+        raise SavedSelectionError(
+            "This dataset has no dataset id in its inventory, so a selection cannot be tied to it."
+        )
     return dataset_id
 
 
@@ -145,8 +167,15 @@ def recipe_of(state) -> dict:
     return recipe
 
 
-def save_selection(model, *, name: str = "", recipe: Mapping | None = None, recipe_words: str = "",
-                   folder=None, version: str | None = None) -> Path:
+def save_selection(
+    model,
+    *,
+    name: str = "",
+    recipe: Mapping | None = None,
+    recipe_words: str = "",
+    folder=None,
+    version: str | None = None,
+) -> Path:
     """Write the model's selection (and the recipe that made it) next to the dataset.
 
     ``recipe``: :func:`recipe_of` the state that made the selection (``None`` when
@@ -167,11 +196,18 @@ def save_selection(model, *, name: str = "", recipe: Mapping | None = None, reci
     if version is None:
         from .. import __version__ as version
     name = str(name).strip() or dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    saved = SavedSelection(dataset_id=dataset_id, n_frames=int(model.n_frames), frame_ids=ids,
-                           recipe=dict(recipe) if recipe is not None else None, recipe_words=recipe_words,
-                           source=str(model.selection_source), snippet=snippet, name=name,
-                           created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                           package_version=str(version))
+    saved = SavedSelection(
+        dataset_id=dataset_id,
+        n_frames=int(model.n_frames),
+        frame_ids=ids,
+        recipe=dict(recipe) if recipe is not None else None,
+        recipe_words=recipe_words,
+        source=str(model.selection_source),
+        snippet=snippet,
+        name=name,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        package_version=str(version),
+    )
     text = json.dumps(saved.to_json(), indent=1, ensure_ascii=False)
     filename = f"{_slug(dataset_id)}.{_slug(name)}{SUFFIX}"
     targets = [Path(folder).expanduser()] if folder is not None else [dataset_folder(dataset)]
@@ -234,19 +270,24 @@ def load_selection(path, model) -> SavedSelection:
     except FileNotFoundError:
         raise SavedSelectionError(f"{path.name} does not exist any more.") from None
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise SavedSelectionError(f"{path.name} is not a readable saved selection ({type(error).__name__}); "
-                                  "nothing was changed.") from None
+        raise SavedSelectionError(
+            f"{path.name} is not a readable saved selection ({type(error).__name__}); nothing was changed."
+        ) from None
     if not isinstance(document, Mapping) or document.get("format") != FORMAT:
         raise SavedSelectionError(f"{path.name} is not a dkist-widgets saved selection; nothing was changed.")
     if document.get("format_version") != FORMAT_VERSION:
-        raise SavedSelectionError(f"{path.name} has format version {document.get('format_version')!r}, "
-                                  f"this version reads {FORMAT_VERSION}; nothing was changed.")
+        raise SavedSelectionError(
+            f"{path.name} has format version {document.get('format_version')!r}, "
+            f"this version reads {FORMAT_VERSION}; nothing was changed."
+        )
     if model.dataset is None:
         raise SavedSelectionError("No dataset is open, so a saved selection cannot be applied.")
     dataset_id = dataset_id_of(model.dataset)
     if document.get("dataset_id") != dataset_id:
-        raise SavedSelectionError(f"{path.name} is a selection of dataset {document.get('dataset_id')!r}, "
-                                  f"not of {dataset_id!r}: nothing was changed.")
+        raise SavedSelectionError(
+            f"{path.name} is a selection of dataset {document.get('dataset_id')!r}, "
+            f"not of {dataset_id!r}: nothing was changed."
+        )
     return _parsed(document, path, int(model.n_frames))
 
 
@@ -273,8 +314,16 @@ def _parsed(document: Mapping, path: Path, n_frames: int) -> SavedSelection:
         value = document.get(key)
         return value if isinstance(value, str) else ""
 
-    return SavedSelection(dataset_id=str(document["dataset_id"]), n_frames=n_frames, frame_ids=ids,
-                          recipe=dict(recipe) if recipe is not None else None, recipe_words=text("recipe_words"),
-                          source=text("source"), snippet=text("snippet"), name=text("name"),
-                          created=text("created"), package_version=text("package_version"), path=path)
-
+    return SavedSelection(
+        dataset_id=str(document["dataset_id"]),
+        n_frames=n_frames,
+        frame_ids=ids,
+        recipe=dict(recipe) if recipe is not None else None,
+        recipe_words=text("recipe_words"),
+        source=text("source"),
+        snippet=text("snippet"),
+        name=text("name"),
+        created=text("created"),
+        package_version=text("package_version"),
+        path=path,
+    )

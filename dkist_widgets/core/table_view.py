@@ -66,17 +66,18 @@ def parse_numeric_filter(text: str):
             continue
         match = _CONDITION.match(part)
         if not match:
-            raise FilterError(
-                f"{part!r} is not a number condition: write e.g. >0.05, <=3, =1, 0.02..0.1 or nan")
+            raise FilterError(f"{part!r} is not a number condition: write e.g. >0.05, <=3, =1, 0.02..0.1 or nan")
         op, number = match.group(1) or "=", float(match.group(2))
-        tests.append({
-            ">": lambda v, n=number: v > n,
-            ">=": lambda v, n=number: v >= n,
-            "<": lambda v, n=number: v < n,
-            "<=": lambda v, n=number: v <= n,
-            "=": lambda v, n=number: v == n,
-            "!=": lambda v, n=number: v != n,
-        }[op])
+        tests.append(
+            {
+                ">": lambda v, n=number: v > n,
+                ">=": lambda v, n=number: v >= n,
+                "<": lambda v, n=number: v < n,
+                "<=": lambda v, n=number: v <= n,
+                "=": lambda v, n=number: v == n,
+                "!=": lambda v, n=number: v != n,
+            }[op]
+        )
     if not tests:
         return None
 
@@ -161,7 +162,7 @@ class TableView:
 
     def rows_text(self, start: int, stop: int) -> list[list[str]]:
         """The cells' text of view rows ``start:stop`` (column order of :attr:`columns`)."""
-        positions = self.order[max(0, start):max(0, stop)]
+        positions = self.order[max(0, start) : max(0, stop)]
         columns = []
         for name in self.frame.columns:
             values = self.frame[name].to_numpy()[positions]

@@ -24,8 +24,18 @@ import math
 
 import numpy as np
 
-__all__ = ["R0_KEY", "R0_DISPLAY_UNIT", "R0_DISPLAY_SCALE", "R0_PRECISION_M", "r0_to_display", "r0_from_display",
-           "r0_label", "r0_decimals", "r0_rounded", "r0_text"]
+__all__ = [
+    "R0_KEY",
+    "R0_DISPLAY_UNIT",
+    "R0_DISPLAY_SCALE",
+    "R0_PRECISION_M",
+    "r0_to_display",
+    "r0_from_display",
+    "r0_label",
+    "r0_decimals",
+    "r0_rounded",
+    "r0_text",
+]
 
 R0_KEY = "ATMOS_R0"
 #: Unit r0 is shown and typed in.

@@ -97,8 +97,13 @@ class FileMap(StaticForm, anywidget.AnyWidget):
         model.observe(self._on_dataset, names=["dataset"])
         model.observe(
             self._on_state,
-            names=["working_preview", "selection_version", "local_files_version", "tiles_version",
-                   "transfer_states_version"],
+            names=[
+                "working_preview",
+                "selection_version",
+                "local_files_version",
+                "tiles_version",
+                "transfer_states_version",
+            ],
         )
         self._on_dataset(None)
 
@@ -138,8 +143,7 @@ class FileMap(StaticForm, anywidget.AnyWidget):
         if not isinstance(content, dict):
             return
         if content.get("type") == "select_rect":
-            self.select_rect(content.get("rows", [0, -1]), content.get("cols", [0, -1]),
-                             content.get("mode", "replace"))
+            self.select_rect(content.get("rows", [0, -1]), content.get("cols", [0, -1]), content.get("mode", "replace"))
         elif content.get("type") == "hover":
             row, col = int(content.get("row", -1)), int(content.get("col", -1))
             self.send({"type": "hover", "row": row, "col": col, "text": self.describe(row, col)})

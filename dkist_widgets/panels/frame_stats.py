@@ -71,16 +71,23 @@ class FrameStatsPanel(StaticForm, w.VBox):
                 self.added = px.add_stats_columns(self.model.headers, job) if self.model.headers_match_files else []
                 state = "cancelled" if job.cancelled else "done"
                 rate = job.n_done / job.elapsed if job.elapsed > 0 else 0.0
-                target = (f"; columns {', '.join(self.added)} added to the headers" if self.added
-                          else "; the header table does not match the files: no columns added")
+                target = (
+                    f"; columns {', '.join(self.added)} added to the headers"
+                    if self.added
+                    else "; the header table does not match the files: no columns added"
+                )
                 bad = ""
                 if job.problems:
                     paths = px.frame_paths(self.model)
                     named = [f"{paths[f][0].name} {why}" for f, why in sorted(job.problems.items())[:5]]
-                    bad = (f"; {len(job.problems)} file(s) gave no statistics: " + "; ".join(named)
-                           + (" …" if len(job.problems) > 5 else ""))
-                self.message.value = escape(f"{state}: {job.n_done} of {job.n_total} files, {rate:.1f} files/s"
-                                            f"{target}{bad}")
+                    bad = (
+                        f"; {len(job.problems)} file(s) gave no statistics: "
+                        + "; ".join(named)
+                        + (" …" if len(job.problems) > 5 else "")
+                    )
+                self.message.value = escape(
+                    f"{state}: {job.n_done} of {job.n_total} files, {rate:.1f} files/s{target}{bad}"
+                )
             except ValueError as exc:
                 self.message.value = escape(f"statistics computed, columns not added: {exc}")
         self.start_button.disabled = False

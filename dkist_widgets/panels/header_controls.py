@@ -42,42 +42,65 @@ class HeaderControls:
     def __init__(self, state):
         self.state = state
         self.option_key: dict[str, str] = {}
-        self.key_picker = w.Combobox(placeholder="search keys (name or meaning)", ensure_option=False,
-                                     description="Key", layout=w.Layout(width="420px"))
+        self.key_picker = w.Combobox(
+            placeholder="search keys (name or meaning)",
+            ensure_option=False,
+            description="Key",
+            layout=w.Layout(width="420px"),
+        )
         self.key_picker.add_class("dkw-key-picker")
-        self.x_toggle = w.ToggleButtons(options=[("time", "time"), ("frame", "frame")], value="time",
-                                        style={"button_width": "60px"}, tooltip="x axis")
+        self.x_toggle = w.ToggleButtons(
+            options=[("time", "time"), ("frame", "frame")],
+            value="time",
+            style={"button_width": "60px"},
+            tooltip="x axis",
+        )
         self.stokes_checks: dict[str, w.Checkbox] = {}
         self.stokes_box = w.HBox()
-        self.threshold_mode = w.ToggleButtons(options=[("off", "off"), ("keep ≥", ">="), ("keep ≤", "<=")],
-                                              value="off", style={"button_width": "84px"},
-                                              tooltip="Keep frames whose plotted value is above/below the value "
-                                                      "(or drag the red handle right of the plot)")
+        self.threshold_mode = w.ToggleButtons(
+            options=[("off", "off"), ("keep ≥", ">="), ("keep ≤", "<=")],
+            value="off",
+            style={"button_width": "84px"},
+            tooltip="Keep frames whose plotted value is above/below the value "
+            "(or drag the red handle right of the plot)",
+        )
         self.threshold_text = w.FloatText(value=0.0, layout=w.Layout(width="100px"))
         self.threshold_text.add_class("dkw-threshold-value")
         self.threshold_unit = w.HTML(layout=w.Layout(width="40px"))
         self.threshold_unit.add_class("dkw-threshold-unit")
-        self.combine = w.ToggleButtons(options=[("AND", "and"), ("OR", "or")], value="and",
-                                       style={"button_width": "62px"},
-                                       tooltip="How brushed intervals and the threshold combine")
-        self.add_intervals = w.Checkbox(value=False, description="add intervals", indent=False,
-                                        layout=w.Layout(width="120px"))
+        self.combine = w.ToggleButtons(
+            options=[("AND", "and"), ("OR", "or")],
+            value="and",
+            style={"button_width": "62px"},
+            tooltip="How brushed intervals and the threshold combine",
+        )
+        self.add_intervals = w.Checkbox(
+            value=False, description="add intervals", indent=False, layout=w.Layout(width="120px")
+        )
         self.invert_button = w.ToggleButton(value=False, description="Invert", tooltip="Select the frames not chosen")
-        self.longest_button = w.ToggleButton(value=False, description="Longest good run",
-                                             tooltip="Keep the longest stretch of consecutive frames meeting the "
-                                                     "criteria (press again to drop this step)")
+        self.longest_button = w.ToggleButton(
+            value=False,
+            description="Longest good run",
+            tooltip="Keep the longest stretch of consecutive frames meeting the "
+            "criteria (press again to drop this step)",
+        )
         self.clear_button = w.Button(description="Clear", tooltip="Clear brush, threshold and selection")
-        self.all_stokes = w.Checkbox(value=True, description="all Stokes at those times", indent=False,
-                                     layout=w.Layout(width="190px"))
-        self.only_selected = w.Checkbox(value=False, description="only selected rows", indent=False,
-                                        layout=w.Layout(width="150px"))
+        self.all_stokes = w.Checkbox(
+            value=True, description="all Stokes at those times", indent=False, layout=w.Layout(width="190px")
+        )
+        self.only_selected = w.Checkbox(
+            value=False, description="only selected rows", indent=False, layout=w.Layout(width="150px")
+        )
         self.recipe = w.HTML()
         self.recipe.add_class("dkw-header-recipe")
         self.links = [
             traitlets.link((state, "x"), (self.x_toggle, "value")),
             traitlets.link((state, "direction"), (self.threshold_mode, "value")),
-            traitlets.link((state, "threshold"), (self.threshold_text, "value"),
-                           transform=(self._threshold_shown, self._threshold_typed)),
+            traitlets.link(
+                (state, "threshold"),
+                (self.threshold_text, "value"),
+                transform=(self._threshold_shown, self._threshold_typed),
+            ),
             traitlets.link((state, "combine"), (self.combine, "value")),
             traitlets.link((state, "add_intervals"), (self.add_intervals, "value")),
             traitlets.link((state, "invert"), (self.invert_button, "value")),
@@ -90,14 +113,21 @@ class HeaderControls:
         self._show_recipe()
 
     def threshold_row(self) -> w.HBox:
-        return w.HBox([w.HTML("threshold&nbsp;", layout=w.Layout(width="70px")), self.threshold_mode,
-                       self.threshold_text, self.threshold_unit,
-                       w.HTML("&nbsp;&nbsp;brush/threshold&nbsp;"), self.combine, self.add_intervals],
-                      layout=w.Layout(align_items="center"))
+        return w.HBox(
+            [
+                w.HTML("threshold&nbsp;", layout=w.Layout(width="70px")),
+                self.threshold_mode,
+                self.threshold_text,
+                self.threshold_unit,
+                w.HTML("&nbsp;&nbsp;brush/threshold&nbsp;"),
+                self.combine,
+                self.add_intervals,
+            ],
+            layout=w.Layout(align_items="center"),
+        )
 
     def button_row(self) -> w.HBox:
-        return w.HBox([self.invert_button, self.longest_button, self.clear_button, self.all_stokes,
-                       self.only_selected])
+        return w.HBox([self.invert_button, self.longest_button, self.clear_button, self.all_stokes, self.only_selected])
 
     # ------------------------------------------------------------------ a table
 
@@ -111,8 +141,12 @@ class HeaderControls:
         self.x_toggle.disabled = not table.time.is_time
         names = table.stokes.names
         for name in names:
-            box = w.Checkbox(value=name in self.state.stokes, indent=False, layout=w.Layout(width="85px"),
-                             description=f"Stokes {name}" if name != "all" else "all frames")
+            box = w.Checkbox(
+                value=name in self.state.stokes,
+                indent=False,
+                layout=w.Layout(width="85px"),
+                description=f"Stokes {name}" if name != "all" else "all frames",
+            )
             box.observe(lambda change, name=name: self._on_stokes_box(name, change["new"]), names="value")
             self.stokes_checks[name] = box
         self.stokes_box.children = list(self.stokes_checks.values()) if len(names) > 1 else []

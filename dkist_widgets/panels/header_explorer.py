@@ -46,16 +46,47 @@ from .static_form import StaticForm
 __all__ = ["HeaderExplorer", "DEFAULT_TABLE_KEYS"]
 
 SOURCE = "header_explorer"
-DEFAULT_TABLE_KEYS = ("DATE-AVG", "ATMOS_R0", "AO_LOCK", "OOBSHIFT", "DINDEX3", "DINDEX4", "DINDEX5",
-                      "LIGHTLVL", "XPOSURE")
+DEFAULT_TABLE_KEYS = (
+    "DATE-AVG",
+    "ATMOS_R0",
+    "AO_LOCK",
+    "OOBSHIFT",
+    "DINDEX3",
+    "DINDEX4",
+    "DINDEX5",
+    "LIGHTLVL",
+    "XPOSURE",
+)
 N_BINS = 1000
 
 #: Widgets and marks reachable as attributes of the explorer (tests and notebooks use them).
-_PLOT_PARTS = ("figure", "brush", "threshold_handle", "threshold_line", "unlocked_mark",
-               "intervals_mark", "selected_mark", "marker_mark", "x_axis", "y_axis")
-_CONTROL_PARTS = ("key_picker", "x_toggle", "threshold_mode", "threshold_text", "threshold_unit", "combine",
-                  "add_intervals", "invert_button", "longest_button", "clear_button", "all_stokes",
-                  "only_selected", "recipe")
+_PLOT_PARTS = (
+    "figure",
+    "brush",
+    "threshold_handle",
+    "threshold_line",
+    "unlocked_mark",
+    "intervals_mark",
+    "selected_mark",
+    "marker_mark",
+    "x_axis",
+    "y_axis",
+)
+_CONTROL_PARTS = (
+    "key_picker",
+    "x_toggle",
+    "threshold_mode",
+    "threshold_text",
+    "threshold_unit",
+    "combine",
+    "add_intervals",
+    "invert_button",
+    "longest_button",
+    "clear_button",
+    "all_stokes",
+    "only_selected",
+    "recipe",
+)
 
 
 def _stokes_axis(dataset) -> int | None:
@@ -125,8 +156,10 @@ class HeaderExplorer(StaticForm, w.VBox):
         self._grid_placeholder = w.HTML()  # replaced by the table once a dataset is usable
         self._grid_shown = self._grid_placeholder
         self.children = [
-            w.HTML("<b>Header explorer</b> <span style='opacity:.7'>— plot a header key, brush the good "
-                   "frames, fetch only their files</span>"),
+            w.HTML(
+                "<b>Header explorer</b> <span style='opacity:.7'>— plot a header key, brush the good "
+                "frames, fetch only their files</span>"
+            ),
             w.HBox([self.key_picker, self.x_toggle, self.controls.stokes_box]),
             self.key_info,
             self.figure,
@@ -163,8 +196,10 @@ class HeaderExplorer(StaticForm, w.VBox):
                 why = "<i>No dataset open.</i>"
             else:
                 n = 0 if model.headers is None else len(model.headers)
-                why = (f"This dataset's header table has {escape(n)} rows for {escape(model.n_frames)} files: "
-                       "frames cannot be matched to files, so nothing can be selected here.")
+                why = (
+                    f"This dataset's header table has {escape(n)} rows for {escape(model.n_frames)} files: "
+                    "frames cannot be matched to files, so nothing can be selected here."
+                )
             self.status.value = why
             self.grid = None
             self._show_grid(None)
@@ -180,7 +215,9 @@ class HeaderExplorer(StaticForm, w.VBox):
         self._key_problem = ""
         self._messages = [m for m in (table.time.message, table.stokes.message, catalogue_problem()) if m]
         if R0_KEY not in table.keys:
-            self._messages.insert(0, f"{R0_KEY} is not in these headers: plotting {self.state.key or 'nothing'} instead")
+            self._messages.insert(
+                0, f"{R0_KEY} is not in these headers: plotting {self.state.key or 'nothing'} instead"
+            )
         self.controls.show(table)
         self._build_grid()
         self.plot.show(table)
@@ -257,8 +294,10 @@ class HeaderExplorer(StaticForm, w.VBox):
         if key is None:
             messages.append("no numeric header key to plot")
         elif not np.isfinite(self.table.numeric(key)).any():
-            messages.append(f"{key} has no finite values (all masked, NaN or infinite): no finite {key} "
-                            "values to plot or select by.")
+            messages.append(
+                f"{key} has no finite values (all masked, NaN or infinite): no finite {key} "
+                "values to plot or select by."
+            )
         if self._key_problem:
             messages.append(self._key_problem)
         source = self.model.selection_source
@@ -344,8 +383,9 @@ class HeaderExplorer(StaticForm, w.VBox):
         if self.model.dataset is not None:
             self.model.clear_selection(source=SOURCE)
 
-    def select_where(self, key: str, min=None, max=None, *, stokes=None, all_stokes: bool = False,
-                     mode: str = "replace") -> np.ndarray:
+    def select_where(
+        self, key: str, min=None, max=None, *, stokes=None, all_stokes: bool = False, mode: str = "replace"
+    ) -> np.ndarray:
         """Select frames whose ``key`` lies in ``[min, max]`` (header units, e.g. metres for r0).
 
         ``stokes``: only frames of these Stokes states; ``all_stokes``: then add the
@@ -369,8 +409,9 @@ class HeaderExplorer(StaticForm, w.VBox):
         ids = self.table.frames_in_intervals([(t0, t1)], x="time", within=within)
         return self._push(ids, mode=mode, source=f"{SOURCE}.api")
 
-    def longest_good_run(self, key: str = R0_KEY, min=None, max=None, *, stokes="I",
-                         all_stokes: bool = True, mode: str = "replace") -> np.ndarray:
+    def longest_good_run(
+        self, key: str = R0_KEY, min=None, max=None, *, stokes="I", all_stokes: bool = True, mode: str = "replace"
+    ) -> np.ndarray:
         """Select the longest run of consecutive frames (time order, among ``stokes``) with ``key`` in range.
 
         With no bounds, "good" means "has a value" (r0 is masked where AO was unlocked).
@@ -388,8 +429,7 @@ class HeaderExplorer(StaticForm, w.VBox):
     def invert_selection(self) -> np.ndarray:
         """Replace the model's selection by its complement."""
         self._require_table()
-        return self._push(self.table.complement(self.model.selected_frames), mode="replace",
-                          source=f"{SOURCE}.api")
+        return self._push(self.table.complement(self.model.selected_frames), mode="replace", source=f"{SOURCE}.api")
 
     def mark_frame(self, frame: int) -> None:
         """Show a frame in the plot (vertical red line) and its values under the table."""

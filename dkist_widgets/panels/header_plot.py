@@ -39,8 +39,7 @@ from bqplot.interacts import BrushIntervalSelector
 from ..core.header_table import decimate_minmax, describe_key
 from ..core.units import R0_DISPLAY_SCALE, R0_DISPLAY_UNIT, R0_KEY, r0_decimals, r0_from_display, r0_text, r0_to_display
 
-__all__ = ["HeaderPlot", "to_display", "from_display", "display_unit", "round_shown", "value_text",
-           "STOKES_COLOURS"]
+__all__ = ["HeaderPlot", "to_display", "from_display", "display_unit", "round_shown", "value_text", "STOKES_COLOURS"]
 
 STOKES_COLOURS = {"I": "#1f77b4", "Q": "#2ca02c", "U": "#9467bd", "V": "#8c564b", "all": "#1f77b4"}
 #: Where the threshold handle sits, as a fraction of the x range right of the last value.
@@ -105,35 +104,69 @@ class HeaderPlot:
         self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
         self.x_axis = bq.Axis(scale=self.x_scale, label="DATE-AVG", num_ticks=6, tick_format="%H:%M:%S")
         # the label sits left of the widest tick text ("0.180"), not across it
-        self.y_axis = bq.Axis(scale=self.y_scale, orientation="vertical", label="", tick_format=".3g",
-                              label_offset="58px")
+        self.y_axis = bq.Axis(
+            scale=self.y_scale, orientation="vertical", label="", tick_format=".3g", label_offset="58px"
+        )
         scales = {"x": self.x_scale, "y": self.unit_scale}
         xy = {"x": self.x_scale, "y": self.y_scale}
         # rectangles: closed 5-point lines filled; no outline (stroke_width 0), since
         # ``opacities`` would fade the fill too
-        self.unlocked_mark = bq.Lines(x=np.zeros((0, 5)), y=np.zeros((0, 5)), scales=scales, fill="inside",
-                                      colors=["#bbbbbb"], fill_colors=["#bbbbbb"], fill_opacities=[0.45],
-                                      stroke_width=0.0, labels=["AO unlocked"])
-        self.intervals_mark = bq.Lines(x=np.zeros((0, 5)), y=np.zeros((0, 5)), scales=scales, fill="inside",
-                                       colors=["#4a90d9"], fill_colors=["#4a90d9"], fill_opacities=[0.15],
-                                       stroke_width=0.0)
+        self.unlocked_mark = bq.Lines(
+            x=np.zeros((0, 5)),
+            y=np.zeros((0, 5)),
+            scales=scales,
+            fill="inside",
+            colors=["#bbbbbb"],
+            fill_colors=["#bbbbbb"],
+            fill_opacities=[0.45],
+            stroke_width=0.0,
+            labels=["AO unlocked"],
+        )
+        self.intervals_mark = bq.Lines(
+            x=np.zeros((0, 5)),
+            y=np.zeros((0, 5)),
+            scales=scales,
+            fill="inside",
+            colors=["#4a90d9"],
+            fill_colors=["#4a90d9"],
+            fill_opacities=[0.15],
+            stroke_width=0.0,
+        )
         self.series_marks: dict[str, bq.Lines] = {}
-        self.selected_mark = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales=xy, colors=["#ff7f0e"],
-                                      stroke_width=3.0, labels=["selected"])
-        self.marker_mark = bq.Lines(x=np.zeros(0), y=np.array([0.0, 1.0]), scales=scales, colors=["red"],
-                                    stroke_width=1.5, visible=False)
-        self.threshold_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales=xy, colors=["#d62728"],
-                                       line_style="dashed", visible=False)
-        self.threshold_handle = bq.Scatter(x=np.zeros(0), y=np.zeros(0), scales=xy, colors=["#d62728"],
-                                           default_size=120, enable_move=True, restrict_y=True,
-                                           update_on_move=False, visible=False, apply_clip=False,
-                                           preserve_domain={"x": True}, tooltip=None)
+        self.selected_mark = bq.Lines(
+            x=np.zeros(0), y=np.zeros(0), scales=xy, colors=["#ff7f0e"], stroke_width=3.0, labels=["selected"]
+        )
+        self.marker_mark = bq.Lines(
+            x=np.zeros(0), y=np.array([0.0, 1.0]), scales=scales, colors=["red"], stroke_width=1.5, visible=False
+        )
+        self.threshold_line = bq.Lines(
+            x=np.zeros(0), y=np.zeros(0), scales=xy, colors=["#d62728"], line_style="dashed", visible=False
+        )
+        self.threshold_handle = bq.Scatter(
+            x=np.zeros(0),
+            y=np.zeros(0),
+            scales=xy,
+            colors=["#d62728"],
+            default_size=120,
+            enable_move=True,
+            restrict_y=True,
+            update_on_move=False,
+            visible=False,
+            apply_clip=False,
+            preserve_domain={"x": True},
+            tooltip=None,
+        )
         self.threshold_handle.observe(self._on_handle_dropped, names="y")
         self.brush = BrushIntervalSelector(scale=self.x_scale, color="steelblue")
         self.brush.observe(self._on_brushing, names="brushing")
-        self.figure = bq.Figure(marks=[], axes=[self.x_axis, self.y_axis], interaction=self.brush,
-                                fig_margin={"top": 20, "bottom": 40, "left": 80, "right": 50},
-                                layout=w.Layout(width="100%", height="330px"), animation_duration=0)
+        self.figure = bq.Figure(
+            marks=[],
+            axes=[self.x_axis, self.y_axis],
+            interaction=self.brush,
+            fig_margin={"top": 20, "bottom": 40, "left": 80, "right": 50},
+            layout=w.Layout(width="100%", height="330px"),
+            animation_duration=0,
+        )
         self.figure.add_class("dkw-header-plot")
         state.observe(lambda _c: self.redraw(), names=["key", "x", "stokes"])
         state.observe(lambda _c: self.draw_overlays(), names=["intervals", "add_intervals", "threshold", "direction"])
@@ -150,9 +183,14 @@ class HeaderPlot:
             return
         names = table.stokes.names
         self.series_marks = {
-            name: bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": self.x_scale, "y": self.y_scale},
-                           colors=[STOKES_COLOURS.get(name, "#1f77b4")], labels=[f"Stokes {name}"],
-                           display_legend=len(names) > 1)
+            name: bq.Lines(
+                x=np.zeros(0),
+                y=np.zeros(0),
+                scales={"x": self.x_scale, "y": self.y_scale},
+                colors=[STOKES_COLOURS.get(name, "#1f77b4")],
+                labels=[f"Stokes {name}"],
+                display_legend=len(names) > 1,
+            )
             for name in names
         }
         self.redraw()
@@ -172,8 +210,15 @@ class HeaderPlot:
         key = state.key if state.key is not None and table.has(state.key) else None
         xs = self.x_scale if state.x == "time" else self.frame_scale
         if self.x_axis.scale is not xs:
-            for mark in [self.unlocked_mark, self.intervals_mark, self.marker_mark, self.selected_mark,
-                         self.threshold_line, self.threshold_handle, *self.series_marks.values()]:
+            for mark in [
+                self.unlocked_mark,
+                self.intervals_mark,
+                self.marker_mark,
+                self.selected_mark,
+                self.threshold_line,
+                self.threshold_handle,
+                *self.series_marks.values(),
+            ]:
                 mark.scales = {**mark.scales, "x": xs}
             self.x_axis.scale = xs
             self.brush.scale = xs
@@ -198,8 +243,11 @@ class HeaderPlot:
             if key is None or (name not in shown and len(self.series_marks) > 1):
                 mark.visible = False
                 continue
-            xd, yd = _trim_nan(*table.decimated(key, self.n_bins, x=state.x,
-                                                stokes=None if name == "all" else name, display=to_display))
+            xd, yd = _trim_nan(
+                *table.decimated(
+                    key, self.n_bins, x=state.x, stokes=None if name == "all" else name, display=to_display
+                )
+            )
             with mark.hold_sync():
                 mark.x = self._x_out(xd)
                 mark.y = yd

@@ -42,8 +42,11 @@ SOURCE_PREFIX = "saved selection"
 
 
 def _options(dataset) -> list[tuple[str, str]]:
-    return [(path.name.split(".", 1)[1].removesuffix(".selection.json"), str(path))
-            for path in saved_selections(dataset)] if dataset is not None else []
+    return (
+        [(path.name.split(".", 1)[1].removesuffix(".selection.json"), str(path)) for path in saved_selections(dataset)]
+        if dataset is not None
+        else []
+    )
 
 
 def _offer(dropdown: w.Dropdown, options) -> None:
@@ -69,8 +72,11 @@ class SavedSelectionControls:
         self.explorer = explorer
         self.name = w.Text(placeholder="name, e.g. good seeing", layout=w.Layout(width="180px"))
         self.name.add_class("dkw-saved-name")
-        self.save_button = w.Button(description="Save selection", icon="save",
-                                    tooltip="Save the selected frames and the recipe next to the dataset")
+        self.save_button = w.Button(
+            description="Save selection",
+            icon="save",
+            tooltip="Save the selected frames and the recipe next to the dataset",
+        )
         self.save_button.add_class("dkw-saved-save")
         self.choice = w.Dropdown(options=[], layout=w.Layout(width="200px"))
         self.choice.add_class("dkw-saved-choice")
@@ -80,10 +86,21 @@ class SavedSelectionControls:
         self.message.add_class("dkw-saved-message")
         self.save_button.on_click(lambda _b: self.save(self.name.value))
         self.load_button.on_click(lambda _b: self.choice.value and self.load(self.choice.value))
-        self.box = w.VBox([w.HBox([w.HTML("saved&nbsp;", layout=w.Layout(width="70px")), self.name,
-                                   self.save_button, self.choice, self.load_button],
-                                  layout=w.Layout(align_items="center", flex_flow="row wrap")),
-                           self.message])
+        self.box = w.VBox(
+            [
+                w.HBox(
+                    [
+                        w.HTML("saved&nbsp;", layout=w.Layout(width="70px")),
+                        self.name,
+                        self.save_button,
+                        self.choice,
+                        self.load_button,
+                    ],
+                    layout=w.Layout(align_items="center", flex_flow="row wrap"),
+                ),
+                self.message,
+            ]
+        )
         self.refresh()
 
     def refresh(self) -> None:
@@ -103,8 +120,12 @@ class SavedSelectionControls:
         state = explorer.state
         made_here = explorer.model.selection_source == "header_explorer"
         try:
-            path = save_selection(explorer.model, name=name, recipe=recipe_of(state) if made_here else None,
-                                  recipe_words=explorer.recipe_words())
+            path = save_selection(
+                explorer.model,
+                name=name,
+                recipe=recipe_of(state) if made_here else None,
+                recipe_words=explorer.recipe_words(),
+            )
         except SavedSelectionError as error:
             self._say(str(error), ok=False)
             return None

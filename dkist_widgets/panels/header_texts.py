@@ -72,8 +72,12 @@ def key_info_html(model, table, key: str) -> str:
         parts.append("<span style='opacity:.7'>not described in SPEC-0214</span>")
     if key == R0_KEY:
         where = "as the headers hold it" if R0_DISPLAY_SCALE == 1.0 else "(headers hold m)"
-        parts.append(escape(f"plotted and typed in {R0_DISPLAY_UNIT} {where}; masked where AO was unlocked "
-                            "(grey spans), r0 ≥ 0.3 m or OOBSHIFT ≥ 100"))
+        parts.append(
+            escape(
+                f"plotted and typed in {R0_DISPLAY_UNIT} {where}; masked where AO was unlocked "
+                "(grey spans), r0 ≥ 0.3 m or OOBSHIFT ≥ 100"
+            )
+        )
     dataset = model.dataset
     meta = getattr(dataset, "meta", None) or {}
     url = safe_url((meta.get("inventory") or {}).get("headerDocumentationUrl")) if dataset is not None else None
@@ -109,9 +113,15 @@ def code_html(model, recipe_words: str | None) -> str:
         snippet = f"# no ds[...] for these frames: {error}"
     lines = snippet.splitlines()
     if len(lines) > MAX_CODE_LINES:  # a fragmented selection: the start, and where the rest is
-        snippet = "\n".join([*lines[: MAX_CODE_LINES - 1],
-                             f"    # ... {len(lines) - MAX_CODE_LINES + 1} more lines: "
-                             "print(model.slices_for_frames().snippet) shows them all"])
+        snippet = "\n".join(
+            [
+                *lines[: MAX_CODE_LINES - 1],
+                f"    # ... {len(lines) - MAX_CODE_LINES + 1} more lines: "
+                "print(model.slices_for_frames().snippet) shows them all",
+            ]
+        )
     comment = f"# {recipe_words}\n" if recipe_words else ""
-    return (f"<details class='dkw-header-code'><summary>code for these {ids.size} frames</summary>"
-            f"<pre style='margin:2px 0'>{escape(comment + snippet)}</pre></details>")
+    return (
+        f"<details class='dkw-header-code'><summary>code for these {ids.size} frames</summary>"
+        f"<pre style='margin:2px 0'>{escape(comment + snippet)}</pre></details>"
+    )

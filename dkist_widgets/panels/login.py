@@ -77,8 +77,13 @@ class LoginPanel(StaticForm, w.VBox):
         self.submit_button.on_click(self._on_submit)
         self.cancel_button.on_click(self._on_cancel)
         super().__init__(
-            [theme_style(), w.HBox([self.status, self.login_button, self.logout_button]), self.link, self.code_row,
-             self.feedback],
+            [
+                theme_style(),
+                w.HBox([self.status, self.login_button, self.logout_button]),
+                self.link,
+                self.code_row,
+                self.feedback,
+            ],
             **kwargs,
         )
         self.add_class("dkw-login")
@@ -108,7 +113,9 @@ class LoginPanel(StaticForm, w.VBox):
         try:
             self.login.start_login()
         except Exception as err:  # noqa: BLE001 - show, never raise into the comm
-            self.feedback.value = f'<span class="dkw-error">Could not start the login: {escape(type(err).__name__)}</span>'
+            self.feedback.value = (
+                f'<span class="dkw-error">Could not start the login: {escape(type(err).__name__)}</span>'
+            )
 
     def _on_submit(self, _button=None) -> None:
         code = self.code.value

@@ -162,27 +162,35 @@ def _fact_value(key, value) -> str:
 def correlation_html(axes: dict) -> str:
     """The correlation matrix as a table: rows world axes, columns pixel axes."""
     pixel, world, matrix = axes["pixel"], axes["world"], axes["correlation"]
-    head = "".join(f"<th class='dkw-px' title='pixel axis {i}'>{escape(name)}</th>"
-                   for i, (name, _n) in enumerate(pixel))
+    head = "".join(
+        f"<th class='dkw-px' title='pixel axis {i}'>{escape(name)}</th>" for i, (name, _n) in enumerate(pixel)
+    )
     rows = []
     for wi, (name, _unit) in enumerate(world):
         cells = []
         for pi, (pname, _n) in enumerate(pixel):
             on = bool(matrix[wi, pi])
             tip = f"{name} {'depends on' if on else 'does not depend on'} {pname}"
-            cells.append(f"<td class='dkw-corr-cell {'dkw-on' if on else 'dkw-off'}' "
-                         f"data-on='{int(on)}' title='{escape(tip)}'></td>")
+            cells.append(
+                f"<td class='dkw-corr-cell {'dkw-on' if on else 'dkw-off'}' "
+                f"data-on='{int(on)}' title='{escape(tip)}'></td>"
+            )
         rows.append(f"<tr><th>{escape(name)}</th>{''.join(cells)}</tr>")
-    return (f"<table class='dkw-corr' data-testid='overview-correlation'><tr><th></th>{head}</tr>"
-            + "".join(rows) + "</table>")
+    return (
+        f"<table class='dkw-corr' data-testid='overview-correlation'><tr><th></th>{head}</tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 def overview_html(dataset) -> str:
     """The whole overview as escaped HTML (``dataset`` may be None)."""
     if dataset is None:
-        return (_STYLE + "<div class='dkw-overview'><b>No dataset open.</b> "
-                "<span class='dkw-muted'>Search, select a row and press <i>Open</i>, "
-                "or call <code>explore(ds)</code>.</span></div>")
+        return (
+            _STYLE + "<div class='dkw-overview'><b>No dataset open.</b> "
+            "<span class='dkw-muted'>Search, select a row and press <i>Open</i>, "
+            "or call <code>explore(ds)</code>.</span></div>"
+        )
     axes = axes_description(dataset)
     facts = dataset_facts(dataset)
     inventory = inventory_of(dataset)
@@ -191,23 +199,34 @@ def overview_html(dataset) -> str:
 
     size_rows = [f"<tr><th>Kind</th><td>{kind}</td></tr>"]
     if facts["tiled"]:
-        size_rows.append(f"<tr><th>Tile grid</th><td>{escape(' × '.join(map(str, facts['tile_grid'])))}"
-                         f" ({facts['n_tiles']} tiles)</td></tr>")
+        size_rows.append(
+            f"<tr><th>Tile grid</th><td>{escape(' × '.join(map(str, facts['tile_grid'])))}"
+            f" ({facts['n_tiles']} tiles)</td></tr>"
+        )
     if "array_shape" in facts:
         label = "Array per tile" if facts["tiled"] else "Array"
-        size_rows.append(f"<tr><th>{label}</th><td>{escape(' × '.join(map(str, facts['array_shape'])))}"
-                         f" {escape(facts['dtype'])}</td></tr>")
+        size_rows.append(
+            f"<tr><th>{label}</th><td>{escape(' × '.join(map(str, facts['array_shape'])))}"
+            f" {escape(facts['dtype'])}</td></tr>"
+        )
         size_rows.append(f"<tr><th>Data size</th><td>{escape(human_bytes(facts['array_nbytes']))}</td></tr>")
         size_rows.append(f"<tr><th>FITS files</th><td data-testid='overview-files'>{facts['n_files']}</td></tr>")
-        size_rows.append(f"<tr><th>Array in each file</th>"
-                         f"<td>{escape(' × '.join(map(str, facts['file_shape'])))}</td></tr>")
-    pixel_rows = "".join(f"<tr><td>{i}</td><td>{escape(n)}</td><td>{int(length)}</td></tr>"
-                         for i, (n, length) in enumerate(axes["pixel"]))
-    world_rows = "".join(f"<tr><td>{i}</td><td>{escape(n)}</td><td>{escape(u)}</td></tr>"
-                         for i, (n, u) in enumerate(axes["world"]))
-    fact_rows = "".join(f"<div class='dkw-kv'><span class='dkw-muted'>{escape(label)}</span> "
-                        f"{_fact_value(key, inventory.get(key))}</div>"
-                        for key, label in _FACT_KEYS if key in inventory)
+        size_rows.append(
+            f"<tr><th>Array in each file</th><td>{escape(' × '.join(map(str, facts['file_shape'])))}</td></tr>"
+        )
+    pixel_rows = "".join(
+        f"<tr><td>{i}</td><td>{escape(n)}</td><td>{int(length)}</td></tr>"
+        for i, (n, length) in enumerate(axes["pixel"])
+    )
+    world_rows = "".join(
+        f"<tr><td>{i}</td><td>{escape(n)}</td><td>{escape(u)}</td></tr>" for i, (n, u) in enumerate(axes["world"])
+    )
+    fact_rows = "".join(
+        f"<div class='dkw-kv'><span class='dkw-muted'>{escape(label)}</span> "
+        f"{_fact_value(key, inventory.get(key))}</div>"
+        for key, label in _FACT_KEYS
+        if key in inventory
+    )
     links = [link_html(inventory[key], label) for key, label in _LINK_KEYS if inventory.get(key)]
     links_html = " · ".join(links) or "<span class='dkw-muted'>no links in the inventory</span>"
     return (
@@ -219,7 +238,9 @@ def overview_html(dataset) -> str:
         + f"<table><tr><th>#</th><th>name</th><th>length</th></tr>{pixel_rows}</table>"
         + f"<b>World axes</b><table><tr><th>#</th><th>name</th><th>unit</th></tr>{world_rows}</table></div>"
         + "<div class='dkw-block'><b>Correlation</b> <span class='dkw-muted'>(filled: the world axis "
-        + "changes along the pixel axis)</span>" + correlation_html(axes) + "</div>"
+        + "changes along the pixel axis)</span>"
+        + correlation_html(axes)
+        + "</div>"
         + f"<div class='dkw-block dkw-inventory'><b>Inventory</b><div class='dkw-kvs'>{fact_rows}</div>"
         + f"<div class='dkw-links'>{links_html}</div></div>"
         + "</div></div>"
@@ -244,8 +265,10 @@ class DatasetOverview(StaticForm, w.VBox):
         try:
             self.html.value = overview_html(self.model.dataset)
         except Exception as err:  # noqa: BLE001 - reported to the user, never raised into the caller
-            self.html.value = (_STYLE + "<div class='dkw-overview'><b>Could not describe this dataset:</b> "
-                               f"{escape(type(err).__name__)}: {escape(err)}</div>")
+            self.html.value = (
+                _STYLE + "<div class='dkw-overview'><b>Could not describe this dataset:</b> "
+                f"{escape(type(err).__name__)}: {escape(err)}</div>"
+            )
 
     def close(self) -> None:
         try:  # close() runs again from Widget.__del__: unobserve only once

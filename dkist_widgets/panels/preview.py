@@ -110,8 +110,9 @@ class Preview(StaticForm, w.VBox):
 
     static_title = "Image preview"
 
-    def __init__(self, model, *, image_axes=None, percentiles=(1.0, 99.0), cmap: str = "gray",
-                 max_side: int = 1200, **kwargs):
+    def __init__(
+        self, model, *, image_axes=None, percentiles=(1.0, 99.0), cmap: str = "gray", max_side: int = 1200, **kwargs
+    ):
         super().__init__(**kwargs)
         self.add_class("dkw-preview")
         self.model = model
@@ -130,14 +131,16 @@ class Preview(StaticForm, w.VBox):
         self.unit = ""
         self.problems: tuple[tuple[str, str], ...] = ()
         self._known_problems: dict[str, str] = {}
-        self.on_disk_only = w.Checkbox(value=False, description="step through frames on disk only", indent=False,
-                                       layout=w.Layout(width="auto"))
+        self.on_disk_only = w.Checkbox(
+            value=False, description="step through frames on disk only", indent=False, layout=w.Layout(width="auto")
+        )
         self.on_disk_only.add_class("dkw-preview-on-disk-only")
         self.nothing_box = w.HBox(layout=w.Layout(display="none", align_items="center"))
         self.nothing_text = w.HTML()
         self.nothing_text.add_class("dkw-preview-nothing")
-        self.fetch_button = w.Button(description="Fetch this view's files", icon="download",
-                                     layout=w.Layout(width="220px"))
+        self.fetch_button = w.Button(
+            description="Fetch this view's files", icon="download", layout=w.Layout(width="220px")
+        )
         self.fetch_button.add_class("dkw-preview-fetch")
         self.fetch_button.on_click(lambda _b: self.request_fetch())
         self.nothing_box.children = [self.nothing_text, self.fetch_button]
@@ -145,11 +148,21 @@ class Preview(StaticForm, w.VBox):
         self.x_picker = w.Dropdown(description="x", layout=w.Layout(width="300px"))
         self.y_picker = w.Dropdown(description="y", layout=w.Layout(width="300px"))
         self.profile_picker = w.Dropdown(description="profile", layout=w.Layout(width="250px"))
-        self.percentile = w.FloatRangeSlider(value=tuple(percentiles), min=0, max=100, step=0.5,
-                                             description="limits %", continuous_update=False,
-                                             layout=w.Layout(width="330px"))
-        self.cmap_picker = w.Dropdown(options=["gray", "viridis", "inferno", "magma", "cividis"],
-                                      value=cmap, description="colours", layout=w.Layout(width="200px"))
+        self.percentile = w.FloatRangeSlider(
+            value=tuple(percentiles),
+            min=0,
+            max=100,
+            step=0.5,
+            description="limits %",
+            continuous_update=False,
+            layout=w.Layout(width="330px"),
+        )
+        self.cmap_picker = w.Dropdown(
+            options=["gray", "viridis", "inferno", "magma", "cividis"],
+            value=cmap,
+            description="colours",
+            layout=w.Layout(width="200px"),
+        )
         self.sliders: dict[int, w.IntSlider] = {}
         self.plays: dict[int, w.Play] = {}
         self.slider_labels: dict[int, w.HTML] = {}
@@ -172,23 +185,39 @@ class Preview(StaticForm, w.VBox):
         self.y_scale = bq.LinearScale()
         self.image_mark = bq.Image(image=self.image_widget, scales={"x": self.x_scale, "y": self.y_scale})
         self.image_mark.on_element_click(self._on_image_click)
-        self.marker = bq.Scatter(x=[], y=[], scales={"x": self.x_scale, "y": self.y_scale},
-                                 colors=["#e8710a"], marker="crosshair", default_size=120)
+        self.marker = bq.Scatter(
+            x=[],
+            y=[],
+            scales={"x": self.x_scale, "y": self.y_scale},
+            colors=["#e8710a"],
+            marker="crosshair",
+            default_size=120,
+        )
         self.x_axis_widget = bq.Axis(scale=self.x_scale, label="x")
         self.y_axis_widget = bq.Axis(scale=self.y_scale, orientation="vertical", label="y")
         self.xw_scale, self.yw_scale = bq.LinearScale(), bq.LinearScale()
-        self.x_world_axis = bq.Axis(scale=self.xw_scale, side="top", label="", tick_format=".4g",
-                                    visible=False)
-        self.y_world_axis = bq.Axis(scale=self.yw_scale, orientation="vertical", side="right", label="",
-                                    tick_format=".4g", label_offset="50px", visible=False)
+        self.x_world_axis = bq.Axis(scale=self.xw_scale, side="top", label="", tick_format=".4g", visible=False)
+        self.y_world_axis = bq.Axis(
+            scale=self.yw_scale,
+            orientation="vertical",
+            side="right",
+            label="",
+            tick_format=".4g",
+            label_offset="50px",
+            visible=False,
+        )
         # an invisible mark holds the world scales in the figure (bqplot draws axes of scales in use)
-        self._world_mark = bq.Scatter(x=[0], y=[0], scales={"x": self.xw_scale, "y": self.yw_scale},
-                                      default_opacities=[0.0], visible=False)
-        self.figure = bq.Figure(marks=[self.image_mark, self.marker, self._world_mark],
-                                axes=[self.x_axis_widget, self.y_axis_widget, self.x_world_axis, self.y_world_axis],
-                                padding_x=0, padding_y=0,
-                                fig_margin={"top": 50, "bottom": 55, "left": 80, "right": 80},
-                                layout=w.Layout(width="700px", height="520px"))
+        self._world_mark = bq.Scatter(
+            x=[0], y=[0], scales={"x": self.xw_scale, "y": self.yw_scale}, default_opacities=[0.0], visible=False
+        )
+        self.figure = bq.Figure(
+            marks=[self.image_mark, self.marker, self._world_mark],
+            axes=[self.x_axis_widget, self.y_axis_widget, self.x_world_axis, self.y_world_axis],
+            padding_x=0,
+            padding_y=0,
+            fig_margin={"top": 50, "bottom": 55, "left": 80, "right": 80},
+            layout=w.Layout(width="700px", height="520px"),
+        )
         self.figure.add_class("dkw-preview-figure")
 
         self.p_x = bq.LinearScale()
@@ -196,20 +225,35 @@ class Preview(StaticForm, w.VBox):
         self.profile_line = bq.Lines(x=[], y=[], scales={"x": self.p_x, "y": self.p_y}, colors=["#1f77b4"])
         self.profile_axis_x = bq.Axis(scale=self.p_x, label="index")
         self.profile_axis_y = bq.Axis(scale=self.p_y, orientation="vertical", tick_format=".3g")
-        self.profile_figure = bq.Figure(marks=[self.profile_line], axes=[self.profile_axis_x, self.profile_axis_y],
-                                        fig_margin={"top": 10, "bottom": 45, "left": 70, "right": 10},
-                                        layout=w.Layout(width="640px", height="220px"))
+        self.profile_figure = bq.Figure(
+            marks=[self.profile_line],
+            axes=[self.profile_axis_x, self.profile_axis_y],
+            fig_margin={"top": 10, "bottom": 45, "left": 70, "right": 10},
+            layout=w.Layout(width="640px", height="220px"),
+        )
         self.profile_title = w.HTML("<i>click the image for a profile</i>")
         self.profile_title.add_class("dkw-preview-profile-title")
 
-        controls = w.HBox([self.x_picker, self.y_picker, self.cmap_picker, self.percentile],
-                          layout=w.Layout(flex_flow="row wrap"))
-        bar = w.HBox([self.colourbar_labels, self.colourbar, self.colourbar_high, self.legend],
-                     layout=w.Layout(align_items="center", flex_flow="row wrap"))
+        controls = w.HBox(
+            [self.x_picker, self.y_picker, self.cmap_picker, self.percentile], layout=w.Layout(flex_flow="row wrap")
+        )
+        bar = w.HBox(
+            [self.colourbar_labels, self.colourbar, self.colourbar_high, self.legend],
+            layout=w.Layout(align_items="center", flex_flow="row wrap"),
+        )
         # the profile plot joins the view at the first click (no empty 0-1 plot before;
         # bqplot cannot lay out a hidden figure)
-        self.children = [controls, self.slider_box, self.on_disk_only, self.nothing_box, self.figure, bar,
-                         self.world_text, self.status, w.HBox([self.profile_picker, self.profile_title])]
+        self.children = [
+            controls,
+            self.slider_box,
+            self.on_disk_only,
+            self.nothing_box,
+            self.figure,
+            bar,
+            self.world_text,
+            self.status,
+            w.HBox([self.profile_picker, self.profile_title]),
+        ]
 
         self.x_picker.observe(self._on_axes, "value")
         self.y_picker.observe(self._on_axes, "value")
@@ -283,10 +327,15 @@ class Preview(StaticForm, w.VBox):
         for axis, n in enumerate(self.shape):
             if axis in self.image_axes:
                 continue
-            slider = w.IntSlider(value=min(self.indices[axis], n - 1), min=0, max=n - 1,
-                                 description=self.axis_names[axis], continuous_update=False,
-                                 layout=w.Layout(width="auto", min_width="420px"),
-                                 style={"description_width": "initial"})
+            slider = w.IntSlider(
+                value=min(self.indices[axis], n - 1),
+                min=0,
+                max=n - 1,
+                description=self.axis_names[axis],
+                continuous_update=False,
+                layout=w.Layout(width="auto", min_width="420px"),
+                style={"description_width": "initial"},
+            )
             slider.add_class("dkw-preview-slider")
             play = w.Play(value=slider.value, min=0, max=n - 1, interval=400, description="play")
             w.jslink((play, "value"), (slider, "value"))
@@ -313,18 +362,24 @@ class Preview(StaticForm, w.VBox):
             n = self.shape[axis]
             widget.label = f"{self.axis_names[axis]} (pixel)"
             first, last = self._world(axis, 0), self._world(axis, n - 1)
-            lines.append(f"<b>{name}</b>: {escape(self.axis_names[axis])}: 0 → {escape(first)}; "
-                         f"{n - 1} → {escape(last)}")
+            lines.append(
+                f"<b>{name}</b>: {escape(self.axis_names[axis])}: 0 → {escape(first)}; {n - 1} → {escape(last)}"
+            )
         self._world_axes()
         if self.model.is_tiled:
-            lines.append(escape(f"mosaic of {self.model.tile_grid_shape} tiles; world values of tile "
-                                f"{next(iter(self.model.tile_indexes))}"))
+            lines.append(
+                escape(
+                    f"mosaic of {self.model.tile_grid_shape} tiles; world values of tile "
+                    f"{next(iter(self.model.tile_indexes))}"
+                )
+            )
         self.world_text.value = "<br>".join(lines)
 
     def _world_axes(self) -> None:
         """Top / right axes in world units where the coordinate is linear along the image axis."""
-        for axis, scale, widget in zip(self.image_axes, (self.xw_scale, self.yw_scale),
-                                       (self.x_world_axis, self.y_world_axis), strict=True):
+        for axis, scale, widget in zip(
+            self.image_axes, (self.xw_scale, self.yw_scale), (self.x_world_axis, self.y_world_axis), strict=True
+        ):
             found = None if self.model.is_tiled else world_axis(self._ds, axis, self.indices)
             if found is None:
                 widget.visible = False
@@ -332,8 +387,10 @@ class Preview(StaticForm, w.VBox):
             scale.min, scale.max = found.at_start, found.at_end
             widget.label = found.label
             widget.visible = True
-        self.world_axes = (self.x_world_axis.label if self.x_world_axis.visible else None,
-                           self.y_world_axis.label if self.y_world_axis.visible else None)
+        self.world_axes = (
+            self.x_world_axis.label if self.x_world_axis.visible else None,
+            self.y_world_axis.label if self.y_world_axis.visible else None,
+        )
 
     # ------------------------------------------------------------------ events
 
@@ -433,21 +490,29 @@ class Preview(StaticForm, w.VBox):
             lo, hi = self.limits
             self.colourbar.layout.visibility = "visible"
             self.colourbar_labels.value = f"<span class='dkw-preview-limits'>{lo:.4g}&nbsp;</span>"
-            self.colourbar_high.value = (f"<span class='dkw-preview-limits-high'>&nbsp;{hi:.4g} "
-                                         f"<span class='dkw-preview-unit'>{unit}</span></span>")
+            self.colourbar_high.value = (
+                f"<span class='dkw-preview-limits-high'>&nbsp;{hi:.4g} "
+                f"<span class='dkw-preview-unit'>{unit}</span></span>"
+            )
 
     def _render_status(self) -> None:
         slab = self.slab
         n_missing_files = slab.n_files - slab.n_read
-        swatch = ("<span style='display:inline-block;width:14px;height:14px;vertical-align:middle;"
-                  "background:repeating-linear-gradient(45deg,#b0b0b0 0 4px,#dedede 4px 8px)'></span>")
-        self.legend.value = (f"{swatch} <span class='dkw-preview-missing'>missing: {n_missing_files} of "
-                             f"{slab.n_files} files</span>")
+        swatch = (
+            "<span style='display:inline-block;width:14px;height:14px;vertical-align:middle;"
+            "background:repeating-linear-gradient(45deg,#b0b0b0 0 4px,#dedede 4px 8px)'></span>"
+        )
+        self.legend.value = (
+            f"{swatch} <span class='dkw-preview-missing'>missing: {n_missing_files} of {slab.n_files} files</span>"
+        )
         thin = f"; shown every {self.stride}th pixel" if self.stride > 1 else ""
         fixed = ", ".join(f"{escape(self.axis_names[a])}={self.indices[a]}" for a in self.sliders)
-        self.status.value = escape(
-            f"read {slab.n_read} of {slab.n_files} files in {self.last_draw_seconds * 1000:.0f} ms"
-        ) + (f"; {fixed}" if fixed else "") + escape(thin) + self._problems_html(slab)
+        self.status.value = (
+            escape(f"read {slab.n_read} of {slab.n_files} files in {self.last_draw_seconds * 1000:.0f} ms")
+            + (f"; {fixed}" if fixed else "")
+            + escape(thin)
+            + self._problems_html(slab)
+        )
         self._nothing_on_disk(slab)
 
     def _problems_html(self, slab) -> str:
@@ -463,8 +528,10 @@ class Preview(StaticForm, w.VBox):
             return ""
         items = "".join(f"<li>{escape(name)}: {escape(why)}</li>" for name, why in shown[:5])
         more = f"<li>… and {len(shown) - 5} more</li>" if len(shown) > 5 else ""
-        return (f"<div class='dkw-preview-problems'>{len(shown)} file(s) on disk could not be used "
-                f"(drawn as missing, not counted as on disk):<ul style='margin:0'>{items}{more}</ul></div>")
+        return (
+            f"<div class='dkw-preview-problems'>{len(shown)} file(s) on disk could not be used "
+            f"(drawn as missing, not counted as on disk):<ul style='margin:0'>{items}{more}</ul></div>"
+        )
 
     def _view_names(self) -> list[str]:
         if self.model.is_tiled:
@@ -487,9 +554,13 @@ class Preview(StaticForm, w.VBox):
         if slab.n_read or self.problems:
             self.nothing_box.layout.display = "none"
             return
-        self.nothing_text.value = escape(
-            f"Nothing of this view is on disk yet ({slab.n_files} file(s) needed"
-            f"{'; none of the dataset' if not self.model.n_local_files else ''}).") + " "
+        self.nothing_text.value = (
+            escape(
+                f"Nothing of this view is on disk yet ({slab.n_files} file(s) needed"
+                f"{'; none of the dataset' if not self.model.n_local_files else ''})."
+            )
+            + " "
+        )
         self.fetch_button.disabled = False
         self.nothing_box.layout.display = "flex"
 
@@ -517,9 +588,11 @@ class Preview(StaticForm, w.VBox):
         ids = self.view_frame_ids()
         if not self._fetch_callbacks:
             item = ", ".join(":" if a in self.image_axes else str(self.indices[a]) for a in range(len(self.shape)))
-            self.nothing_text.value = (escape(f"{len(ids)} file(s). No transfer is connected to this view; in "
-                                              "code:") + f"<pre class='dkw-code'>ds[{escape(item)}].files.download("
-                                       "path='~/dkist_data/{dataset_id}')</pre>")
+            self.nothing_text.value = (
+                escape(f"{len(ids)} file(s). No transfer is connected to this view; in code:")
+                + f"<pre class='dkw-code'>ds[{escape(item)}].files.download("
+                "path='~/dkist_data/{dataset_id}')</pre>"
+            )
             return ids
         for callback in list(self._fetch_callbacks):
             callback(ids)

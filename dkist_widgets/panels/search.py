@@ -107,10 +107,19 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
             return [("results", "no search run yet")]
         return [("results", res.summary())]
 
-    def __init__(self, model=None, *, choices: core.FormChoices | None = None,
-                 search_timeout: float = 30.0, path_template: str = core.DEFAULT_PATH_TEMPLATE,
-                 columns=core.DEFAULT_COLUMNS, confirm_bytes: float | None = None,
-                 confirm_files: float | None = None, transfer_rate: float | None = None, **kwargs):
+    def __init__(
+        self,
+        model=None,
+        *,
+        choices: core.FormChoices | None = None,
+        search_timeout: float = 30.0,
+        path_template: str = core.DEFAULT_PATH_TEMPLATE,
+        columns=core.DEFAULT_COLUMNS,
+        confirm_bytes: float | None = None,
+        confirm_files: float | None = None,
+        transfer_rate: float | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.add_class("dkw-search")
         if model is None:
@@ -130,13 +139,13 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
         self._build_form(path_template)
         self._build_results()
         self._build_actions()
-        self.transfer_confirm = TransferConfirm(confirm_bytes=confirm_bytes, confirm_files=confirm_files,
-                                                transfer_rate=transfer_rate)
+        self.transfer_confirm = TransferConfirm(
+            confirm_bytes=confirm_bytes, confirm_files=confirm_files, transfer_rate=transfer_rate
+        )
         self.children = [
             w.HTML("<b>DKIST archive search</b>"),
             self.form,
-            w.HBox([self.search_button, self.cancel_button, self.busy_html],
-                   layout=w.Layout(align_items="center")),
+            w.HBox([self.search_button, self.cancel_button, self.busy_html], layout=w.Layout(align_items="center")),
             self.message,
             self.code_box,
             self.results_box,
@@ -169,15 +178,22 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
         self.code_box = w.Accordion(children=[self.code], titles=("Equivalent code",))
         self.search_button.on_click(lambda _b: self.search())
         self.cancel_button.on_click(lambda _b: self.cancel())
-        self.path_template = w.Text(value=path_template, description="Save to", style={"description_width": "90px"},
-                                    tooltip="A folder; keys as in Fido.fetch: {dataset_id}, {primary_proposal_id}, "
-                                            "{instrument}, {product_id}, {date}, ... and {file}",
-                                    layout=w.Layout(width="466px"))
+        self.path_template = w.Text(
+            value=path_template,
+            description="Save to",
+            style={"description_width": "90px"},
+            tooltip="A folder; keys as in Fido.fetch: {dataset_id}, {primary_proposal_id}, "
+            "{instrument}, {product_id}, {date}, ... and {file}",
+            layout=w.Layout(width="466px"),
+        )
         self.path_template.add_class("dkw-search-path")
 
     def _build_results(self):
-        self.results_box = ResultsGrid(self._wanted_columns, on_page=lambda step: self.goto_page(step, relative=True),
-                                       on_columns=lambda: self._on_selection(None))
+        self.results_box = ResultsGrid(
+            self._wanted_columns,
+            on_page=lambda step: self.goto_page(step, relative=True),
+            on_columns=lambda: self._on_selection(None),
+        )
         for name in ("summary", "prev_button", "next_button", "column_chooser", "grid"):
             setattr(self, name, getattr(self.results_box, name))
         self.grid.observe(self._on_selection, names="selections")
@@ -194,27 +210,39 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
             b.on_click(lambda _b: handler())
             return b
 
-        self.fetch_button = button("Fetch ASDF", "dkw-search-fetch", self.fetch_selected,
-                                   "Download the selected datasets' ASDF files")
-        self.open_button = button("Open", "dkw-search-open", self.open_selected,
-                                  "Load the first selected dataset into the shared model")
-        self.report_button = button("Quality report", "dkw-search-report", self.show_quality_report,
-                                    "Download and show the quality report (PDF)")
-        self.movie_button = button("Movie", "dkw-search-movie", self.play_movie,
-                                   "Download and play the preview movie")
-        self.transfer_button = button("Transfer", "dkw-search-transfer", self.request_transfer,
-                                      "Hand the selected datasets to the transfer monitor")
+        self.fetch_button = button(
+            "Fetch ASDF", "dkw-search-fetch", self.fetch_selected, "Download the selected datasets' ASDF files"
+        )
+        self.open_button = button(
+            "Open", "dkw-search-open", self.open_selected, "Load the first selected dataset into the shared model"
+        )
+        self.report_button = button(
+            "Quality report",
+            "dkw-search-report",
+            self.show_quality_report,
+            "Download and show the quality report (PDF)",
+        )
+        self.movie_button = button("Movie", "dkw-search-movie", self.play_movie, "Download and play the preview movie")
+        self.transfer_button = button(
+            "Transfer",
+            "dkw-search-transfer",
+            self.request_transfer,
+            "Hand the selected datasets to the transfer monitor",
+        )
         self.blocked_note = w.HTML()
         self.blocked_note.add_class("dkw-search-blocked-note")
         self.progress = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="300px", visibility="hidden"))
         self.progress_label = w.HTML()
-        self.actions_box = w.VBox([
-            self.path_template,
-            w.HBox([self.fetch_button, self.open_button, self.report_button, self.movie_button,
-                    self.transfer_button]),
-            self.blocked_note,
-            w.HBox([self.progress, self.progress_label], layout=w.Layout(align_items="center")),
-        ])
+        self.actions_box = w.VBox(
+            [
+                self.path_template,
+                w.HBox(
+                    [self.fetch_button, self.open_button, self.report_button, self.movie_button, self.transfer_button]
+                ),
+                self.blocked_note,
+                w.HBox([self.progress, self.progress_label], layout=w.Layout(align_items="center")),
+            ]
+        )
         self.viewer_box = ProductViewer()
         self.report_output = self.viewer_box.report_output
         self.report_path = self.viewer_box.report_path
@@ -235,8 +263,12 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
             self._say(f"Could not read the search values: {err}", "info")
             self.choices_loaded.set()
 
-        core.BackgroundJob(lambda _cancel: core.load_form_choices(timeout=min(10.0, self.search_timeout)),
-                           on_done=done, on_error=failed, name="dkw-search-values").start()
+        core.BackgroundJob(
+            lambda _cancel: core.load_form_choices(timeout=min(10.0, self.search_timeout)),
+            on_done=done,
+            on_error=failed,
+            name="dkw-search-values",
+        ).start()
 
     def _apply_choices(self, choices: core.FormChoices):
         self.form.apply_choices(choices)
@@ -256,8 +288,14 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
     def _say(self, text: str, kind: str = "info") -> None:
         colour = {"error": "#b00020", "ok": "#1b5e20", "info": "inherit"}.get(kind, "inherit")
         icon = {"error": "⚠ ", "ok": "✓ ", "info": ""}.get(kind, "")
-        self.message.value = (f"<div class='dkw-msg dkw-msg-{escape(kind)}' style='color:{colour};"
-                              f"white-space:pre-wrap'>{icon}{escape(text)}</div>") if text else ""
+        self.message.value = (
+            (
+                f"<div class='dkw-msg dkw-msg-{escape(kind)}' style='color:{colour};"
+                f"white-space:pre-wrap'>{icon}{escape(text)}</div>"
+            )
+            if text
+            else ""
+        )
         self.message_text = text
         self.message_kind = kind
 
@@ -265,8 +303,7 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
         self.busy = label is not None
         self.cancel_button.disabled = label is None
         self.search_button.disabled = label is not None
-        self.busy_html.value = (f"{_SPINNER_CSS}<span class='dkw-search-spinner'></span>{escape(label)}"
-                                if label else "")
+        self.busy_html.value = f"{_SPINNER_CSS}<span class='dkw-search-spinner'></span>{escape(label)}" if label else ""
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
@@ -276,18 +313,34 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
         pairs = [(i, r) for i, r in pairs if r is not None]
         blockers = core.action_blockers([r for _i, r in pairs], [i for i, _r in pairs])
         notes = []
-        for action, b in (("fetch", self.fetch_button), ("open", self.open_button), ("report", self.report_button),
-                          ("movie", self.movie_button), ("transfer", self.transfer_button)):
+        for action, b in (
+            ("fetch", self.fetch_button),
+            ("open", self.open_button),
+            ("report", self.report_button),
+            ("movie", self.movie_button),
+            ("transfer", self.transfer_button),
+        ):
             b.disabled = none or action in blockers  # only what cannot work (issue 14.11)
             if not hasattr(b, "_dkw_tooltip"):
                 b._dkw_tooltip = b.tooltip
-            b.tooltip = (f"{b.description} cannot work: " + "; ".join(blockers[action])) if action in blockers \
+            b.tooltip = (
+                (f"{b.description} cannot work: " + "; ".join(blockers[action]))
+                if action in blockers
                 else b._dkw_tooltip
+            )
             if action in blockers and not none:
-                notes.append(f"{b.description}: " + "; ".join(blockers[action][:3])
-                             + (" …" if len(blockers[action]) > 3 else ""))
-        self.blocked_note.value = (("<div class='dkw-search-blocked'>⚠ Not possible for the selection — "
-                                    + escape(" | ".join(notes)) + "</div>") if notes else "")
+                notes.append(
+                    f"{b.description}: " + "; ".join(blockers[action][:3]) + (" …" if len(blockers[action]) > 3 else "")
+                )
+        self.blocked_note.value = (
+            (
+                "<div class='dkw-search-blocked'>⚠ Not possible for the selection — "
+                + escape(" | ".join(notes))
+                + "</div>"
+            )
+            if notes
+            else ""
+        )
         paged = res is not None and not res.from_table and res.request is not None and not self.busy
         self.prev_button.disabled = not (paged and res.page > 1)
         self.next_button.disabled = not (paged and res.page < res.n_pages)
@@ -371,8 +424,12 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
         self.code.value = f"<pre class='dkw-code'>{escape(code)}</pre>"
         self._say("", "info")
         timeout = self.search_timeout
-        return self._start("Searching", lambda _cancel: core.run_search(request, timeout=timeout),
-                           self._show_result, timeout=timeout + 2)
+        return self._start(
+            "Searching",
+            lambda _cancel: core.run_search(request, timeout=timeout),
+            self._show_result,
+            timeout=timeout + 2,
+        )
 
     def _show_result(self, result: core.SearchResult) -> None:
         import pandas as pd
@@ -384,14 +441,25 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
         self.results_box.render(columns)
         self.results_box.summarise(result)
         if not result.records:
-            self._say("No dataset matches this search." if result.total == 0 else
-                      f"This page is empty ({result.total} results in all).", "info")
+            self._say(
+                "No dataset matches this search."
+                if result.total == 0
+                else f"This page is empty ({result.total} results in all).",
+                "info",
+            )
         else:
             damaged = result.damaged()
-            note = ("" if not damaged else f"\n{len(damaged)} record(s) with empty or wrong-typed fields (shown; "
-                    "only what needs those fields is disabled): " + "; ".join(damaged[:5])
-                    + (" …" if len(damaged) > 5 else ""))
-            self._say(f"Found {result.total:,} dataset(s) in {result.seconds:.2f} s.{note}", "info" if damaged else "ok")
+            note = (
+                ""
+                if not damaged
+                else f"\n{len(damaged)} record(s) with empty or wrong-typed fields (shown; "
+                "only what needs those fields is disabled): "
+                + "; ".join(damaged[:5])
+                + (" …" if len(damaged) > 5 else "")
+            )
+            self._say(
+                f"Found {result.total:,} dataset(s) in {result.seconds:.2f} s.{note}", "info" if damaged else "ok"
+            )
         if isinstance(self._frame, pd.DataFrame):
             self._sync_buttons()
 
@@ -419,13 +487,15 @@ class SearchPanel(StaticForm, SearchActions, w.VBox):
     @traitlets.observe("selected_ids")
     def _selected_changed(self, _change):
         self._sync_buttons()
-        if self.transfer_confirm.asking and [str(r.get("datasetId")) for r in self.transfer_confirm.pending] \
-                != list(self.selected_ids):
+        if self.transfer_confirm.asking and [str(r.get("datasetId")) for r in self.transfer_confirm.pending] != list(
+            self.selected_ids
+        ):
             self.transfer_confirm.hide()  # the question was about another selection
         if self.selected_ids:
             n = len(self.selected_ids)
-            self.progress_label.value = escape(f"{n} selected: {', '.join(self.selected_ids[:5])}"
-                                               + (" …" if n > 5 else ""))
+            self.progress_label.value = escape(
+                f"{n} selected: {', '.join(self.selected_ids[:5])}" + (" …" if n > 5 else "")
+            )
         else:
             self.progress_label.value = ""
 

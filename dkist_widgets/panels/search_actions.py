@@ -53,8 +53,9 @@ class SearchActions:
 
         def progress(index, n, done, total):
             frac = (index + (done / total if total else 0.0)) / n
-            self._progress(frac, f"ASDF {index + 1} of {n}: {human_bytes(done)}"
-                           + (f" of {human_bytes(total)}" if total else ""))
+            self._progress(
+                frac, f"ASDF {index + 1} of {n}: {human_bytes(done)}" + (f" of {human_bytes(total)}" if total else "")
+            )
 
         def work(cancel):
             return core.fetch_asdfs(records, template, progress=progress, cancel=cancel, timeout=timeout)
@@ -67,8 +68,7 @@ class SearchActions:
             self.fetched = outcomes
             self._say("\n".join(lines), "error" if bad else "ok")
 
-        code = (f"files = Fido.fetch(res, path={self.path_template.value!r})  "
-                "# res: the rows selected")
+        code = f"files = Fido.fetch(res, path={self.path_template.value!r})  # res: the rows selected"
         self.code.value = self.code.value + f"<pre class='dkw-code'>{escape(code)}</pre>"
         return self._start("Fetching ASDF", work, done, timeout=None)
 
@@ -86,8 +86,14 @@ class SearchActions:
             from ..core.dataset_files import open_dataset_file
 
             path = core.download_product(
-                ds_id, "asdf", template, record=record, cancel=cancel, timeout=timeout,
-                progress=lambda d, t: self._progress(d / t if t else 0.0, f"ASDF of {ds_id}: {human_bytes(d)}"))
+                ds_id,
+                "asdf",
+                template,
+                record=record,
+                cancel=cancel,
+                timeout=timeout,
+                progress=lambda d, t: self._progress(d / t if t else 0.0, f"ASDF of {ds_id}: {human_bytes(d)}"),
+            )
             if cancel.is_set():
                 raise core.Cancelled("Open cancelled.")
             return path, open_dataset_file(path)  # a bad file: DatasetFileError (a ValueError) says why
@@ -114,8 +120,14 @@ class SearchActions:
         def work(cancel):
             folder = template.folder_for(record)
             return core.download_product(
-                ds_id, kind, folder, record=record, cancel=cancel, timeout=timeout,
-                progress=lambda d, t: self._progress(d / t if t else 0.0, f"{what} of {ds_id}: {human_bytes(d)}"))
+                ds_id,
+                kind,
+                folder,
+                record=record,
+                cancel=cancel,
+                timeout=timeout,
+                progress=lambda d, t: self._progress(d / t if t else 0.0, f"{what} of {ds_id}: {human_bytes(d)}"),
+            )
 
         def done(path):
             on_file(ds_id, Path(path))
@@ -125,6 +137,7 @@ class SearchActions:
 
     def show_quality_report(self) -> core.BackgroundJob | None:
         """Download the first selected dataset's quality report and show it inline."""
+
         def show(ds_id, path):
             self.viewer_box.show_report(ds_id, path)
             self.report_file = path
@@ -134,6 +147,7 @@ class SearchActions:
 
     def play_movie(self) -> core.BackgroundJob | None:
         """Download the first selected dataset's preview movie and play it inline."""
+
         def show(ds_id, path):
             self.viewer_box.show_movie(ds_id, path)
             self.movie_file = path
@@ -179,8 +193,11 @@ class SearchActions:
     def _hand_over(self, records: list[dict]) -> list[dict]:
         self.transfer_request = records
         if not self._transfer_callbacks:
-            self._say("No transfer monitor is connected to this panel "
-                      "(connect one with panel.on_transfer_request(callback)).", "info")
+            self._say(
+                "No transfer monitor is connected to this panel "
+                "(connect one with panel.on_transfer_request(callback)).",
+                "info",
+            )
             return records
         for callback in list(self._transfer_callbacks):
             try:
@@ -189,7 +206,10 @@ class SearchActions:
                 self._say(f"The transfer monitor refused: {err}", "error")
                 return records
         left_out = getattr(self, "_left_out", "")
-        self._say(f"{len(records)} dataset(s) handed to the transfer monitor: "
-                  + ", ".join(str(r.get("datasetId")) for r in records) + (f"\n{left_out}" if left_out else ""),
-                  "info" if left_out else "ok")
+        self._say(
+            f"{len(records)} dataset(s) handed to the transfer monitor: "
+            + ", ".join(str(r.get("datasetId")) for r in records)
+            + (f"\n{left_out}" if left_out else ""),
+            "info" if left_out else "ok",
+        )
         return records

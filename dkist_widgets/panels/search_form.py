@@ -30,11 +30,19 @@ ANY = "(any)"
 
 #: SearchRequest field -> form control attribute.
 FIELD_CONTROLS = {
-    "start": "start", "end": "end", "instrument": "instrument",
-    "wavelength_min_nm": "wavelength_min", "wavelength_max_nm": "wavelength_max",
-    "embargoed": "embargoed", "r0_min": "r0_min", "r0_max": "r0_max",
-    "dataset_ids": "dataset_ids", "proposal_id": "proposal_id",
-    "target_type": "target_type", "all_stokes": "all_stokes", "page_size": "page_size",
+    "start": "start",
+    "end": "end",
+    "instrument": "instrument",
+    "wavelength_min_nm": "wavelength_min",
+    "wavelength_max_nm": "wavelength_max",
+    "embargoed": "embargoed",
+    "r0_min": "r0_min",
+    "r0_max": "r0_max",
+    "dataset_ids": "dataset_ids",
+    "proposal_id": "proposal_id",
+    "target_type": "target_type",
+    "all_stokes": "all_stokes",
+    "page_size": "page_size",
 }
 
 
@@ -51,24 +59,45 @@ class SearchForm(w.VBox):
         self.instrument = w.Dropdown(description="Instrument", options=[ANY], layout=narrow, style=style)
         self.wavelength_min = w.Text(description="λ min (nm)", layout=narrow, style=style)
         self.wavelength_max = w.Text(description="λ max (nm)", layout=narrow, style=style)
-        self.embargoed = w.Dropdown(description="Embargoed", options=[(ANY, "any"), ("no", "no"), ("yes", "yes")],
-                                    value="no", layout=narrow, style=style)
+        self.embargoed = w.Dropdown(
+            description="Embargoed",
+            options=[(ANY, "any"), ("no", "no"), ("yes", "yes")],
+            value="no",
+            layout=narrow,
+            style=style,
+        )
         self.r0_min = w.Text(description=r0_label("r0 min"), layout=narrow, style=style)
         self.r0_max = w.Text(description=r0_label("r0 max"), layout=narrow, style=style)
-        self.dataset_ids = w.Text(description="Dataset IDs", placeholder="ids, comma separated",
-                                  layout=w.Layout(width="466px"), style=style)
+        self.dataset_ids = w.Text(
+            description="Dataset IDs", placeholder="ids, comma separated", layout=w.Layout(width="466px"), style=style
+        )
         self.proposal_id = w.Text(description="Proposal", placeholder="pid_1_23", layout=narrow, style=style)
         self.target_type = w.Dropdown(description="Target", options=[ANY], layout=narrow, style=style)
-        self.all_stokes = w.Dropdown(description="All Stokes", options=[(ANY, "any"), ("yes", "yes"), ("no", "no")],
-                                     value="any", layout=narrow, style=style)
-        self.page_size = w.Dropdown(description="Page size", options=list(PAGE_SIZES),
-                                    value=core.DEFAULT_PAGE_SIZE, layout=narrow, style=style)
-        for control, name in ((self.start, "start"), (self.end, "end"), (self.instrument, "instrument"),
-                              (self.wavelength_min, "wavelength-min"), (self.wavelength_max, "wavelength-max"),
-                              (self.embargoed, "embargoed"), (self.r0_min, "r0-min"), (self.r0_max, "r0-max"),
-                              (self.dataset_ids, "dataset-ids"), (self.proposal_id, "proposal"),
-                              (self.target_type, "target"), (self.all_stokes, "stokes"),
-                              (self.page_size, "page-size")):
+        self.all_stokes = w.Dropdown(
+            description="All Stokes",
+            options=[(ANY, "any"), ("yes", "yes"), ("no", "no")],
+            value="any",
+            layout=narrow,
+            style=style,
+        )
+        self.page_size = w.Dropdown(
+            description="Page size", options=list(PAGE_SIZES), value=core.DEFAULT_PAGE_SIZE, layout=narrow, style=style
+        )
+        for control, name in (
+            (self.start, "start"),
+            (self.end, "end"),
+            (self.instrument, "instrument"),
+            (self.wavelength_min, "wavelength-min"),
+            (self.wavelength_max, "wavelength-max"),
+            (self.embargoed, "embargoed"),
+            (self.r0_min, "r0-min"),
+            (self.r0_max, "r0-max"),
+            (self.dataset_ids, "dataset-ids"),
+            (self.proposal_id, "proposal"),
+            (self.target_type, "target"),
+            (self.all_stokes, "stokes"),
+            (self.page_size, "page-size"),
+        ):
             control.add_class(f"dkw-search-{name}")
         self.children = [
             w.HBox([self.start, self.end, self.instrument]),

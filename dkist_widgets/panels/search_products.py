@@ -47,22 +47,31 @@ class ProductViewer(w.VBox):
         data = Path(path).read_bytes()
         if not data.startswith(b"%PDF-"):
             raise core.DownloadError(f"The quality report of {ds_id} is not a PDF.")
-        self.report_output.outputs = ({
-            "output_type": "display_data",
-            "data": {"application/pdf": base64.b64encode(data).decode("ascii"),
-                     "text/plain": f"Quality report of {ds_id}: {path}"},
-            "metadata": {},
-        },)
-        self.report_path.value = (f"<span class='dkw-report-path'>Quality report of <b>{escape(ds_id)}</b>: "
-                                  f"<code>{escape(path)}</code> ({human_bytes(len(data))})</span>")
+        self.report_output.outputs = (
+            {
+                "output_type": "display_data",
+                "data": {
+                    "application/pdf": base64.b64encode(data).decode("ascii"),
+                    "text/plain": f"Quality report of {ds_id}: {path}",
+                },
+                "metadata": {},
+            },
+        )
+        self.report_path.value = (
+            f"<span class='dkw-report-path'>Quality report of <b>{escape(ds_id)}</b>: "
+            f"<code>{escape(path)}</code> ({human_bytes(len(data))})</span>"
+        )
         self.report_file = Path(path)
 
     def show_movie(self, ds_id: str, path: Path) -> None:
         """Play the MP4 at ``path``."""
         data = Path(path).read_bytes()
-        video = w.Video(value=data, format="mp4", autoplay=True, loop=True, controls=True,
-                        layout=w.Layout(max_width="640px"))
+        video = w.Video(
+            value=data, format="mp4", autoplay=True, loop=True, controls=True, layout=w.Layout(max_width="640px")
+        )
         video.add_class("dkw-search-video")
-        self.movie_box.children = [w.HTML(f"Preview movie of <b>{escape(ds_id)}</b>: "
-                                          f"<code>{escape(path)}</code>"), video]
+        self.movie_box.children = [
+            w.HTML(f"Preview movie of <b>{escape(ds_id)}</b>: <code>{escape(path)}</code>"),
+            video,
+        ]
         self.movie_file = Path(path)

@@ -139,14 +139,20 @@ class ResultsGrid(w.VBox):
         self.next_button = w.Button(description="Next ▶", disabled=True, layout=w.Layout(width="110px"))
         self.prev_button.on_click(lambda _b: on_page(-1))
         self.next_button.on_click(lambda _b: on_page(+1))
-        self.column_chooser = w.SelectMultiple(options=list(self.wanted_columns), value=(),
-                                               rows=8, layout=w.Layout(width="320px"))
+        self.column_chooser = w.SelectMultiple(
+            options=list(self.wanted_columns), value=(), rows=8, layout=w.Layout(width="320px")
+        )
         self.column_chooser.add_class("dkw-search-columns")
         self.column_chooser.observe(self._on_columns, names="value")
         empty = dataframe([], ["Dataset ID", *[display_name(c) for c in self.wanted_columns if c != "Dataset ID"]])
-        self.grid = DataGrid(empty, selection_mode="row", column_widths=_widths(empty),
-                             layout=w.Layout(height="300px", width="100%"), auto_fit_columns=False,
-                             base_column_size=110)
+        self.grid = DataGrid(
+            empty,
+            selection_mode="row",
+            column_widths=_widths(empty),
+            layout=w.Layout(height="300px", width="100%"),
+            auto_fit_columns=False,
+            base_column_size=110,
+        )
         self.grid.add_class("dkw-search-grid")
         self.grid.on_cell_click(self._on_cell_click)
         self.children = [
@@ -183,8 +189,10 @@ class ResultsGrid(w.VBox):
             order = "descending" if desc else "ascending"
             if result.n_pages > 1:
                 first = result.first_index + 1
-                scope = (f"this page only (datasets {first:,}-{first + len(self.frame) - 1:,} of "
-                         f"{result.total:,}); other pages are sorted when shown")
+                scope = (
+                    f"this page only (datasets {first:,}-{first + len(self.frame) - 1:,} of "
+                    f"{result.total:,}); other pages are sorted when shown"
+                )
             else:
                 scope = f"all {len(self.frame):,} results"
             self.sort_note = f"Sorted by {display_name(column)}, {order}: {scope}."
@@ -192,8 +200,10 @@ class ResultsGrid(w.VBox):
         else:
             self.sort_note = ""
             if result.n_pages > 1:
-                text += (" <span class='dkw-search-sort-note'>Click a column header to sort this page; "
-                         "sorting applies to this page.</span>")
+                text += (
+                    " <span class='dkw-search-sort-note'>Click a column header to sort this page; "
+                    "sorting applies to this page.</span>"
+                )
         self.summary.value = text
 
     def _ordered(self):
@@ -240,7 +250,7 @@ class ResultsGrid(w.VBox):
         self.grid.data = view
         self.grid.column_widths = _widths(view)
         r0_header = next((n for n in view.columns if str(n).startswith(display_name(R0_COLUMN))), None)
-        self.grid.renderers = ({r0_header: self._text_renderer(format=f".{r0_decimals()}f")} if r0_header else {})
+        self.grid.renderers = {r0_header: self._text_renderer(format=f".{r0_decimals()}f")} if r0_header else {}
         self._write_summary()
 
     def header_layout(self) -> dict:
@@ -248,8 +258,10 @@ class ResultsGrid(w.VBox):
         view = self.grid.data
         widths = dict(self.grid.column_widths or {})
         index = view.index.name or "Dataset ID"
-        return {"row_header": widths.get(index, self.grid.base_row_header_size),
-                "columns": [[str(c), widths.get(str(c), self.grid.base_column_size)] for c in view.columns]}
+        return {
+            "row_header": widths.get(index, self.grid.base_row_header_size),
+            "columns": [[str(c), widths.get(str(c), self.grid.base_column_size)] for c in view.columns],
+        }
 
     def raw_column(self, header: str) -> str | None:
         """The raw column a header text names (arrows and units taken off)."""
@@ -289,7 +301,7 @@ class ResultsGrid(w.VBox):
             return False
         column, when, before = pending
         n = len(self.view_ids)
-        every_row = (len(rects or []) == 1 and int(rects[0]["r1"]) == 0 and int(rects[0]["r2"]) >= n - 1)
+        every_row = len(rects or []) == 1 and int(rects[0]["r1"]) == 0 and int(rects[0]["r2"]) >= n - 1
         if not every_row or time.monotonic() - when > HEADER_CLICK_WINDOW_S:
             return False
         descending = self.sort is not None and self.sort[0] == column and not self.sort[1]

@@ -34,8 +34,18 @@ import ipywidgets as w
 
 from ..core.formatting import escape, human_bytes, human_duration
 
-__all__ = ["TransferConfirm", "TransferSize", "transfer_size", "ENV_BYTES", "ENV_FILES", "ENV_RATE",
-           "DEFAULT_CONFIRM_BYTES", "DEFAULT_CONFIRM_FILES", "DEFAULT_RATE", "setting"]
+__all__ = [
+    "TransferConfirm",
+    "TransferSize",
+    "transfer_size",
+    "ENV_BYTES",
+    "ENV_FILES",
+    "ENV_RATE",
+    "DEFAULT_CONFIRM_BYTES",
+    "DEFAULT_CONFIRM_FILES",
+    "DEFAULT_RATE",
+    "setting",
+]
 
 ENV_BYTES = "DKIST_WIDGETS_CONFIRM_TRANSFER_BYTES"
 ENV_FILES = "DKIST_WIDGETS_CONFIRM_TRANSFER_FILES"
@@ -85,8 +95,11 @@ class TransferSize:
     def text(self, rate: float) -> str:
         files = f"{self.files:,} files" + (f" (+ unknown for {len(self.unknown_files)})" if self.unknown_files else "")
         size = human_bytes(self.bytes) + (f" (+ unknown for {len(self.unknown_bytes)})" if self.unknown_bytes else "")
-        eta = (f"about {human_duration(self.bytes / rate)} at {human_bytes(rate)}/s (an estimate)"
-               if rate > 0 else "no time estimate")
+        eta = (
+            f"about {human_duration(self.bytes / rate)} at {human_bytes(rate)}/s (an estimate)"
+            if rate > 0
+            else "no time estimate"
+        )
         return f"{self.n_datasets} dataset(s): {files}, {size}, {eta}"
 
 
@@ -113,8 +126,14 @@ class TransferConfirm(w.VBox):
     asked (``start(records)`` runs on "Start transfer") and False when the transfer
     is small enough to start at once (the caller starts it)."""
 
-    def __init__(self, *, confirm_bytes: float | None = None, confirm_files: float | None = None,
-                 transfer_rate: float | None = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        confirm_bytes: float | None = None,
+        confirm_files: float | None = None,
+        transfer_rate: float | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.add_class("dkw-search-confirm")
         self.confirm_bytes = setting(confirm_bytes, ENV_BYTES, DEFAULT_CONFIRM_BYTES)
@@ -122,8 +141,9 @@ class TransferConfirm(w.VBox):
         self.rate = setting(transfer_rate, ENV_RATE, DEFAULT_RATE)
         self.text = w.HTML()
         self.text.add_class("dkw-search-confirm-text")
-        self.start_button = w.Button(description="Start transfer", button_style="warning", icon="check",
-                                     layout=w.Layout(width="150px"))
+        self.start_button = w.Button(
+            description="Start transfer", button_style="warning", icon="check", layout=w.Layout(width="150px")
+        )
         self.start_button.add_class("dkw-search-confirm-start")
         self.cancel_button = w.Button(description="Don't transfer", layout=w.Layout(width="150px"))
         self.cancel_button.add_class("dkw-search-confirm-cancel")
@@ -141,12 +161,14 @@ class TransferConfirm(w.VBox):
         return self.pending is not None
 
     def needs_asking(self, size: TransferSize) -> bool:
-        unknown = ((size.unknown_bytes and self.confirm_bytes < math.inf)
-                   or (size.unknown_files and self.confirm_files < math.inf))
+        unknown = (size.unknown_bytes and self.confirm_bytes < math.inf) or (
+            size.unknown_files and self.confirm_files < math.inf
+        )
         return size.bytes > self.confirm_bytes or size.files > self.confirm_files or bool(unknown)
 
-    def ask(self, records: list[dict], start: Callable[[list[dict]], object],
-            on_cancel: Callable[[], object] | None = None) -> bool:
+    def ask(
+        self, records: list[dict], start: Callable[[list[dict]], object], on_cancel: Callable[[], object] | None = None
+    ) -> bool:
         size = transfer_size(records)
         self.size = size
         if not self.needs_asking(size):
@@ -155,8 +177,10 @@ class TransferConfirm(w.VBox):
         self.pending, self._start, self._on_cancel = list(records), start, on_cancel
         limits = f"asked above {human_bytes(self.confirm_bytes)} or {self.confirm_files:,.0f} files"
         ids = ", ".join(str(r.get("datasetId")) for r in records[:5]) + (" …" if len(records) > 5 else "")
-        self.text.value = (f"<div style='white-space:pre-wrap'><b>Transfer {escape(size.text(self.rate))}?</b>\n"
-                           f"{escape(ids)}\n<span style='opacity:.75'>{escape(limits)}</span></div>")
+        self.text.value = (
+            f"<div style='white-space:pre-wrap'><b>Transfer {escape(size.text(self.rate))}?</b>\n"
+            f"{escape(ids)}\n<span style='opacity:.75'>{escape(limits)}</span></div>"
+        )
         self.layout.display = "flex"
         return True
 

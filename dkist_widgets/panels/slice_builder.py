@@ -42,20 +42,35 @@ class _AxisControl:
     def __init__(self, axis: int, name: str, length: int, on_change):
         self.axis = axis
         self.length = length
-        self.label = w.HTML(f"<b>{escape(name)}</b> <span class='dkw-muted'>({length})</span>",
-                            layout=w.Layout(width="190px", flex="0 0 190px"))
-        self.mode = w.ToggleButtons(options=MODES, value="all", style={"button_width": "64px"},
-                                    layout=w.Layout(width="auto", flex="0 0 auto"))
+        self.label = w.HTML(
+            f"<b>{escape(name)}</b> <span class='dkw-muted'>({length})</span>",
+            layout=w.Layout(width="190px", flex="0 0 190px"),
+        )
+        self.mode = w.ToggleButtons(
+            options=MODES, value="all", style={"button_width": "64px"}, layout=w.Layout(width="auto", flex="0 0 auto")
+        )
         top = max(length - 1, 0)
-        self.range = w.IntRangeSlider(value=(0, top), min=0, max=top, continuous_update=True,
-                                      layout=w.Layout(width="300px", flex="0 0 300px"), disabled=True)
-        self.index = w.IntSlider(value=0, min=0, max=top, continuous_update=True,
-                                 layout=w.Layout(width="300px", flex="0 0 300px", display="none"))
+        self.range = w.IntRangeSlider(
+            value=(0, top),
+            min=0,
+            max=top,
+            continuous_update=True,
+            layout=w.Layout(width="300px", flex="0 0 300px"),
+            disabled=True,
+        )
+        self.index = w.IntSlider(
+            value=0,
+            min=0,
+            max=top,
+            continuous_update=True,
+            layout=w.Layout(width="300px", flex="0 0 300px", display="none"),
+        )
         self.range.add_class("dkw-axis-range")
         self.index.add_class("dkw-axis-index")
         self.world = w.HTML(layout=w.Layout(width="auto", flex="1 1 auto", min_width="0"))
-        self.row = w.HBox([self.label, self.mode, self.range, self.index, self.world],
-                          layout=w.Layout(align_items="center"))
+        self.row = w.HBox(
+            [self.label, self.mode, self.range, self.index, self.world], layout=w.Layout(align_items="center")
+        )
         self.row.add_class("dkw-slice-axis")
         for control in (self.mode, self.range, self.index):
             control.observe(lambda _change: on_change(self), names="value")
@@ -111,14 +126,14 @@ class SliceBuilder(StaticForm, w.VBox):
         self._following = False  # True while the controls are being set from the model
         self.summary = w.HTML()
         self.summary.add_class("dkw-slice-summary")
-        self.bar = w.FloatProgress(value=0, min=0, max=1, description="files",
-                                   layout=w.Layout(width="420px"))
+        self.bar = w.FloatProgress(value=0, min=0, max=1, description="files", layout=w.Layout(width="420px"))
         self.code = CodeSnippet(testid="slice-code")
         self.code.add_class("dkw-slice-code")
         self.applied = w.HTML()
         self.applied.add_class("dkw-slice-applied")
-        self.apply_button = w.Button(description="Apply", button_style="primary",
-                                     tooltip="Make this slice the working subset of every panel")
+        self.apply_button = w.Button(
+            description="Apply", button_style="primary", tooltip="Make this slice the working subset of every panel"
+        )
         self.reset_button = w.Button(description="Reset", tooltip="Back to the whole dataset")
         self.status = w.HTML()
         self.apply_button.on_click(lambda _b: self.apply())
@@ -127,8 +142,9 @@ class SliceBuilder(StaticForm, w.VBox):
         self._tiles_box = w.VBox()
         self.children = [
             theme_style(),
-            w.HTML("<b>Slice builder</b> <span class='dkw-muted'>— what a slice costs before "
-                   "anything is downloaded</span>"),
+            w.HTML(
+                "<b>Slice builder</b> <span class='dkw-muted'>— what a slice costs before anything is downloaded</span>"
+            ),
             self._tiles_box,
             self._axes_box,
             self.summary,
@@ -154,8 +170,7 @@ class SliceBuilder(StaticForm, w.VBox):
         self._tiles_box.children = self._tile_toggles() if self.model.is_tiled else []
         names = pixel_axis_names(ds)
         shape = ds.data.shape
-        self.axes = [_AxisControl(i, names[i], shape[i], self._on_axis_change)
-                     for i in range(len(shape))]
+        self.axes = [_AxisControl(i, names[i], shape[i], self._on_axis_change) for i in range(len(shape))]
         self._axes_box.children = [a.row for a in self.axes]
         for control in self.axes:
             self._update_world(control)
@@ -199,15 +214,21 @@ class SliceBuilder(StaticForm, w.VBox):
             row = []
             for c in range(grid_shape[1] if len(grid_shape) > 1 else 1):
                 position = (r, c) if len(grid_shape) > 1 else (r,)
-                button = w.ToggleButton(value=bool(chosen[position]), description=f"{r},{c}",
-                                        disabled=position not in available,
-                                        layout=w.Layout(width="52px"),
-                                        tooltip="masked tile: no data" if position not in available else "")
+                button = w.ToggleButton(
+                    value=bool(chosen[position]),
+                    description=f"{r},{c}",
+                    disabled=position not in available,
+                    layout=w.Layout(width="52px"),
+                    tooltip="masked tile: no data" if position not in available else "",
+                )
                 button.observe(lambda _c: self._on_tiles(), names="value")
                 self._tile_buttons[position] = button
                 row.append(button)
             rows.append(w.HBox(row))
-        return [w.HTML("<b>Tiles</b> <span class='dkw-muted'>(the slice applies within each chosen tile)</span>"), *rows]
+        return [
+            w.HTML("<b>Tiles</b> <span class='dkw-muted'>(the slice applies within each chosen tile)</span>"),
+            *rows,
+        ]
 
     def _on_tiles(self) -> None:
         if self._following:
@@ -235,7 +256,9 @@ class SliceBuilder(StaticForm, w.VBox):
             start = describe_world_at(ds, control.axis, lo)
             end = describe_world_at(ds, control.axis, hi)
         except Exception as err:  # noqa: BLE001 - a WCS that cannot evaluate: say so, keep working
-            control.world.value = f"<span class='dkw-muted'>world values unavailable ({escape(type(err).__name__)})</span>"
+            control.world.value = (
+                f"<span class='dkw-muted'>world values unavailable ({escape(type(err).__name__)})</span>"
+            )
             return
         text = escape(start) if lo == hi else f"{escape(start)} &nbsp;→&nbsp; {escape(end)}"
         control.world.value = f"<span class='dkw-world-values'>{text}</span>"
@@ -300,13 +323,19 @@ class SliceBuilder(StaticForm, w.VBox):
         """Say whether the controls show the model's working slice or an unapplied draft."""
         working = self.model.working_preview
         draft = getattr(self, "preview", None)
-        same = (working is not None and draft is not None and draft.shape == working.shape
-                and np.array_equal(draft.frame_ids, working.frame_ids))
+        same = (
+            working is not None
+            and draft is not None
+            and draft.shape == working.shape
+            and np.array_equal(draft.frame_ids, working.frame_ids)
+        )
         if same:
             self.applied.value = "<span class='dkw-ok' data-testid='slice-applied'>working slice</span>"
         else:
-            self.applied.value = ("<span class='dkw-warn' data-testid='slice-applied'>"
-                                  "not applied: press Apply to make it the working slice</span>")
+            self.applied.value = (
+                "<span class='dkw-warn' data-testid='slice-applied'>"
+                "not applied: press Apply to make it the working slice</span>"
+            )
 
     def apply(self) -> None:
         """Make the controls' slice the model's working subset."""

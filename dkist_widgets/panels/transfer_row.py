@@ -74,13 +74,28 @@ class TaskRow(w.VBox):
             f'<b class="dkw-task-label">{escape(p.label or "(no label)")}</b> '
             f'<span class="dkw-muted">task {escape(p.task_id)} &rarr; {escape(p.destination_path)}</span>'
         )
-        tone = "dkw-ok" if p.succeeded else "dkw-error" if (p.done and not p.cancelled) or p.faults else "dkw-warn" if p.cancelled else "dkw-text"
+        tone = (
+            "dkw-ok"
+            if p.succeeded
+            else "dkw-error"
+            if (p.done and not p.cancelled) or p.faults
+            else "dkw-warn"
+            if p.cancelled
+            else "dkw-text"
+        )
         self.status.value = (
-            f'<span class="dkw-task-status {tone}" data-status="{escape(p.status)}">'
-            f"{escape(p.words)}</span>"
+            f'<span class="dkw-task-status {tone}" data-status="{escape(p.status)}">{escape(p.words)}</span>'
         )
         self.bar.value = float(p.fraction or 0.0)
-        self.bar.bar_style = "success" if p.succeeded else "danger" if p.done and not p.cancelled else "warning" if p.cancelled or p.faults else "info"
+        self.bar.bar_style = (
+            "success"
+            if p.succeeded
+            else "danger"
+            if p.done and not p.cancelled
+            else "warning"
+            if p.cancelled or p.faults
+            else "info"
+        )
         self.info.value = f'<span class="dkw-task-info">{escape(p.text)}</span>'
         self.cancel_button.layout.display = "none" if p.done else ""
         if p.done:
@@ -89,7 +104,7 @@ class TaskRow(w.VBox):
             self._last_events = p.events
             rows = "".join(
                 f'<tr><td>{escape(e.get("time") or "")}</td><td class="{"dkw-error" if e.get("is_error") else "dkw-text"}">'
-                f'{escape(e.get("code") or "")}</td><td>{escape(e.get("description") or "")}</td></tr>'
+                f"{escape(e.get('code') or '')}</td><td>{escape(e.get('description') or '')}</td></tr>"
                 for e in p.events
             )
             self.events.value = f'<table class="dkw-task-events">{rows}</table>' if rows else "<i>no events</i>"

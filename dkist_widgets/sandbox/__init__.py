@@ -31,7 +31,7 @@ _missing = missing_sandbox_packages()
 if _missing:
     raise ImportError(
         "The offline sample world needs the 'sandbox' extra "
-        f"(missing: {', '.join(_missing)}): pip install \"dkist-widgets[sandbox]\"."
+        f'(missing: {", ".join(_missing)}): pip install "dkist-widgets[sandbox]".'
     )
 
 from .world import ENV_WORLD_STATE, World, current, start  # noqa: E402

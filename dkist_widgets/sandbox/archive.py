@@ -94,8 +94,10 @@ class Archive:
         for record in self.catalogue:
             if record["datasetId"] == dataset_id:
                 return record
-        raise KeyError(f"no dataset {dataset_id!r} in the sample archive "
-                       f"(known: {', '.join(r['datasetId'] for r in self.catalogue)})")
+        raise KeyError(
+            f"no dataset {dataset_id!r} in the sample archive "
+            f"(known: {', '.join(r['datasetId'] for r in self.catalogue)})"
+        )
 
     def _object(self, dataset_id: str, key: str) -> Path:
         record = self.record(dataset_id)
@@ -120,6 +122,7 @@ class Archive:
 
 # --- the datasets ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Plan:
     dataset_id: str
@@ -135,19 +138,40 @@ class _Plan:
 
 
 PLANS = (
-    _Plan(VISP_FE630_ID, "pid_1_123", "visp", create_date="2022-11-14T22:18:17.759000",
-          description="Quiet-Sun spectropolarimetry in Fe I 630 nm under variable seeing.",
-          filter_nm=630.25),
-    _Plan(VISP_CA854_ID, "pid_2_114", "visp", embargoed=True, embargo_end="2027-06-30T00:00:00",
-          create_date="2023-05-23T19:02:41.112000",
-          description="Chromospheric Ca II 854 nm raster scans, two repeats, poor seeing.",
-          filter_nm=854.21),
-    _Plan(VBI_HBETA_ID, "pid_1_50", "vbi", create_date="2023-01-10T08:41:09.350000",
-          description="VBI blue H-beta mosaic of a quiet region, three repeats.",
-          filter_nm=486.135),
-    _Plan(VISP_CA397_ID, "pid_2_41", "visp-headers-only", create_date="2024-05-02T11:05:33.001000",
-          description="Large Ca II H sunspot raster (headers only in the sandbox: no FITS).",
-          filter_nm=396.85),
+    _Plan(
+        VISP_FE630_ID,
+        "pid_1_123",
+        "visp",
+        create_date="2022-11-14T22:18:17.759000",
+        description="Quiet-Sun spectropolarimetry in Fe I 630 nm under variable seeing.",
+        filter_nm=630.25,
+    ),
+    _Plan(
+        VISP_CA854_ID,
+        "pid_2_114",
+        "visp",
+        embargoed=True,
+        embargo_end="2027-06-30T00:00:00",
+        create_date="2023-05-23T19:02:41.112000",
+        description="Chromospheric Ca II 854 nm raster scans, two repeats, poor seeing.",
+        filter_nm=854.21,
+    ),
+    _Plan(
+        VBI_HBETA_ID,
+        "pid_1_50",
+        "vbi",
+        create_date="2023-01-10T08:41:09.350000",
+        description="VBI blue H-beta mosaic of a quiet region, three repeats.",
+        filter_nm=486.135,
+    ),
+    _Plan(
+        VISP_CA397_ID,
+        "pid_2_41",
+        "visp-headers-only",
+        create_date="2024-05-02T11:05:33.001000",
+        description="Large Ca II H sunspot raster (headers only in the sandbox: no FITS).",
+        filter_nm=396.85,
+    ),
 )
 
 
@@ -156,16 +180,40 @@ def _visp_specs():
 
     return {
         VISP_FE630_ID: VispSpec(
-            dataset_id=VISP_FE630_ID, proposal_id="pid_1_123", experiment_id="eid_1_123",
-            start_time="2022-10-24T21:28:07.635", linewave_nm=630.25, line_name="Fe I",
-            n_steps=100, n_wave=VISP_FULL_SPECTRUM_N_WAVE, seed=630, median_r0=0.12, spell_length=22.0,
-            hpln_arcsec=-350.0, hplt_arcsec=220.0, target="quietsun", recipe_run_id=587),
+            dataset_id=VISP_FE630_ID,
+            proposal_id="pid_1_123",
+            experiment_id="eid_1_123",
+            start_time="2022-10-24T21:28:07.635",
+            linewave_nm=630.25,
+            line_name="Fe I",
+            n_steps=100,
+            n_wave=VISP_FULL_SPECTRUM_N_WAVE,
+            seed=630,
+            median_r0=0.12,
+            spell_length=22.0,
+            hpln_arcsec=-350.0,
+            hplt_arcsec=220.0,
+            target="quietsun",
+            recipe_run_id=587,
+        ),
         VISP_CA854_ID: VispSpec(
-            dataset_id=VISP_CA854_ID, proposal_id="pid_2_114", experiment_id="eid_2_114",
-            start_time="2023-05-02T17:41:12.250", linewave_nm=854.21, line_name="Ca II",
-            n_steps=100, n_maps=2, dispersion_nm=0.004, seed=854, median_r0=0.05,
-            spell_length=30.0, hpln_arcsec=410.0, hplt_arcsec=-95.0, target="plage",
-            recipe_run_id=1204),
+            dataset_id=VISP_CA854_ID,
+            proposal_id="pid_2_114",
+            experiment_id="eid_2_114",
+            start_time="2023-05-02T17:41:12.250",
+            linewave_nm=854.21,
+            line_name="Ca II",
+            n_steps=100,
+            n_maps=2,
+            dispersion_nm=0.004,
+            seed=854,
+            median_r0=0.05,
+            spell_length=30.0,
+            hpln_arcsec=410.0,
+            hplt_arcsec=-95.0,
+            target="plage",
+            recipe_run_id=1204,
+        ),
     }
 
 
@@ -206,7 +254,7 @@ def _visp_movie_frames(spec, frames):
         for k in range(2, spec.n_steps + 1, 2):
             image = np.full_like(both, np.nan)
             image[:, :k] = both[:, :k]
-            image[:, spec.n_steps:spec.n_steps + k] = both[:, spec.n_steps:spec.n_steps + k]
+            image[:, spec.n_steps : spec.n_steps + k] = both[:, spec.n_steps : spec.n_steps + k]
             yield image[::-1]
 
 
@@ -241,19 +289,27 @@ def _build_vbi(plan: _Plan, dataset_dir: Path) -> dict:
     from .archive_fits import write_fits_files
     from .vbi import VbiSpec, mosaic_images, vbi_headers_and_frames
 
-    spec = VbiSpec(dataset_id=plan.dataset_id, proposal_id=plan.proposal_id, experiment_id="eid_1_50",
-                   start_time="2022-12-27T19:27:42.338", seed=486, median_r0=0.11)
+    spec = VbiSpec(
+        dataset_id=plan.dataset_id,
+        proposal_id=plan.proposal_id,
+        experiment_id="eid_1_50",
+        start_time="2022-12-27T19:27:42.338",
+        seed=486,
+        median_r0=0.11,
+    )
     headers, filenames, frames, _ = vbi_headers_and_frames(spec)
     paths_ = write_fits_files(dataset_dir, headers, filenames, frames)
     extra = _search_fields(plan)
-    extra.update({
-        "frameCount": len(paths_),
-        "originalFrameCount": len(paths_),
-        "datasetSize": sum(p.stat().st_size for p in paths_) / 2**30,
-        "wavelengthMin": float(headers["WAVEMIN"][0]),
-        "wavelengthMax": float(headers["WAVEMAX"][0]),
-        "filterWavelengths": [float(spec.linewave_nm)],
-    })
+    extra.update(
+        {
+            "frameCount": len(paths_),
+            "originalFrameCount": len(paths_),
+            "datasetSize": sum(p.stat().st_size for p in paths_) / 2**30,
+            "wavelengthMin": float(headers["WAVEMIN"][0]),
+            "wavelengthMax": float(headers["WAVEMAX"][0]),
+            "filterWavelengths": [float(spec.linewave_nm)],
+        }
+    )
     _, record = write_dataset_asdf(dataset_dir, headers, filenames, extra)
     _products(dataset_dir, record, headers, mosaic_images(headers, frames, spec))
     return record
@@ -262,8 +318,9 @@ def _build_vbi(plan: _Plan, dataset_dir: Path) -> dict:
 def _build_headers_only(plan: _Plan, dataset_dir: Path) -> dict:
     from .headers_only import headers_only_spec, preview_frames, write_headers_only
 
-    spec = headers_only_spec(1000, 4, seed=397, dataset_id=plan.dataset_id, proposal_id=plan.proposal_id,
-                             median_r0=0.065)
+    spec = headers_only_spec(
+        1000, 4, seed=397, dataset_id=plan.dataset_id, proposal_id=plan.proposal_id, median_r0=0.065
+    )
     extra = _search_fields(plan)
     extra["originalFrameCount"] = spec.n_files
     _, record, headers = write_headers_only(dataset_dir, spec, inventory=extra)
@@ -275,6 +332,7 @@ _BUILDERS = {"visp": _build_visp, "vbi": _build_vbi, "visp-headers-only": _build
 
 
 # --- generation ---------------------------------------------------------------------
+
 
 def _final_dir(root: Path, plan: _Plan) -> Path:
     return root / DKIST_BUCKET / plan.proposal_id / plan.dataset_id
@@ -339,8 +397,9 @@ def _build_one(root: Path, plan: _Plan, progress: Progress) -> dict:
         shutil.rmtree(building, ignore_errors=True)
         raise
     if progress:
-        progress(f"dataset {plan.dataset_id} ready ({record['frameCount']} frames, "
-                 f"{time.perf_counter() - started:.1f} s)")
+        progress(
+            f"dataset {plan.dataset_id} ready ({record['frameCount']} frames, {time.perf_counter() - started:.1f} s)"
+        )
     return record
 
 

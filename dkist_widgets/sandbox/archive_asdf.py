@@ -73,8 +73,7 @@ def _parser(parser_class, table: Table, filenames):
         parser = parser_class.__new__(parser_class)
         parser._headers = with_names
         parser.__dict__["headers"] = table
-        small = [k for k in table.colnames
-                 if k in _HEADER_ARRAY_KEYS or k.startswith(_HEADER_ARRAY_PREFIXES)]
+        small = [k for k in table.colnames if k in _HEADER_ARRAY_KEYS or k.startswith(_HEADER_ARRAY_PREFIXES)]
         parser.__dict__["header_array"] = np.array(table[small]).reshape(parser.files_shape, order="F")
     headers = parser.headers
     parser.__dict__["midpoint_header"] = headers[fast_midpoint_index(headers["DATE-AVG"])]
@@ -102,9 +101,7 @@ def _single_dataset(parser, transform_builder, inventory: Mapping[str, Any]):
     # C order over the file axes: (stokes, map, step) for VISP.
     names = np.asarray(table["filename"], dtype=str)
     fileuris = names.reshape(parser.files_shape, order="F").T
-    manager = DKISTFileManager.from_parts(
-        fileuris.tolist(), 0, dtype.name, shape, loader=AstropyFITSLoader
-    )
+    manager = DKISTFileManager.from_parts(fileuris.tolist(), 0, dtype.name, shape, loader=AstropyFITSLoader)
     meta = {
         "inventory": inventory,
         "headers": parser.headers,

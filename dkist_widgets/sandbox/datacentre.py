@@ -107,6 +107,7 @@ def _mangled(document: Any, kind: str) -> bytes:
 
     return json.dumps(swap(document), allow_nan=False).encode()
 
+
 #: Route names used for request counts and to aim faults.
 ROUTES = ("search", "searchValues", "config", "asdf", "quality", "movie", "other")
 
@@ -168,8 +169,7 @@ _PAGING = ("pageNumber", "pageSize")
 
 #: Every query parameter the search route understands.
 SEARCH_PARAMETERS = frozenset(
-    [*_EXACT, *_CASELESS, *_LIST_ANY, *_BOOLEAN, *_NUMBER_RANGE, *_TIME_RANGE, *_BOX,
-     "wavelengthRanges", *_PAGING]
+    [*_EXACT, *_CASELESS, *_LIST_ANY, *_BOOLEAN, *_NUMBER_RANGE, *_TIME_RANGE, *_BOX, "wavelengthRanges", *_PAGING]
 )
 
 
@@ -285,9 +285,7 @@ def _compile_filters(query: Mapping[str, list[str]]):
         elif name in _LIST_ANY:
             key = _LIST_ANY[name]
             wanted = {v.lower() for v in _split_values(raw)}
-            predicates.append(
-                lambda r, k=key, w=wanted: bool(w & {str(x).lower() for x in (r.get(k) or [])})
-            )
+            predicates.append(lambda r, k=key, w=wanted: bool(w & {str(x).lower() for x in (r.get(k) or [])}))
         elif name in _BOOLEAN:
             key = _BOOLEAN[name]
             value = _parse_bool(raw[-1], name)
@@ -335,7 +333,7 @@ def _compile_filters(query: Mapping[str, list[str]]):
             numbers = [_parse_float(v, name) for v in _split_values(raw)]
             if not numbers or len(numbers) % 2:
                 raise SearchError("wavelengthRanges needs pairs of numbers (nm)")
-            ranges = [tuple(sorted(numbers[i:i + 2])) for i in range(0, len(numbers), 2)]
+            ranges = [tuple(sorted(numbers[i : i + 2])) for i in range(0, len(numbers), 2)]
 
             def pred(r, ranges=ranges):
                 lo, hi = _number(r, "wavelengthMin"), _number(r, "wavelengthMax")
@@ -375,7 +373,7 @@ def search_catalogue(catalogue: Iterable[Mapping], query: Mapping[str, list[str]
     if page_size < 1 or page_number < 1:
         raise SearchError("pageSize and pageNumber must be at least 1")
     start = (page_number - 1) * page_size
-    page = matches[start:start + page_size]
+    page = matches[start : start + page_size]
     return {
         "authorizationStatusCode": 200,
         "authorizationStatusDescription": "OK",
@@ -384,20 +382,31 @@ def search_catalogue(catalogue: Iterable[Mapping], query: Mapping[str, list[str]
     }
 
 
-_CATEGORICAL = ("instrumentNames", "targetTypes", "status", "highLevelSoftwareVersion",
-                "workflowName", "workflowVersion", "headerVersion", "spectralLines")
+_CATEGORICAL = (
+    "instrumentNames",
+    "targetTypes",
+    "status",
+    "highLevelSoftwareVersion",
+    "workflowName",
+    "workflowVersion",
+    "headerVersion",
+    "spectralLines",
+)
 _CATEGORICAL_KEYS = {"instrumentNames": "instrumentName"}
-_RANGES_NUMERIC = ("exposureTime", "qualityAverageFriedParameter", "averageDatasetSpectralSampling",
-                   "averageDatasetSpatialSampling", "averageDatasetTemporalSampling")
+_RANGES_NUMERIC = (
+    "exposureTime",
+    "qualityAverageFriedParameter",
+    "averageDatasetSpectralSampling",
+    "averageDatasetSpatialSampling",
+    "averageDatasetTemporalSampling",
+)
 _RANGES_TIME = ("createDate", "endTime", "startTime", "headerDataUnitCreationDate")
 
 
 def search_values(catalogue: Iterable[Mapping]) -> dict:
     """The ``searchValues`` document for ``catalogue`` (shape of dkist's shipped file)."""
     records = list(catalogue)
-    shipped = json.loads(
-        (importlib.resources.files("dkist.data") / "api_search_values.json").read_text()
-    )
+    shipped = json.loads((importlib.resources.files("dkist.data") / "api_search_values.json").read_text())
     fallback = {p["parameterName"]: p["values"] for p in shipped["parameterValues"]}
     out = []
 
@@ -607,12 +616,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif route in ("asdf", "quality", "movie"):
             self._serve_file(route, query)
         elif self.path.split("?")[0] in ("", "/"):
-            self._send_json(200, {
-                "service": "DKIST sandbox data centre",
-                "dataset_endpoint": dc.dataset_endpoint,
-                "download_endpoint": dc.download_endpoint,
-                "datasets": len(dc.catalogue),
-            })
+            self._send_json(
+                200,
+                {
+                    "service": "DKIST sandbox data centre",
+                    "dataset_endpoint": dc.dataset_endpoint,
+                    "download_endpoint": dc.download_endpoint,
+                    "datasets": len(dc.catalogue),
+                },
+            )
         else:
             self._error(404, f"no route {self.path.split('?')[0]}")
 
@@ -627,19 +639,20 @@ class _Handler(BaseHTTPRequestHandler):
         if record is None:
             self._error(404, f"unknown dataset {dataset_id!r}", datasetId=dataset_id)
             return
-        key_name = {"asdf": "asdfObjectKey", "quality": "qualityReportObjectKey",
-                    "movie": "browseMovieObjectKey"}[route]
+        key_name = {"asdf": "asdfObjectKey", "quality": "qualityReportObjectKey", "movie": "browseMovieObjectKey"}[
+            route
+        ]
         object_key = record.get(key_name)
         if not object_key:
             self._error(404, f"dataset {dataset_id!r} has no {route} file", datasetId=dataset_id)
             return
         file_path = dc.object_path(record, object_key)
         if file_path is None or not file_path.is_file():
-            self._error(404, f"{route} file of dataset {dataset_id!r} is missing from the archive",
-                        datasetId=dataset_id)
+            self._error(
+                404, f"{route} file of dataset {dataset_id!r} is missing from the archive", datasetId=dataset_id
+            )
             return
-        content_type = {"asdf": "application/asdf", "quality": "application/pdf",
-                        "movie": "video/mp4"}[route]
+        content_type = {"asdf": "application/asdf", "quality": "application/pdf", "movie": "video/mp4"}[route]
         size = file_path.stat().st_size
         self.send_response(200)
         self.send_header("Content-Type", content_type)
@@ -656,10 +669,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _route_of(path: str) -> str:
     if path.startswith("/datasets/"):
-        rest = path[len("/datasets/"):].rstrip("/")
+        rest = path[len("/datasets/") :].rstrip("/")
         return {"v1": "search", "v1/searchValues": "searchValues", "v1/config": "config"}.get(rest, "other")
     if path.startswith("/download/"):
-        rest = path[len("/download/"):].rstrip("/")
+        rest = path[len("/download/") :].rstrip("/")
         return rest if rest in ("asdf", "quality", "movie") else "other"
     return "other"
 
@@ -681,8 +694,15 @@ class DataCentre:
     Use ``start()``/``stop()`` or ``with DataCentre(...) as dc:``.
     """
 
-    def __init__(self, catalogue: Iterable[Mapping], archive_root: Path | str,
-                 host: str = "127.0.0.1", port: int = 0, *, endpoint_id: str = DKIST_ENDPOINT_ID):
+    def __init__(
+        self,
+        catalogue: Iterable[Mapping],
+        archive_root: Path | str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        endpoint_id: str = DKIST_ENDPOINT_ID,
+    ):
         self.catalogue: list[dict] = [dict(r) for r in catalogue]
         ids = [r.get("datasetId") for r in self.catalogue]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -708,8 +728,9 @@ class DataCentre:
         self._stopping.clear()
         self._server = _Server((self._host, self._port), _Handler)
         self._server.datacentre = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-datacentre",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sandbox-datacentre", kwargs={"poll_interval": 0.1}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -782,8 +803,9 @@ class DataCentre:
         return cached
 
     # faults
-    def inject_fault(self, kind: str, count: int | None = 1, *, delay: float = 5.0,
-                     routes: Iterable[str] | None = None) -> Fault:
+    def inject_fault(
+        self, kind: str, count: int | None = 1, *, delay: float = 5.0, routes: Iterable[str] | None = None
+    ) -> Fault:
         """Misbehave on the next ``count`` matching requests (None: until cleared).
 
         ``kind`` is one of :data:`FAULT_KINDS`; ``routes`` limits it to some of

@@ -62,17 +62,14 @@ ENV_GLOBUS_TRANSFER = "GLOBUS_SDK_SERVICE_URL_TRANSFER"
 
 def _check_endpoints(dataset_endpoint: str, download_endpoint: str) -> None:
     if not dataset_endpoint.endswith("/"):
-        raise ValueError(
-            f"dataset_endpoint must end with '/' (dkist appends 'v1' to it): {dataset_endpoint!r}"
-        )
+        raise ValueError(f"dataset_endpoint must end with '/' (dkist appends 'v1' to it): {dataset_endpoint!r}")
     if download_endpoint.endswith("/"):
-        raise ValueError(
-            f"download_endpoint must not end with '/' (dkist appends '/asdf?...'): {download_endpoint!r}"
-        )
+        raise ValueError(f"download_endpoint must not end with '/' (dkist appends '/asdf?...'): {download_endpoint!r}")
 
 
-def configure_this_process(dataset_endpoint: str, download_endpoint: str, *,
-                           refresh_values: bool = True, timeout: float = 5.0) -> dict[str, str]:
+def configure_this_process(
+    dataset_endpoint: str, download_endpoint: str, *, refresh_values: bool = True, timeout: float = 5.0
+) -> dict[str, str]:
     """Point this process's ``dkist.net.conf`` at the given endpoints.
 
     Safe before or after ``import dkist.net``. With ``refresh_values`` the search
@@ -156,8 +153,9 @@ def _original_config_home() -> Path:
     return Path(env) if env else Path.home() / ".config"
 
 
-def write_dkist_cfg(config_dir: Path, dataset_endpoint: str, download_endpoint: str,
-                    *, template: Path | None = None) -> Path:
+def write_dkist_cfg(
+    config_dir: Path, dataset_endpoint: str, download_endpoint: str, *, template: Path | None = None
+) -> Path:
     """Write ``{config_dir}/dkist/dkist.cfg`` with the endpoints in ``[net]``.
 
     ``template`` (the user's own ``dkist.cfg``) is copied first so their other
@@ -233,8 +231,9 @@ def _seed_search_values(dataset_endpoint: str, timeout: float = 5.0) -> bool:
     return True
 
 
-def kernel_environment(config_dir: Path | str, dataset_endpoint: str, download_endpoint: str,
-                       transfer_url: str | None = None) -> dict[str, str]:
+def kernel_environment(
+    config_dir: Path | str, dataset_endpoint: str, download_endpoint: str, transfer_url: str | None = None
+) -> dict[str, str]:
     """Environment variables that make a fresh process use these endpoints.
 
     Writes ``{config_dir}/dkist/dkist.cfg``, mirrors the user's config home into

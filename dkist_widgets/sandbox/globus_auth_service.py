@@ -452,7 +452,9 @@ class _Handler(BaseHTTPRequestHandler):
                 try:
                     _, target = self.svc.authorize(query)
                 except OAuthError as err:
-                    self._html(err.status, "Sign-in failed", f"<p>{html.escape(err.error)}: {html.escape(err.description)}</p>")
+                    self._html(
+                        err.status, "Sign-in failed", f"<p>{html.escape(err.error)}: {html.escape(err.description)}</p>"
+                    )
                     return
                 self._send(302, b"", "text/plain", {"Location": target})
             elif path == "/v2/web/auth-code":

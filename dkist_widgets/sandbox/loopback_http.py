@@ -71,8 +71,9 @@ class LoopbackService:
         server = server_class((self._host, self._port), handler)
         server.service = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=thread_name, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=thread_name, daemon=True
+        )
         self._thread.start()
         return True
 

@@ -154,8 +154,7 @@ def write_quality_report(pdf_path: Path, headers, record: Mapping) -> Path:
             fig.text(0.08, y, f"{label}:", fontsize=10, weight="bold")
             fig.text(0.36, y, _fmt(value)[:90], fontsize=10)
             y -= 0.03
-        fig.text(0.08, 0.06, "Sandbox product: values computed from the dataset headers.",
-                 fontsize=8, style="italic")
+        fig.text(0.08, 0.06, "Sandbox product: values computed from the dataset headers.", fontsize=8, style="italic")
         pdf.savefig(fig)
 
         # page 2: r0 over time and its histogram
@@ -167,19 +166,16 @@ def write_quality_report(pdf_path: Path, headers, record: Mapping) -> Path:
             ax1.legend(loc="upper right", fontsize=8)
             masked = ~np.isfinite(r0)
             if masked.any():
-                ax1.plot(np.asarray(x)[masked], np.zeros(masked.sum()), "|", color="0.6",
-                         label="masked frames")
+                ax1.plot(np.asarray(x)[masked], np.zeros(masked.sum()), "|", color="0.6", label="masked frames")
         else:
-            ax1.text(0.5, 0.5, "No valid ATMOS_R0 in this dataset", ha="center", va="center",
-                     transform=ax1.transAxes)
+            ax1.text(0.5, 0.5, "No valid ATMOS_R0 in this dataset", ha="center", va="center", transform=ax1.transAxes)
         ax1.set_title(f"Fried parameter r0 ({n_frames - n_r0} masked or missing of {n_frames} frames)")
         ax1.set_ylabel("r0 (cm)")
         time_axis(ax1)
         finite = r0[np.isfinite(r0)] * 100
         if finite.size:
             ax2.hist(finite, bins=min(30, max(5, finite.size // 4)), color="tab:blue")
-            ax2.axvline(np.median(finite), color="k", ls="--", lw=1,
-                        label=f"median {np.median(finite):.2f} cm")
+            ax2.axvline(np.median(finite), color="k", ls="--", lw=1, label=f"median {np.median(finite):.2f} cm")
             ax2.legend(fontsize=8)
         else:
             ax2.text(0.5, 0.5, "No r0 values", ha="center", va="center", transform=ax2.transAxes)
@@ -196,8 +192,7 @@ def write_quality_report(pdf_path: Path, headers, record: Mapping) -> Path:
         if light is not None and np.isfinite(light).any():
             ax1.plot(x, light, "-", color="tab:orange", lw=1)
         else:
-            ax1.text(0.5, 0.5, "No LIGHTLVL in this dataset", ha="center", va="center",
-                     transform=ax1.transAxes)
+            ax1.text(0.5, 0.5, "No LIGHTLVL in this dataset", ha="center", va="center", transform=ax1.transAxes)
         ax1.set_title("Light level")
         ax1.set_ylabel("LIGHTLVL")
         lock = _column(headers, "AO_LOCK")
@@ -207,8 +202,7 @@ def write_quality_report(pdf_path: Path, headers, record: Mapping) -> Path:
             locked = np.nanmean(lock) * 100
             ax2.set_title(f"AO lock ({locked:.0f}% of frames locked)")
         else:
-            ax2.text(0.5, 0.5, "No AO_LOCK in this dataset", ha="center", va="center",
-                     transform=ax2.transAxes)
+            ax2.text(0.5, 0.5, "No AO_LOCK in this dataset", ha="center", va="center", transform=ax2.transAxes)
             ax2.set_title("AO lock")
         time_axis(ax2)
         fig.tight_layout()
@@ -250,15 +244,34 @@ def write_preview_movie(mp4_path: Path, frames: Iterable[np.ndarray], fps: int =
     mp4_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = mp4_path.with_name(mp4_path.name + ".part.mp4")
     cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error",
-        "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{out_w}x{out_h}", "-r", str(int(fps)),
-        "-i", "-",
-        "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28",
-        "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "gray",
+        "-s",
+        f"{out_w}x{out_h}",
+        "-r",
+        str(int(fps)),
+        "-i",
+        "-",
+        "-an",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "28",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
         str(tmp),
     ]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for frame in stack:
             scaled = np.clip((frame - lo) / (hi - lo), 0.0, 1.0) * 255.0

@@ -34,8 +34,7 @@ __all__ = [
 _C_KM_S = 299_792.458
 
 
-def granulation(shape: tuple[int, int], *, seed: int, granule_px: float = 8.0,
-                contrast: float = 0.1) -> np.ndarray:
+def granulation(shape: tuple[int, int], *, seed: int, granule_px: float = 8.0, contrast: float = 0.1) -> np.ndarray:
     """A granulation-like continuum intensity image (mean 1, rms ``contrast``)."""
     rng = np.random.default_rng(seed)
     ny, nx = shape
@@ -107,10 +106,18 @@ def blur_columns(cube: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     return np.moveaxis(out, 0, -1).reshape(*lead, ny, nx)
 
 
-def stokes_cube(continuum: np.ndarray, wavelengths_nm: np.ndarray, *, line_nm: float,
-                seed: int, line_depth: float = 0.6, line_width_nm: float = 0.008,
-                velocity_km_s_per_contrast: float = 12.0, b_gauss: float = 120.0,
-                lande_g: float = 2.5) -> np.ndarray:
+def stokes_cube(
+    continuum: np.ndarray,
+    wavelengths_nm: np.ndarray,
+    *,
+    line_nm: float,
+    seed: int,
+    line_depth: float = 0.6,
+    line_width_nm: float = 0.008,
+    velocity_km_s_per_contrast: float = 12.0,
+    b_gauss: float = 120.0,
+    lande_g: float = 2.5,
+) -> np.ndarray:
     """Stokes I, Q, U, V spectra for every pixel of a continuum map.
 
     Returns an array ``(4, n_wavelength, *continuum.shape)``.

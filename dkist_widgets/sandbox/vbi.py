@@ -74,8 +74,9 @@ def vbi_headers_and_frames(spec: VbiSpec) -> tuple[Table, list[str], np.ndarray,
     from dkist_data_simulator.dataset import Omit
     from dkist_data_simulator.spec214.vbi import MosaicedVBIBlueDataset
 
-    seeing = seeing_series(spec.n_files, seed=spec.seed, median_r0=spec.median_r0, spell_length=6,
-                           unlock_length=2, unlock_rate=0.04)
+    seeing = seeing_series(
+        spec.n_files, seed=spec.seed, median_r0=spec.median_r0, spell_length=6, unlock_length=2, unlock_rate=0.04
+    )
 
     class ArchiveVBI(MosaicedVBIBlueDataset):
         @property
@@ -83,8 +84,10 @@ def vbi_headers_and_frames(spec: VbiSpec) -> tuple[Table, list[str], np.ndarray,
             m1, m2 = self.mindices_of_field_pos[self.current_mosaic_field_position]
             w = WCS(naxis=2)
             w.wcs.crpix = (spec.tile_px + 1) / 2, (spec.tile_px + 1) / 2
-            w.wcs.crval = (spec.hpln_arcsec + (m1 - 2) * _tile_offset(spec),
-                           spec.hplt_arcsec + (m2 - 2) * _tile_offset(spec))
+            w.wcs.crval = (
+                spec.hpln_arcsec + (m1 - 2) * _tile_offset(spec),
+                spec.hplt_arcsec + (m2 - 2) * _tile_offset(spec),
+            )
             w.wcs.cdelt = spec.plate_scale, spec.plate_scale
             w.wcs.cunit = "arcsec", "arcsec"
             w.wcs.ctype = "HPLN-TAN", "HPLT-TAN"
@@ -93,8 +96,12 @@ def vbi_headers_and_frames(spec: VbiSpec) -> tuple[Table, list[str], np.ndarray,
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sim = ArchiveVBI(n_time=spec.n_time, time_delta=spec.tile_cadence_s,
-                         linewave=spec.linewave_nm * u.nm, detector_shape=(spec.tile_px, spec.tile_px))
+        sim = ArchiveVBI(
+            n_time=spec.n_time,
+            time_delta=spec.tile_cadence_s,
+            linewave=spec.linewave_nm * u.nm,
+            detector_shape=(spec.tile_px, spec.tile_px),
+        )
     sim.start_time = _dt.datetime.fromisoformat(spec.start_time)
     sim.exposure_time = _dt.timedelta(milliseconds=20)
     for key in ("ATMOS_R0", "AO_LOCK", "OOBSHIFT"):
@@ -215,13 +222,16 @@ def _tile_frames(spec: VbiSpec, table: Table, seeing: SeeingSeries, light: np.nd
     for i in range(len(table)):
         repeat = int(table["DINDEX3"][i]) - 1
         if repeat not in fields:
-            fields[repeat] = field if repeat == 0 else synthetic_sun.evolve(
-                fields[repeat - 1], seed=spec.seed + 50 + repeat, amount=0.35, granule_px=6.5)
+            fields[repeat] = (
+                field
+                if repeat == 0
+                else synthetic_sun.evolve(fields[repeat - 1], seed=spec.seed + 50 + repeat, amount=0.35, granule_px=6.5)
+            )
         m1, m2 = int(table["MINDEX1"][i]), int(table["MINDEX2"][i])
         x0 = 4 + (m1 - 1) * offset_px
         y0 = 4 + (m2 - 1) * offset_px
         sigma = float(synthetic_sun.blur_sigma_px(seeing.r0[i], seeing.ao_lock[i]))
-        cut = fields[repeat][y0 - 4: y0 + n + 4, x0 - 4: x0 + n + 4]
+        cut = fields[repeat][y0 - 4 : y0 + n + 4, x0 - 4 : x0 + n + 4]
         image = synthetic_sun.blur(cut, sigma)[4:-4, 4:-4]
         counts = 1.5e4 * light[i]
         frames[i] = image * counts + rng.normal(0, np.sqrt(counts) * 0.5, image.shape)
@@ -240,6 +250,6 @@ def mosaic_images(table: Table, frames: np.ndarray, spec: VbiSpec) -> list[np.nd
         for i in rows:
             m1, m2 = int(table["MINDEX1"][i]), int(table["MINDEX2"][i])
             y0, x0 = (m2 - 1) * offset_px, (m1 - 1) * offset_px
-            canvas[y0:y0 + n, x0:x0 + n] = frames[i]
+            canvas[y0 : y0 + n, x0 : x0 + n] = frames[i]
         images.append(canvas[::-1])  # north up
     return images

@@ -108,21 +108,25 @@ class VispSpec:
         return self.linewave_nm + (np.arange(self.n_wave) - self.n_wave / 2 + 1) * self.dispersion_nm
 
     def seeing(self) -> SeeingSeries:
-        return seeing_series(self.n_times, seed=self.seed, median_r0=self.median_r0,
-                             spell_length=self.spell_length)
+        return seeing_series(self.n_times, seed=self.seed, median_r0=self.median_r0, spell_length=self.spell_length)
 
 
 @functools.lru_cache(maxsize=8)
-def visp_template(n_maps: int, n_steps: int, n_stokes: int, n_wave: int, n_slit: int,
-                  linewave_nm: float) -> dict:
+def visp_template(n_maps: int, n_steps: int, n_stokes: int, n_wave: int, n_slit: int, linewave_nm: float) -> dict:
     """One complete spec-214 VISP header from the simulator (cached per layout)."""
     import astropy.units as u
     from dkist_data_simulator.spec214.visp import SimpleVISPDataset
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sim = SimpleVISPDataset(n_maps=n_maps, n_steps=n_steps, n_stokes=n_stokes, time_delta=1.0,
-                                linewave=linewave_nm * u.nm, detector_shape=(n_wave, n_slit))
+        sim = SimpleVISPDataset(
+            n_maps=n_maps,
+            n_steps=n_steps,
+            n_stokes=n_stokes,
+            time_delta=1.0,
+            linewave=linewave_nm * u.nm,
+            detector_shape=(n_wave, n_slit),
+        )
         header = dict(sim.header())
     for key in NOT_IN_PRIMARY_HDU:
         header.pop(key, None)
@@ -278,8 +282,9 @@ def visp_header_table(
         full-size frames); defaults to the spec's small shape.
     """
     seeing = seeing if seeing is not None else spec.seeing()
-    template = visp_template(spec.n_maps, spec.n_steps, spec.n_stokes, spec.n_wave, spec.n_slit,
-                             float(spec.linewave_nm))
+    template = visp_template(
+        spec.n_maps, spec.n_steps, spec.n_stokes, spec.n_wave, spec.n_slit, float(spec.linewave_nm)
+    )
     n = spec.n_files
     stokes, map_, step = _frame_index(spec)
     t = map_ * spec.n_steps + step  # time index of each frame
@@ -330,7 +335,8 @@ def visp_header_table(
     filenames = visp_filenames(spec, date_beg, STOKES[stokes])
     varying["FILENAME"] = filenames
     varying["FILE_ID"] = np.char.add(
-        hashlib.sha1(spec.dataset_id.encode()).hexdigest()[:20], np.char.zfill(np.arange(n).astype(str), 12))
+        hashlib.sha1(spec.dataset_id.encode()).hexdigest()[:20], np.char.zfill(np.arange(n).astype(str), 12)
+    )
 
     consts = _dataset_constants(spec, template)
     if detector_shape is not None:
@@ -377,8 +383,9 @@ def visp_frames(spec: VispSpec, seeing: SeeingSeries | None = None) -> np.ndarra
     for m in range(spec.n_maps):
         if m:
             continuum = synthetic_sun.evolve(continuum, seed=spec.seed + 100 + m, amount=0.6)
-        cube = synthetic_sun.stokes_cube(continuum, spec.wavelengths_nm, line_nm=spec.linewave_nm,
-                                         seed=spec.seed + 3 + m)[: spec.n_stokes]
+        cube = synthetic_sun.stokes_cube(
+            continuum, spec.wavelengths_nm, line_nm=spec.linewave_nm, seed=spec.seed + 3 + m
+        )[: spec.n_stokes]
         t = m * spec.n_steps + np.arange(spec.n_steps)
         sigma = synthetic_sun.blur_sigma_px(seeing.r0[t], seeing.ao_lock[t])
         blurred = synthetic_sun.blur_columns(cube, sigma)  # (S, W, slit, step)
@@ -409,7 +416,7 @@ def _light_curve(spec: VispSpec) -> np.ndarray:
 def frame_statistics(frames: np.ndarray, chunk: int = 32) -> dict[str, np.ndarray]:
     """``DATA*`` header statistics of each frame (vectorised over ``chunk`` frames at a
     time, so a full-spectrum dataset does not need its pixels in float64 at once)."""
-    parts = [_frame_statistics(frames[i:i + chunk]) for i in range(0, len(frames), chunk)]
+    parts = [_frame_statistics(frames[i : i + chunk]) for i in range(0, len(frames), chunk)]
     return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
 

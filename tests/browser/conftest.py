@@ -86,10 +86,7 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM_PATH.exists():
-        reason = (
-            f"{CHROMIUM_PATH} is missing: real-browser tests need Debian Chromium "
-            "(apt-get install -y chromium)"
-        )
+        reason = f"{CHROMIUM_PATH} is missing: real-browser tests need Debian Chromium (apt-get install -y chromium)"
         _SKIPPED_BECAUSE.append(reason)
         if os.environ.get("DKW_REQUIRE_BROWSER") == "1":
             pytest.fail(reason + " and DKW_REQUIRE_BROWSER=1", pytrace=False)

@@ -151,9 +151,7 @@ class LabServer:
             path.mkdir(parents=True, exist_ok=True)
             env[key] = str(path)
         env["JUPYTER_PLATFORM_DIRS"] = "1"
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
-        )
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
         env["PYTHONUNBUFFERED"] = "1"
         env.update(self.extra_env)
         return env
@@ -298,9 +296,7 @@ class LabServer:
 
 def launch_chromium(playwright, **kwargs):
     """Launch Debian Chromium headless with the flags that keep it offline and quiet."""
-    return playwright.chromium.launch(
-        executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS, headless=True, **kwargs
-    )
+    return playwright.chromium.launch(executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS, headless=True, **kwargs)
 
 
 @dataclass
@@ -454,9 +450,7 @@ _RUN_EXTRA_CELL = (
 }"""
 )
 
-_CELL_JSON = (
-    "({path, index}) => {" + _FIND_PANEL + " return findPanel().content.widgets[index].model.toJSON(); }"
-)
+_CELL_JSON = "({path, index}) => {" + _FIND_PANEL + " return findPanel().content.widgets[index].model.toJSON(); }"
 
 
 def _text(value) -> str:
@@ -478,9 +472,7 @@ class CellOutput:
         stdout = "".join(_text(o.get("text")) for o in outputs if o.get("name") == "stdout")
         stderr = "".join(_text(o.get("text")) for o in outputs if o.get("name") == "stderr")
         result = "".join(
-            _text(o.get("data", {}).get("text/plain"))
-            for o in outputs
-            if o.get("output_type") == "execute_result"
+            _text(o.get("data", {}).get("text/plain")) for o in outputs if o.get("output_type") == "execute_result"
         )
         errors = [o for o in outputs if o.get("output_type") == "error"]
         return cls(stdout, stderr, result, errors, list(outputs))
@@ -517,8 +509,7 @@ class NotebookPage:
     def problems(self) -> list[str]:
         """Error outputs in the notebook plus browser console/page errors and dialogs."""
         found = [
-            f"error output: {e.get('ename')}: {e.get('evalue')}\n"
-            + _strip_ansi("\n".join(e.get("traceback", [])))
+            f"error output: {e.get('ename')}: {e.get('evalue')}\n" + _strip_ansi("\n".join(e.get("traceback", [])))
             for e in self.error_outputs()
         ]
         return found + self.console.all_problems()
@@ -614,21 +605,15 @@ def open_notebook(
     console = console or ConsoleLog().attach(page)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    in_this_lab = page.url.startswith(lab.url + "/lab") and page.evaluate(
-        "() => window.jupyterapp !== undefined"
-    )
+    in_this_lab = page.url.startswith(lab.url + "/lab") and page.evaluate("() => window.jupyterapp !== undefined")
     if in_this_lab:  # another tab in the running app: earlier NotebookPages stay usable
         page.evaluate(_OPEN_IN_RUNNING_LAB, {"path": name})
     else:
         page.goto(lab.page_url(f"lab/tree/{quote(name)}"), wait_until="domcontentloaded")
         page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout * 1000)
-    panel_id = page.evaluate(
-        _WAIT_PANEL_AND_KERNEL, {"path": name, "timeoutMs": int(timeout * 1000)}
-    )
+    panel_id = page.evaluate(_WAIT_PANEL_AND_KERNEL, {"path": name, "timeoutMs": int(timeout * 1000)})
     timings["open_and_kernel_idle"] = time.perf_counter() - t0
-    notebook = NotebookPage(
-        page=page, lab=lab, path=name, console=console, panel_id=panel_id, timings=timings
-    )
+    notebook = NotebookPage(page=page, lab=lab, path=name, console=console, panel_id=panel_id, timings=timings)
     if run:
         t1 = time.perf_counter()
         page.evaluate(_RUN_ALL, {"path": name})  # resolves when the run ends
@@ -654,8 +639,9 @@ def screenshot(page, name: str, locator=None, full_page: bool = False) -> Path:
 
 
 @contextlib.contextmanager
-def served_process(command: Sequence[str], env: Mapping[str, str], ready_url: str,
-                   log_path: Path, timeout: float = 120.0):
+def served_process(
+    command: Sequence[str], env: Mapping[str, str], ready_url: str, log_path: Path, timeout: float = 120.0
+):
     """Run a server process until ``ready_url`` answers; stop it on exit.
 
     Fails with the end of its log if it exits early or never answers.

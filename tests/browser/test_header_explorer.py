@@ -109,11 +109,14 @@ def test_table_sorts_scrolls_filters_and_click_marks_frame(open_notebook, page):
     frame = int(row.get_attribute("data-frame"))
     row.click()
     expect(nb.widget(".dkw-header-explorer > .widget-html:last-child")).to_contain_text(
-        re.compile(rf"frame {frame}\b"), timeout=20_000)
-    oracle = ("order = np.argsort(-np.ma.filled(np.ma.asarray(ds.headers['ATMOS_R0'], float), np.nan), kind='stable')\n"
-              "r0 = np.ma.filled(np.ma.asarray(ds.headers['ATMOS_R0'], float), np.nan)\n"
-              "order = np.concatenate([order[np.isfinite(r0[order])], np.flatnonzero(np.isnan(r0))])\n"
-              "print(order[900], explorer._marked_frame, explorer.marker_mark.visible)")
+        re.compile(rf"frame {frame}\b"), timeout=20_000
+    )
+    oracle = (
+        "order = np.argsort(-np.ma.filled(np.ma.asarray(ds.headers['ATMOS_R0'], float), np.nan), kind='stable')\n"
+        "r0 = np.ma.filled(np.ma.asarray(ds.headers['ATMOS_R0'], float), np.nan)\n"
+        "order = np.concatenate([order[np.isfinite(r0[order])], np.flatnonzero(np.isnan(r0))])\n"
+        "print(order[900], explorer._marked_frame, explorer.marker_mark.visible)"
+    )
     out = nb.run_cell(oracle).stdout.split()
     assert int(out[0]) == frame == int(out[1]) and out[2] == "True", out
     expect(table.locator(".row.marked")).to_have_count(1)

@@ -68,13 +68,15 @@ def test_threshold_handle_drags_while_the_brush_is_on(open_notebook, page):
     for i in range(1, 13):
         page.mouse.move(x0 + (x1 - x0) * i / 12, y)
     page.mouse.up()
-    check = ("t = explorer.table.time.values\n"
-             "r0 = explorer.table.numeric('ATMOS_R0')\n"
-             "lo, hi = (explorer.state.intervals or [(np.nan, np.nan)])[0]\n"
-             "with np.errstate(invalid='ignore'):\n"
-             "    good = (t >= lo) & (t <= hi) & (r0 >= explorer.state.threshold) & (explorer.table.stokes.codes == 0)\n"
-             "print(len(explorer.state.intervals), explorer.state.direction,"
-             " np.array_equal(explorer.table.expand_stokes(np.flatnonzero(good)), model.selected_frames))")
+    check = (
+        "t = explorer.table.time.values\n"
+        "r0 = explorer.table.numeric('ATMOS_R0')\n"
+        "lo, hi = (explorer.state.intervals or [(np.nan, np.nan)])[0]\n"
+        "with np.errstate(invalid='ignore'):\n"
+        "    good = (t >= lo) & (t <= hi) & (r0 >= explorer.state.threshold) & (explorer.table.stokes.codes == 0)\n"
+        "print(len(explorer.state.intervals), explorer.state.direction,"
+        " np.array_equal(explorer.table.expand_stokes(np.flatnonzero(good)), model.selected_frames))"
+    )
     for _ in range(40):
         out = nb.run_cell(check).stdout.split()
         if out and out[0] == "1":

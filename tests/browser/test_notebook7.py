@@ -27,10 +27,18 @@ def notebook7(tmp_path):
     for name in ("config", "data", "runtime"):
         env[f"JUPYTER_{name.upper()}_DIR"] = str(tmp_path / name)
     env["IPYTHONDIR"] = str(tmp_path / "ipython")
-    command = [sys.executable, "-m", "jupyter", "notebook", "--no-browser",
-               f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--JupyterNotebookApp.expose_app_in_browser=True"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "notebook",
+        "--no-browser",
+        f"--ServerApp.port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     base = f"http://127.0.0.1:{port}"
@@ -65,8 +73,9 @@ def test_panels_render_and_drag_selects_in_notebook7(notebook7, page):
     page.mouse.down()
     page.mouse.move(box["x"] + left + 2.5 * cell_w, box["y"] + 0.5 * cell_h, steps=5)
     page.mouse.up()
-    page.locator("[data-testid=filemap-legend] [data-state=selected]").filter(
-        has_text="selected: 3").wait_for(timeout=30_000)
+    page.locator("[data-testid=filemap-legend] [data-state=selected]").filter(has_text="selected: 3").wait_for(
+        timeout=30_000
+    )
     assert page.get_by_text("Error displaying widget").count() == 0
     screenshot(page, "notebook7_panels")
     # Notebook 7.6's own core raises one "reading 'schema'" error at start-up with

@@ -59,8 +59,9 @@ def test_notebook_runs_in_lab_with_every_widget_rendered(path, open_notebook, pa
     nb.wait_settled(240, must_have_run=list(range(len(cells))))
     nb.assert_no_problems()
 
-    saved = sum(1 for cell in nb.notebook_json()["cells"] for o in cell.get("outputs", [])
-                if WIDGET_MIME in o.get("data", {}))
+    saved = sum(
+        1 for cell in nb.notebook_json()["cells"] for o in cell.get("outputs", []) if WIDGET_MIME in o.get("data", {})
+    )
     assert saved > 0
     views = page.evaluate(_RENDERED, nb.panel_id)
     assert len(views) == saved, (len(views), saved)

@@ -64,16 +64,17 @@ def test_preview_renders_slider_moves_missing_fills_in(open_notebook, page):
         page.keyboard.press("ArrowRight")
     status = nb.widget(".dkw-preview-status").first
     expect(status).to_contain_text("wavelength=5", timeout=20000)
-    out = nb.run_cell("print(preview.indices[2], np.array_equal(preview.slab.values[:, ::2], "
-                      "ds.data[0, ::2, preview.indices[2], :].compute().T))")
+    out = nb.run_cell(
+        "print(preview.indices[2], np.array_equal(preview.slab.values[:, ::2], "
+        "ds.data[0, ::2, preview.indices[2], :].compute().T))"
+    )
     index, same = out.stdout.split()
     assert int(index) == 5 and same == "True"
     moved = figure.screenshot()
     assert moved != before
 
     # the other files arrive
-    nb.run_cell("for name in names[1:100:2]:\n    shutil.copy(source / name, dest / name)\n"
-                "model.refresh_local_files()")
+    nb.run_cell("for name in names[1:100:2]:\n    shutil.copy(source / name, dest / name)\nmodel.refresh_local_files()")
     expect(legend).to_have_text("missing: 0 of 100 files", timeout=20000)
     page.wait_for_timeout(500)
     after = figure.screenshot()
@@ -85,8 +86,10 @@ def test_preview_renders_slider_moves_missing_fills_in(open_notebook, page):
     box = image.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
     expect(nb.widget(".dkw-preview-profile-title").first).to_contain_text("profile along wavelength", timeout=20000)
-    out = nb.run_cell("ix, iy = preview.clicked\n"
-                      "print(ix, iy, np.array_equal(preview.profile_line.y, ds.data[0, ix, :, iy].compute()))")
+    out = nb.run_cell(
+        "ix, iy = preview.clicked\n"
+        "print(ix, iy, np.array_equal(preview.profile_line.y, ds.data[0, ix, :, iy].compute()))"
+    )
     ix, iy, same = out.stdout.split()
     assert 20 <= int(ix) <= 30 and 45 <= int(iy) <= 55 and same == "True"
     screenshot(page, "preview_profile", nb.widget(".dkw-preview").first)

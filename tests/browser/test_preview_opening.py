@@ -36,8 +36,10 @@ def test_preview_opens_on_data_and_steps_over_frames_not_on_disk(open_notebook, 
     nb = open_notebook("preview_opening.ipynb", CELLS, wait_for=".dkw-preview-figure image", timeout=150)
     nb.assert_no_problems()
     expect(nb.widget(".dkw-preview-missing").first).to_have_text("missing: 0 of 100 files")
-    out = nb.run_cell("print(preview.indices[0], np.array_equal(preview.slab.values, "
-                      "ds.data[preview.indices[0], :, 0, :].compute().T))")
+    out = nb.run_cell(
+        "print(preview.indices[0], np.array_equal(preview.slab.values, "
+        "ds.data[preview.indices[0], :, 0, :].compute().T))"
+    )
     stokes, same = out.stdout.split()
     assert stokes == "1" and same == "True"  # not the missing first frame
     # world axes and the unit, as text in the page

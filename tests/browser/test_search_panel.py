@@ -104,7 +104,9 @@ def test_search_select_open_shows_in_header_explorer(open_notebook, page, search
     data_url = page.wait_for_function(
         "(el) => { const o = el.contentDocument && el.contentDocument.querySelector('object');"
         " return o && o.data && o.data.startsWith('blob:') ? o.data : null; }",
-        arg=pdf.element_handle(), timeout=30_000).json_value()
+        arg=pdf.element_handle(),
+        timeout=30_000,
+    ).json_value()
     assert data_url.startswith("blob:")
     expect(nb.widget(".dkw-search-message")).to_contain_text("Quality report of")
     pdf.scroll_into_view_if_needed()
@@ -118,14 +120,18 @@ def test_search_select_open_shows_in_header_explorer(open_notebook, page, search
     video.scroll_into_view_if_needed()
     size = page.wait_for_function(
         "(v) => v.readyState >= 2 && v.videoWidth > 0 ? [v.videoWidth, v.videoHeight] : null",
-        arg=video.element_handle(), timeout=30_000).json_value()
+        arg=video.element_handle(),
+        timeout=30_000,
+    ).json_value()
     assert size[0] > 0 and size[1] > 0
     screenshot(page, "search_panel_report_movie")
 
     # sort the grid (ipydatagrid transform, applied by the browser, which reports the
     # view order back): the first row *as shown* is now the best seeing
-    best = max((r for r in visp if r.get("qualityAverageFriedParameter") is not None),
-               key=lambda r: r["qualityAverageFriedParameter"])
+    best = max(
+        (r for r in visp if r.get("qualityAverageFriedParameter") is not None),
+        key=lambda r: r["qualityAverageFriedParameter"],
+    )
     r0_column = r0_label("Average r0")  # the header names the unit (issue 14.4)
     nb.run_cell(f"sp.grid.transform([{{'type': 'sort', 'column': {r0_column!r}, 'desc': True}}])")
     grid.scroll_into_view_if_needed()

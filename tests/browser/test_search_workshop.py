@@ -73,9 +73,14 @@ def _view_ids(nb) -> list[str]:
 def test_workshop_search_sort_and_confirmed_transfer(open_notebook, page, search_world, tmp_path):
     dc, catalogue, _ = search_world
     lo_m, hi_m = 0.04, 0.2
-    records = [r for r in catalogue if (r.get("status") or "ACTIVE") == "ACTIVE" and r["instrumentName"] == "VISP"
-               and r.get("qualityAverageFriedParameter") is not None
-               and lo_m <= r["qualityAverageFriedParameter"] <= hi_m]
+    records = [
+        r
+        for r in catalogue
+        if (r.get("status") or "ACTIVE") == "ACTIVE"
+        and r["instrumentName"] == "VISP"
+        and r.get("qualityAverageFriedParameter") is not None
+        and lo_m <= r["qualityAverageFriedParameter"] <= hi_m
+    ]
     assert len(records) >= 3
     save_to = str(tmp_path / "{dataset_id}/")
     page.set_viewport_size({"width": 1800, "height": 1000})  # every column of the grid in view
@@ -109,8 +114,11 @@ def test_workshop_search_sort_and_confirmed_transfer(open_notebook, page, search
     layout = json.loads(nb.run_cell("import json; print(json.dumps(sp.results_box.header_layout()))").stdout)
     headers = [name for name, _w in layout["columns"]]
     assert r0_label("Average r0") in headers
-    shown = json.loads(nb.run_cell(
-        "f = sp.grid.get_visible_data(); print(f.reset_index().astype(str).to_json(orient='records'))").stdout)
+    shown = json.loads(
+        nb.run_cell(
+            "f = sp.grid.get_visible_data(); print(f.reset_index().astype(str).to_json(orient='records'))"
+        ).stdout
+    )
     by_id = {r["datasetId"]: r for r in records}
     for row in shown:
         record = by_id[row["Dataset ID"]]

@@ -90,9 +90,7 @@ def test_slice_control_count_matches_dkist_and_drag_selects(open_notebook, page)
     page.mouse.up()
 
     expected = sorted(r * cols + c for r in (1, 2) for c in range(2, 6))
-    nb.widget("[data-testid=filemap-legend] [data-state=selected]").filter(
-        has_text="selected: 8"
-    ).wait_for()
+    nb.widget("[data-testid=filemap-legend] [data-state=selected]").filter(has_text="selected: 8").wait_for()
     selected = _kernel_json(nb, "model.selected_frames.tolist()")
     assert selected == expected
     assert _kernel_json(nb, "model.selection_source") == "file map"

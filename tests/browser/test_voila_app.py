@@ -48,9 +48,15 @@ def test_app_renders_explorer_with_search_form(app_url, page):
     elsewhere = []
     failed = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("request", lambda r: elsewhere.append(r.url)
-            if urlsplit(r.url).hostname not in ("127.0.0.1", "localhost", None) and not r.url.startswith(("data:", "blob:"))
-            else None)
+    page.on(
+        "request",
+        lambda r: (
+            elsewhere.append(r.url)
+            if urlsplit(r.url).hostname not in ("127.0.0.1", "localhost", None)
+            and not r.url.startswith(("data:", "blob:"))
+            else None
+        ),
+    )
     page.on("requestfailed", lambda r: failed.append(r.url))
     page.goto(app_url, wait_until="domcontentloaded", timeout=120_000)
     page.get_by_text("DKIST archive search").first.wait_for(timeout=120_000)
@@ -70,8 +76,9 @@ def test_app_renders_explorer_with_search_form(app_url, page):
     # icons render from a local font (the search button's magnifier)
     icon = page.locator("button .fa-search, button i.fa").first
     if icon.count():
-        family = icon.evaluate("(el) => getComputedStyle(el, '::before').fontFamily + '|' + "
-                               "getComputedStyle(el).fontFamily")
+        family = icon.evaluate(
+            "(el) => getComputedStyle(el, '::before').fontFamily + '|' + getComputedStyle(el).fontFamily"
+        )
         assert "FontAwesome" in family or "Font Awesome" in family, family
     page.set_viewport_size({"width": 900, "height": 900})
     page.wait_for_timeout(800)

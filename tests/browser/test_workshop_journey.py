@@ -112,21 +112,30 @@ def _oracle(threshold):
 def test_1_sort_the_results_by_seeing(journey):
     page, nb = journey
     _tab(nb, "Search")
-    ready = _json(nb, "import json\nsp = ex.panel('Search')\n"
-                      "print(json.dumps(hasattr(getattr(sp, 'results_box', None), 'header_layout')))")
+    ready = _json(
+        nb,
+        "import json\nsp = ex.panel('Search')\n"
+        "print(json.dumps(hasattr(getattr(sp, 'results_box', None), 'header_layout')))",
+    )
     if not ready:
-        pytest.skip("pending: clicking the results grid header needs the search panel's header-click sort "
-                    "and its header_layout() (issue 14.1, search helper), not in main yet")
+        pytest.skip(
+            "pending: clicking the results grid header needs the search panel's header-click sort "
+            "and its header_layout() (issue 14.1, search helper), not in main yet"
+        )
     layout = _json(nb, "print(json.dumps(sp.results_box.header_layout()))")
     r0_header = next(name for name, _w in layout["columns"] if "r0" in name or "Fried" in name)
     before = _json(nb, "print(json.dumps(sorted(sp.selected_ids)))")
     grid = nb.widget(".dkw-search .p-DataGrid, .dkw-search .lm-DataGrid").first
-    expected_desc = _json(nb, (
-        "import astropy.units as u\n"
-        "col = table['Average Fried Parameter']\n"
-        "r0 = np.asarray(u.Quantity(col).to_value(u.m) if getattr(col, 'unit', None) else col, float)\n"
-        "order = np.argsort(-np.where(np.isfinite(r0), r0, -np.inf), kind='stable')\n"
-        "print(json.dumps([str(table['Dataset ID'][i]) for i in order]))"))
+    expected_desc = _json(
+        nb,
+        (
+            "import astropy.units as u\n"
+            "col = table['Average Fried Parameter']\n"
+            "r0 = np.asarray(u.Quantity(col).to_value(u.m) if getattr(col, 'unit', None) else col, float)\n"
+            "order = np.argsort(-np.where(np.isfinite(r0), r0, -np.inf), kind='stable')\n"
+            "print(json.dumps([str(table['Dataset ID'][i]) for i in order]))"
+        ),
+    )
     for _click in range(3):  # ascending first, then descending: best seeing first
         grid.scroll_into_view_if_needed()
         page.wait_for_timeout(300)
@@ -204,9 +213,12 @@ def test_4_longest_good_run_and_its_files(journey):
     assert got["run_files_same"] and got["n_selected"] == got["n_run_files"] > 0, json.dumps(got)
     # the summary's file count is len(ds[...].files) of the notebook's own slice
     expect(hx.locator("[data-testid='files']")).to_have_text(str(got["n_run_files"]))
-    same = _json(nb, "cover = ex.model.slices_for_frames()\n"
-                     "print(json.dumps(sum(len(eval(line.strip().rstrip(','), {'ds': ds}).files) "
-                     "for line in cover.snippet.splitlines() if line.strip().startswith('ds['))))")
+    same = _json(
+        nb,
+        "cover = ex.model.slices_for_frames()\n"
+        "print(json.dumps(sum(len(eval(line.strip().rstrip(','), {'ds': ds}).files) "
+        "for line in cover.snippet.splitlines() if line.strip().startswith('ds['))))",
+    )
     assert same == got["n_run_files"]  # the code shown gives the same files with dkist
 
 
@@ -216,12 +228,15 @@ def test_4b_save_the_selection_next_to_the_dataset(journey):
     hx.locator(".dkw-saved-name input").fill("good seeing")
     hx.locator("button.dkw-saved-save").click()
     expect(hx.locator(".dkw-saved-message")).to_contain_text("Saved", timeout=20_000)
-    got = _json(nb, "from pathlib import Path\n"
-                    "from dkist_widgets.core.saved_selection import load_selection\n"
-                    "p = Path(ds.files.basepath) / 'KPLMQ.good-seeing.selection.json'\n"
-                    "s = load_selection(p, ex.model)\n"
-                    "print(json.dumps([p.is_file(), bool(np.array_equal(s.frame_ids, ex.model.selected_frames)),"
-                    " s.recipe['threshold'], s.recipe['longest_run']]))")
+    got = _json(
+        nb,
+        "from pathlib import Path\n"
+        "from dkist_widgets.core.saved_selection import load_selection\n"
+        "p = Path(ds.files.basepath) / 'KPLMQ.good-seeing.selection.json'\n"
+        "s = load_selection(p, ex.model)\n"
+        "print(json.dumps([p.is_file(), bool(np.array_equal(s.frame_ids, ex.model.selected_frames)),"
+        " s.recipe['threshold'], s.recipe['longest_run']]))",
+    )
     assert got == [True, True, 0.08, True], json.dumps(got)
     expect(hx.locator(".dkw-saved-choice select")).to_have_value("good-seeing")  # offered for loading
 
@@ -250,11 +265,19 @@ def test_5_screenshots_light_and_dark(journey):
 
 
 def test_6_transfer_the_selection_confirm_and_cancel(journey):
-    missing = [name for name, module in (
-        ("the transfer confirmation (issue 14.2)", "dkist_widgets.panels.search_transfer_confirm"),
-    ) if importlib.util.find_spec(module) is None]
+    missing = [
+        name
+        for name, module in (
+            ("the transfer confirmation (issue 14.2)", "dkist_widgets.panels.search_transfer_confirm"),
+        )
+        if importlib.util.find_spec(module) is None
+    ]
     if missing:
-        pytest.skip("pending: " + ", ".join(missing) + " is not in main yet; this step signs in, presses "
-                    "'Selected frames', answers the confirmation (files, bytes, time) and cancels")
-    pytest.skip("pending: the confirmation is in main; the lead completes this step (sign in, 'Selected "
-                "frames', check the confirmation's files against len(sds.files), cancel, check nothing landed)")
+        pytest.skip(
+            "pending: " + ", ".join(missing) + " is not in main yet; this step signs in, presses "
+            "'Selected frames', answers the confirmation (files, bytes, time) and cancels"
+        )
+    pytest.skip(
+        "pending: the confirmation is in main; the lead completes this step (sign in, 'Selected "
+        "frames', check the confirmation's files against len(sds.files), cancel, check nothing landed)"
+    )

@@ -47,7 +47,9 @@ def world(tmp_path, auth):
         (folder / f"q{i}.fits").write_bytes(os.urandom(10_000))
     dst = tmp_path / "hpc"
     dst.mkdir()
-    svc = LoopbackGlobus({SRC: ("DKIST", src, False), DST: ("HPC scratch (GCS v5)", dst, True)}, rate_bytes_per_s=None).start()
+    svc = LoopbackGlobus(
+        {SRC: ("DKIST", src, False), DST: ("HPC scratch (GCS v5)", dst, True)}, rate_bytes_per_s=None
+    ).start()
     auth.protect(svc)
     yield svc, dst
     auth.unprotect(svc)
@@ -63,13 +65,19 @@ def sign_in(login: GlobusLogin, requirement=None) -> str:
 
 
 def session_for(svc, login) -> TransferSession:
-    return TransferSession(TransferSettings(transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST,
-                                            destination_root="/"), login)
+    return TransferSession(
+        TransferSettings(
+            transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_root="/"
+        ),
+        login,
+    )
 
 
 def test_raw_refusal_is_a_gare(auth, world, tmp_path):
     svc, _ = world
-    login = GlobusLogin(auth_url=auth.url, token_path=tmp_path / "t.json", reuse_dkist_cache=False, share_with_dkist=False)
+    login = GlobusLogin(
+        auth_url=auth.url, token_path=tmp_path / "t.json", reuse_dkist_cache=False, share_with_dkist=False
+    )
     sign_in(login)
     svc.faults.require_consent(DST)
     tc = login.transfer_client(base_url=svc.url)
@@ -88,7 +96,9 @@ def test_raw_refusal_is_a_gare(auth, world, tmp_path):
 @pytest.mark.parametrize("mfa", [False, True])
 def test_consent_sign_in_then_retry_lands_files(auth, world, tmp_path, mfa):
     svc, dst = world
-    login = GlobusLogin(auth_url=auth.url, token_path=tmp_path / "t.json", reuse_dkist_cache=False, share_with_dkist=False)
+    login = GlobusLogin(
+        auth_url=auth.url, token_path=tmp_path / "t.json", reuse_dkist_cache=False, share_with_dkist=False
+    )
     sign_in(login)
     svc.faults.require_consent(DST, mfa=mfa)
     session = session_for(svc, login)
@@ -121,7 +131,9 @@ def test_consent_sign_in_then_retry_lands_files(auth, world, tmp_path, mfa):
 
 def test_consent_without_mfa_is_not_enough_for_an_mfa_collection(auth, world, tmp_path):
     svc, _ = world
-    login = GlobusLogin(auth_url=auth.url, token_path=tmp_path / "t.json", reuse_dkist_cache=False, share_with_dkist=False)
+    login = GlobusLogin(
+        auth_url=auth.url, token_path=tmp_path / "t.json", reuse_dkist_cache=False, share_with_dkist=False
+    )
     sign_in(login)
     svc.faults.require_consent(DST, mfa=True)
     session = session_for(svc, login)
@@ -129,7 +141,9 @@ def test_consent_without_mfa_is_not_enough_for_an_mfa_collection(auth, world, tm
     with pytest.raises(ConsentRequired) as info:
         session.submit(plan)
     # a sign-in with only the scope (no MFA) still fails: the loopback checks both
-    scopes_only = globus_sdk.gare.GARE(code="ConsentRequired", authorization_parameters={"required_scopes": info.value.required_scopes})
+    scopes_only = globus_sdk.gare.GARE(
+        code="ConsentRequired", authorization_parameters={"required_scopes": info.value.required_scopes}
+    )
     sign_in(login, scopes_only)
     with pytest.raises(ConsentRequired):
         session.submit(plan)

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.timeout(60)
 def svc(tmp_path):
     (tmp_path / "rw").mkdir()
     (tmp_path / "ro").mkdir()
-    svc = LoopbackGlobus({RW: ("Scratch", tmp_path / "rw", True), RO: ("Archive (read-only)", tmp_path / "ro", False)},
-                         rate_bytes_per_s=None).start()
+    svc = LoopbackGlobus(
+        {RW: ("Scratch", tmp_path / "rw", True), RO: ("Archive (read-only)", tmp_path / "ro", False)},
+        rate_bytes_per_s=None,
+    ).start()
     yield svc
     svc.stop()
 
@@ -71,8 +73,9 @@ def test_a_file_is_not_a_folder(svc, tmp_path):
 def _session(svc, source, destination):
     from dkist_widgets.core.transfers import TransferSession, TransferSettings
 
-    settings = TransferSettings(transfer_url=svc.url, source_endpoint_id=source, destination_endpoint_id=destination,
-                                login_required=False)
+    settings = TransferSettings(
+        transfer_url=svc.url, source_endpoint_id=source, destination_endpoint_id=destination, login_required=False
+    )
     return TransferSession(settings, client=client(svc))
 
 

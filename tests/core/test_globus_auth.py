@@ -61,14 +61,16 @@ def transfer(tmp_path, auth):
 
 @pytest.fixture
 def paths(tmp_path):
-    return {"token_path": tmp_path / "data" / "globus" / "tokens.json", "dkist_cache": tmp_path / "dkist-cache" / "globus_auth_cache.json"}
+    return {
+        "token_path": tmp_path / "data" / "globus" / "tokens.json",
+        "dkist_cache": tmp_path / "dkist-cache" / "globus_auth_cache.json",
+    }
 
 
 def session_for(transfer, login) -> TransferSession:
-    return TransferSession(TransferSettings(transfer_url=transfer.url, source_endpoint_id=SRC, destination_endpoint_id=DST), login)
-
-
-
+    return TransferSession(
+        TransferSettings(transfer_url=transfer.url, source_endpoint_id=SRC, destination_endpoint_id=DST), login
+    )
 
 
 # ---------------------------------------------------------------------- the flow
@@ -88,7 +90,9 @@ def test_auth_code_flow_end_to_end(auth, transfer, paths):
     # token file: 0600, folder 0700, JSONTokenStorage's own format readable by globus_sdk
     assert os.stat(login.token_path).st_mode & 0o777 == 0o600
     assert os.stat(login.token_path.parent).st_mode & 0o777 == 0o700
-    sdk_view = JSONTokenStorage(login.token_path, namespace=next(iter(json.loads(login.token_path.read_text())["data"])))
+    sdk_view = JSONTokenStorage(
+        login.token_path, namespace=next(iter(json.loads(login.token_path.read_text())["data"]))
+    )
     data = sdk_view.get_token_data("transfer.api.globus.org")
     assert data is not None and data.refresh_token and auth.is_active(data.access_token)
 
@@ -127,7 +131,9 @@ def test_pkce_verifier_is_checked(auth):
     with pytest.raises(globus_sdk.AuthAPIError) as err:
         client.oauth2_exchange_code_for_tokens(code)
     assert err.value.http_status == 400 and "invalid_grant" in err.value.text
-    bad = requests.get(auth.url + "v2/oauth2/authorize", params={"client_id": "someone-else", "response_type": "code"}, timeout=10)
+    bad = requests.get(
+        auth.url + "v2/oauth2/authorize", params={"client_id": "someone-else", "response_type": "code"}, timeout=10
+    )
     assert bad.status_code == 400 and "invalid_client" in bad.text
 
 
@@ -271,9 +277,30 @@ def test_tokens_never_reach_widgets_saved_notebooks_or_logs(auth, transfer, path
         blob = json.dumps(states, default=str)
         nb = nbformat.v4.new_notebook()
         nb.metadata["widgets"] = {
-            "application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0, "state": dependency_state([monitor, panel], drop_defaults=False)}
+            "application/vnd.jupyter.widget-state+json": {
+                "version_major": 2,
+                "version_minor": 0,
+                "state": dependency_state([monitor, panel], drop_defaults=False),
+            }
         }
-        nb.cells.append(nbformat.v4.new_code_cell("monitor", outputs=[nbformat.v4.new_output("display_data", data={"text/plain": repr(monitor), "application/vnd.jupyter.widget-view+json": {"model_id": monitor.model_id, "version_major": 2, "version_minor": 0}})]))
+        nb.cells.append(
+            nbformat.v4.new_code_cell(
+                "monitor",
+                outputs=[
+                    nbformat.v4.new_output(
+                        "display_data",
+                        data={
+                            "text/plain": repr(monitor),
+                            "application/vnd.jupyter.widget-view+json": {
+                                "model_id": monitor.model_id,
+                                "version_major": 2,
+                                "version_minor": 0,
+                            },
+                        },
+                    )
+                ],
+            )
+        )
         saved = tmp_path / "saved.ipynb"
         nbformat.write(nb, saved)
         notebook_text = saved.read_text()
@@ -331,8 +358,14 @@ def test_logout_keeps_dkist_entries_it_did_not_write(auth, paths):
     """dkist's other entries and a login dkist made itself after ours survive our logout."""
     own = issue_tokens(auth)
     paths["dkist_cache"].parent.mkdir(parents=True, exist_ok=True)
-    other = {"resource_server": "example.org", "access_token": "a", "refresh_token": "r",
-             "expires_at_seconds": 1, "scope": "s", "token_type": "Bearer"}
+    other = {
+        "resource_server": "example.org",
+        "access_token": "a",
+        "refresh_token": "r",
+        "expires_at_seconds": 1,
+        "scope": "s",
+        "token_type": "Bearer",
+    }
     paths["dkist_cache"].write_text(json.dumps({"example.org": other}))
     login = new_login(auth, paths, reuse_dkist_cache=False, share_with_dkist=True)
     sign_in(login)

@@ -241,16 +241,18 @@ def test_state_is_plain_traits_without_widgets():
     import subprocess
     import sys
 
-    code = ("import sys\n"
-            "for blocked in ('ipywidgets', 'anywidget', 'bqplot', 'ipydatagrid'):\n"
-            "    sys.modules[blocked] = None\n"
-            "from dkist_widgets.core.header_selection import HeaderSelectionState\n"
-            "from dkist_widgets.core.header_table import HeaderTable\n"
-            "from astropy.table import Table\n"
-            "t = HeaderTable(Table({'ATMOS_R0': [0.1, 0.02, 0.2], 'DATE-AVG': ['2023-01-01T00:00:00',"
-            " '2023-01-01T00:00:01', '2023-01-01T00:00:02']}))\n"
-            "s = HeaderSelectionState(); s.start(t); s.set_threshold(0.05)\n"
-            "print(s.frames(t).tolist())\n")
+    code = (
+        "import sys\n"
+        "for blocked in ('ipywidgets', 'anywidget', 'bqplot', 'ipydatagrid'):\n"
+        "    sys.modules[blocked] = None\n"
+        "from dkist_widgets.core.header_selection import HeaderSelectionState\n"
+        "from dkist_widgets.core.header_table import HeaderTable\n"
+        "from astropy.table import Table\n"
+        "t = HeaderTable(Table({'ATMOS_R0': [0.1, 0.02, 0.2], 'DATE-AVG': ['2023-01-01T00:00:00',"
+        " '2023-01-01T00:00:01', '2023-01-01T00:00:02']}))\n"
+        "s = HeaderSelectionState(); s.start(t); s.set_threshold(0.05)\n"
+        "print(s.frames(t).tolist())\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["[0,", "2]"]
@@ -317,8 +319,12 @@ def explorer(ds):
 
 
 def _recipe_highlights(explorer):
-    return (explorer.threshold_mode.value, explorer.invert_button.value, explorer.longest_button.value,
-            explorer.brush.selected)
+    return (
+        explorer.threshold_mode.value,
+        explorer.invert_button.value,
+        explorer.longest_button.value,
+        explorer.brush.selected,
+    )
 
 
 def test_another_panels_selection_clears_the_recipe_and_its_highlights(ds, explorer):

@@ -68,8 +68,9 @@ def test_time_falls_back_with_a_message(headers):
     np.testing.assert_array_equal(neither.time.values, np.arange(len(headers)))
     with pytest.raises(ValueError, match="frame number"):
         neither.time.to_axis("2023-05-01T17:00:00")
-    bad = Table({"DATE-AVG": MaskedColumn(["2023-01-01T00:00:01", "garbage", "2023-01-01T00:00:03"],
-                                          mask=[False, False, True])})
+    bad = Table(
+        {"DATE-AVG": MaskedColumn(["2023-01-01T00:00:01", "garbage", "2023-01-01T00:00:03"], mask=[False, False, True])}
+    )
     axis = HeaderTable(bad).time
     np.testing.assert_array_equal(axis.values, [0.0, np.nan, np.nan])
     assert "2 frames have no readable DATE-AVG" in axis.message
@@ -103,8 +104,9 @@ def test_frames_where_matches_numpy(headers, table):
     with np.errstate(invalid="ignore"):
         expected = np.flatnonzero((r0 >= 0.07) & (r0 <= 0.2))
         np.testing.assert_array_equal(table.frames_where("ATMOS_R0", 0.07, 0.2), expected)
-        np.testing.assert_array_equal(table.frames_where("ATMOS_R0", min=0.07, stokes="I"),
-                                      np.flatnonzero((r0 >= 0.07) & (dindex4 == 1)))
+        np.testing.assert_array_equal(
+            table.frames_where("ATMOS_R0", min=0.07, stokes="I"), np.flatnonzero((r0 >= 0.07) & (dindex4 == 1))
+        )
     # masked frames never qualify, even with no bounds
     np.testing.assert_array_equal(table.frames_where("ATMOS_R0"), np.flatnonzero(~headers["ATMOS_R0"].mask))
     with pytest.raises(MissingKeyError, match="'ATMOS_R1' is not in this dataset's headers"):
@@ -150,9 +152,12 @@ def _longest_run_oracle(order, member):
 def test_longest_run_walks_time_order(rows):
     times = np.array([r[0] for r in rows], dtype=np.int64)  # ms; repeats are ties
     good = np.array([r[1] for r in rows], dtype=bool)
-    iso = np.datetime_as_string(np.datetime64("2023-01-01T00:00:00", "us")
-                                + (times * 1000).astype("timedelta64[us]"), unit="us")
-    table = HeaderTable(Table({"DATE-AVG": iso, "GOOD": good}) if rows else Table({"DATE-AVG": np.array([], dtype="U26"), "GOOD": good}))
+    iso = np.datetime_as_string(
+        np.datetime64("2023-01-01T00:00:00", "us") + (times * 1000).astype("timedelta64[us]"), unit="us"
+    )
+    table = HeaderTable(
+        Table({"DATE-AVG": iso, "GOOD": good}) if rows else Table({"DATE-AVG": np.array([], dtype="U26"), "GOOD": good})
+    )
     got = table.longest_run(np.flatnonzero(good))
     order = np.argsort(times, kind="stable")
     assert got.tolist() == _longest_run_oracle(order, good)

@@ -17,8 +17,9 @@ def test_cached_catalogue_equals_the_yaml_one(tmp_path, monkeypatch):
         kc.key_catalogue.cache_clear()
         from_cache = kc.key_catalogue()
         assert from_cache["exact"] == from_yaml["exact"] and len(from_yaml["exact"]) > 300
-        assert [(r.pattern, dataclasses.astuple(i)) for r, i in from_cache["patterns"]] == \
-               [(r.pattern, dataclasses.astuple(i)) for r, i in from_yaml["patterns"]]
+        assert [(r.pattern, dataclasses.astuple(i)) for r, i in from_cache["patterns"]] == [
+            (r.pattern, dataclasses.astuple(i)) for r, i in from_yaml["patterns"]
+        ]
         assert kc.describe_key("DINDEX4").pattern == "DINDEX<k>" and kc.describe_key("ATMOS_R0").description
         # a damaged cache is ignored and rewritten
         written[0].write_text("{not json", encoding="utf-8")

@@ -40,8 +40,9 @@ def _on_disk(folder) -> dict[str, int]:
 
 
 def _session(svc, dest) -> TransferSession:
-    settings = TransferSettings(transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST,
-                                destination_local_root=dest)
+    settings = TransferSettings(
+        transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest
+    )
     return TransferSession(settings)
 
 
@@ -51,8 +52,9 @@ def test_listing_pages_with_a_small_page_knob(tmp_path):
     folder = root / "data" / "pid_1" / "MANY"
     _make_files(folder, 2345, sized=300)
     (folder / "sub").mkdir()  # directories are not files
-    svc = LoopbackGlobus({SRC: ("DKIST", root, False), DST: ("Laptop", dest, True)}, rate_bytes_per_s=None,
-                         ls_page_max=1000).start()
+    svc = LoopbackGlobus(
+        {SRC: ("DKIST", root, False), DST: ("Laptop", dest, True)}, rate_bytes_per_s=None, ls_page_max=1000
+    ).start()
     try:
         tc = globus_sdk.TransferClient(base_url=svc.url, authorizer=globus_sdk.NullAuthorizer())
         one = tc.operation_ls(SRC, path="/data/pid_1/MANY/")

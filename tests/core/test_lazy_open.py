@@ -71,8 +71,12 @@ def _asdf_state():
     import asdf
 
     config = asdf.get_config()
-    return ([e.extension_uri for e in config.extensions], [type(c).__name__ for e in config.extensions for c in e.converters],
-            config.lazy_load if hasattr(config, "lazy_load") else None, config.validate_on_read)
+    return (
+        [e.extension_uri for e in config.extensions],
+        [type(c).__name__ for e in config.extensions for c in e.converters],
+        config.lazy_load if hasattr(config, "lazy_load") else None,
+        config.validate_on_read,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -228,8 +232,16 @@ def _same_table(a, b) -> None:
         assert np.array_equal(np.ma.getdata(x), np.ma.getdata(y), equal_nan=y.dtype.kind == "f"), name
 
 
-@pytest.mark.parametrize("name", ["eit_dataset-1.2.0.asdf", "large_visp.asdf.gz", "croppable_visp.asdf.gz",
-                                  "croppable_cryo.asdf.gz", "visp_no_headers.asdf.gz"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "eit_dataset-1.2.0.asdf",
+        "large_visp.asdf.gz",
+        "croppable_visp.asdf.gz",
+        "croppable_cryo.asdf.gz",
+        "visp_no_headers.asdf.gz",
+    ],
+)
 def test_dkists_own_test_files_open_the_same(name):
     """dkist's test ASDFs (older table/column tags, 1-3 file axes, EIT's one-axis grid)."""
     from tests.helpers import dkist_samples
@@ -243,8 +255,9 @@ def test_dkists_own_test_files_open_the_same(name):
     _same_table(lazy.headers, ref.headers)
 
 
-@pytest.mark.parametrize("name", ["eit_dataset-1.1.0.asdf", "test_old_wcs_BRMQY.asdf",
-                                  "test_tiled_dataset-1.3.0_dataset-1.2.0.asdf"])
+@pytest.mark.parametrize(
+    "name", ["eit_dataset-1.1.0.asdf", "test_old_wcs_BRMQY.asdf", "test_tiled_dataset-1.3.0_dataset-1.2.0.asdf"]
+)
 def test_older_tags_and_tiles_go_to_dkist(name):
     from dkist_widgets.core.lazy_open import UnusualLayout, open_dataset
     from tests.helpers import dkist_samples
@@ -317,7 +330,17 @@ def test_header_table_on_compact_columns_matches_dkist_headers(big_pair):
     assert np.array_equal(a.decimated("ATMOS_R0", 200)[1], b.decimated("ATMOS_R0", 200)[1], equal_nan=True)
     # only the columns used were read
     assert {k for k in compact.colnames if compact.is_loaded(k)} <= {
-        "DATE-AVG", "INSTRUME", "ATMOS_R0", "AO_LOCK", "DINDEX3", "XPOSURE", "LIGHTLVL", "FILENAME", "DATE-BEG", "STOKES"}
+        "DATE-AVG",
+        "INSTRUME",
+        "ATMOS_R0",
+        "AO_LOCK",
+        "DINDEX3",
+        "XPOSURE",
+        "LIGHTLVL",
+        "FILENAME",
+        "DATE-BEG",
+        "STOKES",
+    }
 
 
 def test_shared_header_table_is_built_once_per_dataset(visp_with_fits):

@@ -21,8 +21,12 @@ from tests.core.test_transfers import DATASET, INVENTORY, PROPOSAL, dest_folder,
 
 # fixtures used by name (assigned, not imported, so they read as used)
 archive, dest, globus, session, store, watchers = (
-    test_transfers.archive, test_transfers.dest, test_transfers.globus,
-    test_transfers.session, test_transfers.store, test_transfers.watchers,
+    test_transfers.archive,
+    test_transfers.dest,
+    test_transfers.globus,
+    test_transfers.session,
+    test_transfers.store,
+    test_transfers.watchers,
 )
 
 pytestmark = pytest.mark.timeout(90)
@@ -89,7 +93,9 @@ def test_loopback_malformed_shapes_reach_the_real_client(globus):
     assert tc.get_submission_id().text == ""
     globus.inject("malformed", shape="nulls", count=1, route="endpoint")
     doc = tc.get_endpoint(next(iter(globus.endpoints))).data
-    assert doc["DATA_TYPE"] == "endpoint" and all(not isinstance(v, (int, float)) or isinstance(v, bool) for v in doc.values())
+    assert doc["DATA_TYPE"] == "endpoint" and all(
+        not isinstance(v, (int, float)) or isinstance(v, bool) for v in doc.values()
+    )
     with pytest.raises(ValueError):
         globus.inject("malformed", shape="xml")
 
@@ -97,12 +103,14 @@ def test_loopback_malformed_shapes_reach_the_real_client(globus):
 # --- the data centre ------------------------------------------------------------------
 
 
-
-@pytest.mark.parametrize("kind, fragment", [
-    ("garbage", "web page"),
-    ("empty", "empty page"),
-    ("truncated", "not JSON"),
-])
+@pytest.mark.parametrize(
+    "kind, fragment",
+    [
+        ("garbage", "web page"),
+        ("empty", "empty page"),
+        ("truncated", "not JSON"),
+    ],
+)
 def test_search_answer_that_is_not_json_is_one_sentence(dc, kind, fragment):
     dc.inject_fault(kind, count=1, routes=["search"])
     with pytest.raises(core.SearchFailed) as info:

@@ -31,8 +31,16 @@ pytestmark = pytest.mark.timeout(120)
 PROPOSAL, DATASET = "pid_1_123", "ABCDE"
 
 #: Keys whose values are plain text in dkist's result table too (no Time / Quantity).
-TEXT_KEYS = ("dataset_id", "primary_proposal_id", "instrument", "product_id", "storage_bucket",
-             "primary_experiment_id", "status", "calibration_workflow_name")
+TEXT_KEYS = (
+    "dataset_id",
+    "primary_proposal_id",
+    "instrument",
+    "product_id",
+    "storage_bucket",
+    "primary_experiment_id",
+    "status",
+    "calibration_workflow_name",
+)
 
 
 # ---------------------------------------------------------------------- destinations
@@ -48,7 +56,13 @@ TEXT_KEYS = ("dataset_id", "primary_proposal_id", "instrument", "product_id", "s
     ],
 )
 def test_destination_templates_expand(template, root, expected):
-    fields = {"dataset_id": DATASET, "proposal_id": PROPOSAL, "instrument": "VISP", "date": "2022-06-01", "year": "2022"}
+    fields = {
+        "dataset_id": DATASET,
+        "proposal_id": PROPOSAL,
+        "instrument": "VISP",
+        "date": "2022-06-01",
+        "year": "2022",
+    }
     assert expand_destination(template, fields, root) == expected
 
 
@@ -100,14 +114,27 @@ def test_keys_are_dkists_plus_the_documented_aliases():
 
 
 def test_template_fields_of_an_inventory():
-    inventory = {"datasetId": DATASET, "primaryProposalId": PROPOSAL, "instrumentName": "VISP",
-                 "productId": "L1-ABCDEP", "startTime": "2022-06-01T12:00:00.5", "stokesParameters": ["I", "Q"],
-                 "qualityAverageFriedParameter": float("nan"), "frameCount": 400}
+    inventory = {
+        "datasetId": DATASET,
+        "primaryProposalId": PROPOSAL,
+        "instrumentName": "VISP",
+        "productId": "L1-ABCDEP",
+        "startTime": "2022-06-01T12:00:00.5",
+        "stokesParameters": ["I", "Q"],
+        "qualityAverageFriedParameter": float("nan"),
+        "frameCount": 400,
+    }
     fields = template_fields(inventory)
     # the seven destination fields, as core.transfers.template_fields gave them
     assert {k: fields[k] for k in TEMPLATE_FIELDS} == {
-        "dataset_id": DATASET, "proposal_id": PROPOSAL, "instrument": "VISP", "product_id": "L1-ABCDEP",
-        "bucket": "data", "date": "2022-06-01", "year": "2022"}
+        "dataset_id": DATASET,
+        "proposal_id": PROPOSAL,
+        "instrument": "VISP",
+        "product_id": "L1-ABCDEP",
+        "bucket": "data",
+        "date": "2022-06-01",
+        "year": "2022",
+    }
     # dkist's keys, filled from the camelCase record keys behind them
     assert fields["primary_proposal_id"] == PROPOSAL
     assert fields["storage_bucket"] == "data"  # no bucket in the record: dkist's default bucket
@@ -150,8 +177,9 @@ def test_globus_destination_with_dkist_keys_equals_dkists_transfer_path(dc, sear
     for record in catalogue[:4]:
         dkist_path = Path("/~/dkist/{primary_proposal_id}/{storage_bucket}") / "{dataset_id}"
         theirs = str(dkist_path).format(**path_format_inventory(humanize_inventory(record)))
-        ours = expand_destination("dkist/{primary_proposal_id}/{storage_bucket}/{dataset_id}",
-                                  template_fields(record), "/~/")
+        ours = expand_destination(
+            "dkist/{primary_proposal_id}/{storage_bucket}/{dataset_id}", template_fields(record), "/~/"
+        )
         assert ours == theirs + "/"
         # the alias and the dkist key name the same folder
         assert ours == expand_destination("dkist/{proposal_id}/{bucket}/{dataset_id}", template_fields(record))
@@ -162,8 +190,10 @@ def test_fido_path_with_dkist_keys_equals_dkists_make_filename(dc, search_catalo
 
     catalogue, _root = search_catalogue_and_root
     for record in catalogue[:4]:
-        for text in (str(tmp_path / "{instrument}" / "{primary_proposal_id}" / "{dataset_id}_{file}"),
-                     str(tmp_path / "{storage_bucket}" / "{product_id}" / "{file}")):
+        for text in (
+            str(tmp_path / "{instrument}" / "{primary_proposal_id}" / "{dataset_id}_{file}"),
+            str(tmp_path / "{storage_bucket}" / "{product_id}" / "{file}"),
+        ):
             name = f"{record['datasetId']}.asdf"  # _make_filename's name without a response
             theirs = DKISTClient._make_filename(text, _row_of(record), None, "")
             assert PathTemplate(text).path_for(record, name) == Path(theirs)
@@ -202,5 +232,7 @@ def test_download_path_refuses_what_destinations_refuse(tmp_path):
         PathTemplate(str(tmp_path / "{asdf_filename}")).path_for(record, "x.asdf")
     with pytest.raises(PathTemplateError, match="unknown path template key {nope}"):
         PathTemplate(str(tmp_path / "{nope}"))
-    assert PathTemplate("~/d/{proposal_id}/{primary_proposal_id}/").folder_for(record) == \
-        Path.home() / "d" / PROPOSAL / PROPOSAL
+    assert (
+        PathTemplate("~/d/{proposal_id}/{primary_proposal_id}/").folder_for(record)
+        == Path.home() / "d" / PROPOSAL / PROPOSAL
+    )

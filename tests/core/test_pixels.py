@@ -107,7 +107,7 @@ def test_mosaic_places_tiles_like_tiled_dataset_plot(archive):
     for i in range(3):
         for j in range(3):
             # tile (i, j): column block i, row block j from the bottom
-            block = slab.values[j * ny:(j + 1) * ny, i * nx:(i + 1) * nx]
+            block = slab.values[j * ny : (j + 1) * ny, i * nx : (i + 1) * nx]
             np.testing.assert_array_equal(block, tiled[i, j].data[2].compute())
     assert not slab.missing.any() and slab.n_read == 9
 
@@ -148,11 +148,9 @@ def test_statistics_on_a_distributed_client_equal_the_threaded_ones(visp, tmp_pa
     present = np.arange(0, 400, 7)
     model = _partial(visp, tmp_path, present)
     threaded = px.frame_statistics(model, batch_size=5).table()
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
-                            dashboard_address=None) as client:
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
         seen = []
-        job = px.frame_statistics(model, client=client, batch_size=5,
-                                  progress=lambda done, total: seen.append(done))
+        job = px.frame_statistics(model, client=client, batch_size=5, progress=lambda done, total: seen.append(done))
     assert job.error is None and not job.cancelled and job.n_done == present.size
     assert seen and seen[-1] == present.size
     for column in px.STAT_COLUMNS:

@@ -90,5 +90,7 @@ def test_a_dragged_handle_lands_on_a_millimetre(explorer):
     assert explorer.state.threshold == 0.073 and explorer.threshold_text.value == 0.073
     np.testing.assert_array_equal(
         explorer.model.selected_frames,
-        explorer.table.expand_stokes(np.intersect1d(_numpy_r0_at_least(explorer.model.dataset, 0.073),
-                                                    explorer.table.stokes.frames(["I"]))))
+        explorer.table.expand_stokes(
+            np.intersect1d(_numpy_r0_at_least(explorer.model.dataset, 0.073), explorer.table.stokes.frames(["I"]))
+        ),
+    )

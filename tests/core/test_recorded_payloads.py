@@ -52,7 +52,11 @@ def test_recorded_task_list_reads_as_a_finished_task():
     tc = globus_sdk.TransferClient(authorizer=globus_sdk.NullAuthorizer())
     docs = task_documents(tc.task_list(filter={"task_id": [recorded["task_id"]]}))
     assert [d["task_id"] for d in docs] == [recorded["task_id"]]
-    w = WatchedTask(TaskProgress(task_id=recorded["task_id"], files_total=recorded["files"], bytes_total=recorded["bytes_transferred"]))
+    w = WatchedTask(
+        TaskProgress(
+            task_id=recorded["task_id"], files_total=recorded["files"], bytes_total=recorded["bytes_transferred"]
+        )
+    )
     p = advance(w, docs[0], time.monotonic())
     assert p.status == recorded["status"] == "SUCCEEDED"
     assert p.done and p.succeeded and not p.cancelled and p.words == "done"
@@ -70,7 +74,10 @@ def test_recorded_submit_answers():
     load_response(globus_sdk.TransferClient.submit_transfer)
     tc = globus_sdk.TransferClient(authorizer=globus_sdk.NullAuthorizer())
     sub = tc.get_submission_id()
-    assert answer_shape(sub) is None and sub["value"] == _recorded(globus_sdk.TransferClient.get_submission_id).json["value"]
+    assert (
+        answer_shape(sub) is None
+        and sub["value"] == _recorded(globus_sdk.TransferClient.get_submission_id).json["value"]
+    )
     tdata = globus_sdk.TransferData(source_endpoint="a", destination_endpoint="b")
     tdata.add_item("/x", "/y")
     resp = tc.submit_transfer(tdata)
@@ -114,8 +121,19 @@ def test_loopback_task_document_has_the_recorded_shape(tmp_path):
             time.sleep(0.05)
     finally:
         svc.stop()
-    read = (*COUNT_FIELDS, "task_id", "status", "nice_status", "is_ok", "is_paused", "fatal_error",
-            "effective_bytes_per_second", "request_time", "completion_time", "label")
+    read = (
+        *COUNT_FIELDS,
+        "task_id",
+        "status",
+        "nice_status",
+        "is_ok",
+        "is_paused",
+        "fatal_error",
+        "effective_bytes_per_second",
+        "request_time",
+        "completion_time",
+        "label",
+    )
     for key in read:
         assert key in ours, key
         if recorded[key] is not None and ours[key] is not None:
@@ -170,8 +188,10 @@ def test_dkist_recorded_search_answer(payload, request, serve):
     rows = result.rows
     assert [r["Dataset ID"] for r in rows] == list(theirs["Dataset ID"])
     r0 = [r["Average Fried Parameter"] for r in rows]
-    expected = [float("nan") if rec["qualityAverageFriedParameter"] is None else rec["qualityAverageFriedParameter"]
-                for rec in records]
+    expected = [
+        float("nan") if rec["qualityAverageFriedParameter"] is None else rec["qualityAverageFriedParameter"]
+        for rec in records
+    ]
     assert [x if x == x else "nan" for x in r0] == [x if x == x else "nan" for x in expected]
     for row, rec in zip(rows, records, strict=True):
         assert row["Instrument"] == rec["instrumentName"]

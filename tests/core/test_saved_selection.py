@@ -131,15 +131,19 @@ def test_a_selection_of_another_dataset_is_refused_in_one_sentence(archive, kplm
         load_selection(foreign, mine.model)
 
 
-@pytest.mark.parametrize("content", [
-    '{"format": "dkist-widgets.selection", "format_version": 1, "dataset_id": "KPL',  # cut short
-    "\x00\x01 not json at all",
-    '{"format": "dkist-widgets.selection", "format_version": 1, "dataset_id": "KPLMQ", "n_frames": 4, '
-    '"frame_ids": [0, 1], "recipe": null}',  # wrong number of frames
-    '{"format": "dkist-widgets.selection", "format_version": 1, "dataset_id": "KPLMQ", "n_frames": NFRAMES, '
-    '"frame_ids": [0, 99999999], "recipe": null}',  # out of range
-    '[1, 2, 3]',
-], ids=["truncated", "binary", "frame-count", "out-of-range", "not-an-object"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"format": "dkist-widgets.selection", "format_version": 1, "dataset_id": "KPL',  # cut short
+        "\x00\x01 not json at all",
+        '{"format": "dkist-widgets.selection", "format_version": 1, "dataset_id": "KPLMQ", "n_frames": 4, '
+        '"frame_ids": [0, 1], "recipe": null}',  # wrong number of frames
+        '{"format": "dkist-widgets.selection", "format_version": 1, "dataset_id": "KPLMQ", "n_frames": NFRAMES, '
+        '"frame_ids": [0, 99999999], "recipe": null}',  # out of range
+        "[1, 2, 3]",
+    ],
+    ids=["truncated", "binary", "frame-count", "out-of-range", "not-an-object"],
+)
 def test_a_damaged_file_gives_one_sentence_and_loses_nothing(kplmq, content):
     explorer = _open(kplmq)
     explorer.threshold_mode.value = ">="

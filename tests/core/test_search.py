@@ -115,8 +115,11 @@ def test_r0_range_is_sent_in_metres_issue_613(dc, search_catalogue_and_root):
     result = core.run_search(request, timeout=10)
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(result.url).query)
     assert [float(v) for v in query["qualityAverageFriedParameterMin"]] == pytest.approx([0.05])
-    expected = [r for r in active(catalogue) if r.get("qualityAverageFriedParameter") is not None
-                and 0.05 <= r["qualityAverageFriedParameter"] <= 0.10]
+    expected = [
+        r
+        for r in active(catalogue)
+        if r.get("qualityAverageFriedParameter") is not None and 0.05 <= r["qualityAverageFriedParameter"] <= 0.10
+    ]
     assert 2 <= len(expected) < len(active(catalogue))
     assert "S0021" in ids(expected)  # exactly 10 cm: inclusive
     assert sorted(r["datasetId"] for r in result.records) == ids(expected)
@@ -130,8 +133,11 @@ def test_r0_range_is_sent_in_metres_issue_613(dc, search_catalogue_and_root):
     # one-sided: min only / max only; datasets without r0 never match a range
     expected = [r for r in active(catalogue) if (r.get("qualityAverageFriedParameter") or -1) >= 0.1]
     assert search(r0_min_cm=10) == ids(expected)
-    expected = [r for r in active(catalogue) if r.get("qualityAverageFriedParameter") is not None
-                and r["qualityAverageFriedParameter"] <= 0.06]
+    expected = [
+        r
+        for r in active(catalogue)
+        if r.get("qualityAverageFriedParameter") is not None and r["qualityAverageFriedParameter"] <= 0.06
+    ]
     assert search(r0_max_cm=6) == ids(expected)
 
 
@@ -147,8 +153,11 @@ def test_r0_typed_in_the_display_unit_and_the_shown_code_gives_the_right_answer(
     params = core.query_parameters(request)
     assert float(params["qualityAverageFriedParameterMin"]) == pytest.approx(lo_m)
     assert float(params["qualityAverageFriedParameterMax"]) == pytest.approx(hi_m)
-    expected = [r for r in active(catalogue) if r.get("qualityAverageFriedParameter") is not None
-                and lo_m <= r["qualityAverageFriedParameter"] <= hi_m]
+    expected = [
+        r
+        for r in active(catalogue)
+        if r.get("qualityAverageFriedParameter") is not None and lo_m <= r["qualityAverageFriedParameter"] <= hi_m
+    ]
     assert found(request) == ids(expected)
     code = core.fido_code(request)
     namespace: dict = {}
@@ -190,10 +199,16 @@ def test_combined_filters_match_dkist_client(dc, search_catalogue_and_root):
     from dkist.net.client import DKISTClient
 
     catalogue, _ = search_catalogue_and_root
-    request = core.SearchRequest.from_form({"instrument": "VISP", "embargoed": "no", "r0_min_cm": "4",
-                                            "page_size": 1000})
-    expected = [r for r in active(catalogue) if r["instrumentName"] == "VISP" and not r["isEmbargoed"]
-                and (r.get("qualityAverageFriedParameter") or -1) >= 0.04]
+    request = core.SearchRequest.from_form(
+        {"instrument": "VISP", "embargoed": "no", "r0_min_cm": "4", "page_size": 1000}
+    )
+    expected = [
+        r
+        for r in active(catalogue)
+        if r["instrumentName"] == "VISP"
+        and not r["isEmbargoed"]
+        and (r.get("qualityAverageFriedParameter") or -1) >= 0.04
+    ]
     assert len(expected) >= 3
     assert found(request) == ids(expected)
     table = DKISTClient().search(*request.attrs())
@@ -254,7 +269,8 @@ def test_records_from_fido_table(dc, search_catalogue_and_root):
     records = core.records_from_table(res[0])
     by_id = {r["datasetId"]: r for r in catalogue}
     assert sorted(r["datasetId"] for r in records) == ids(
-        [r for r in active(catalogue) if r["instrumentName"] == "VISP" and not r["isEmbargoed"]])
+        [r for r in active(catalogue) if r["instrumentName"] == "VISP" and not r["isEmbargoed"]]
+    )
     for record in records:
         original = by_id[record["datasetId"]]
         assert record["wavelengthMin"] == pytest.approx(original["wavelengthMin"])
@@ -267,21 +283,26 @@ def test_records_from_fido_table(dc, search_catalogue_and_root):
 # --- validation ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fields, fragment", [
-    ({"start": "2023-02-01", "end": "2023-01-01"}, "is before the start"),
-    ({"start": "yesterday"}, "is not a date/time"),
-    ({"wavelength_min_nm": "700", "wavelength_max_nm": "600"}, "wavelength: the minimum (700)"),
-    ({"r0_min_cm": "9", "r0_max_cm": "3"}, f"r0: the minimum ({r0_to_display(0.09):g})"),
-    ({"r0_min": f"{r0_to_display(0.09):g}", "r0_max": f"{r0_to_display(0.03):g}"},
-     f"r0: the minimum ({r0_to_display(0.09):g}) is larger than the maximum ({r0_to_display(0.03):g} {R0_DISPLAY_UNIT})"),
-    ({"r0_min_cm": "-1"}, "at least 0"),
-    ({"r0_max_cm": "ten"}, "'ten' is not a number"),
-    ({"instrument": "HMI"}, "unknown instrument 'HMI'"),
-    ({"embargoed": "maybe"}, "must be yes, no or any"),
-    ({"page_size": "5000"}, "between 1 and 1000"),
-    ({"dataset_ids": "AB/CD"}, "holds characters"),
-    ({"colour": "red"}, "unknown field"),
-])
+@pytest.mark.parametrize(
+    "fields, fragment",
+    [
+        ({"start": "2023-02-01", "end": "2023-01-01"}, "is before the start"),
+        ({"start": "yesterday"}, "is not a date/time"),
+        ({"wavelength_min_nm": "700", "wavelength_max_nm": "600"}, "wavelength: the minimum (700)"),
+        ({"r0_min_cm": "9", "r0_max_cm": "3"}, f"r0: the minimum ({r0_to_display(0.09):g})"),
+        (
+            {"r0_min": f"{r0_to_display(0.09):g}", "r0_max": f"{r0_to_display(0.03):g}"},
+            f"r0: the minimum ({r0_to_display(0.09):g}) is larger than the maximum ({r0_to_display(0.03):g} {R0_DISPLAY_UNIT})",
+        ),
+        ({"r0_min_cm": "-1"}, "at least 0"),
+        ({"r0_max_cm": "ten"}, "'ten' is not a number"),
+        ({"instrument": "HMI"}, "unknown instrument 'HMI'"),
+        ({"embargoed": "maybe"}, "must be yes, no or any"),
+        ({"page_size": "5000"}, "between 1 and 1000"),
+        ({"dataset_ids": "AB/CD"}, "holds characters"),
+        ({"colour": "red"}, "unknown field"),
+    ],
+)
 def test_bad_input_gets_a_clear_message(fields, fragment):
     with pytest.raises(core.SearchInputError) as info:
         core.SearchRequest.from_form(fields)
@@ -290,8 +311,9 @@ def test_bad_input_gets_a_clear_message(fields, fragment):
 
 def test_all_problems_are_listed_at_once():
     with pytest.raises(core.SearchInputError) as info:
-        core.SearchRequest.from_form({"start": "2023-02-01", "end": "2023-01-01", "r0_min_cm": "x",
-                                      "instrument": "HMI"})
+        core.SearchRequest.from_form(
+            {"start": "2023-02-01", "end": "2023-01-01", "r0_min_cm": "x", "instrument": "HMI"}
+        )
     assert len(info.value.problems) == 3
 
 
@@ -312,15 +334,26 @@ def test_form_choices_from_search_values(dc, search_catalogue_and_root):
     assert t(choices.time_range[0]) == min(t(r["startTime"]) for r in catalogue)
     assert t(choices.time_range[1]) == max(t(r["endTime"]) for r in catalogue)
     # the real API's absurd r0 maximum is capped
-    doc = {"parameterValues": [{"parameterName": "qualityAverageFriedParameterMin",
-                                "values": {"minValue": 0.0155, "maxValue": 2.65e30}}]}
+    doc = {
+        "parameterValues": [
+            {"parameterName": "qualityAverageFriedParameterMin", "values": {"minValue": 0.0155, "maxValue": 2.65e30}}
+        ]
+    }
     assert core.FormChoices.from_search_values(doc).r0_range_cm == (1.55, 30.0)
 
 
 def test_fido_code_is_runnable_and_dkist_only(dc, search_catalogue_and_root):
     catalogue, _ = search_catalogue_and_root
-    request = core.SearchRequest.from_form({"instrument": "VISP", "start": "2021-09-01", "end": "2021-10-01",
-                                            "r0_min_cm": "4", "r0_max_cm": "8", "page_size": 50})
+    request = core.SearchRequest.from_form(
+        {
+            "instrument": "VISP",
+            "start": "2021-09-01",
+            "end": "2021-10-01",
+            "r0_min_cm": "4",
+            "r0_max_cm": "8",
+            "page_size": 50,
+        }
+    )
     code = core.fido_code(request)
     namespace: dict = {}
     exec(code, namespace)
@@ -332,11 +365,14 @@ def test_fido_code_is_runnable_and_dkist_only(dc, search_catalogue_and_root):
 # --- faults ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind, fragment", [
-    ("500", "HTTP 500"),
-    ("garbage", "is not JSON"),
-    ("drop", "connection"),
-])
+@pytest.mark.parametrize(
+    "kind, fragment",
+    [
+        ("500", "HTTP 500"),
+        ("garbage", "is not JSON"),
+        ("drop", "connection"),
+    ],
+)
 def test_search_faults_give_messages(dc, kind, fragment):
     dc.inject_fault(kind, count=1, routes=["search"])
     with pytest.raises(core.SearchFailed) as info:
@@ -366,8 +402,9 @@ def test_service_down(dc):
 def test_background_job_watchdog_and_cancel():
     gate = threading.Event()
     errors, results = [], []
-    job = core.BackgroundJob(lambda cancel: gate.wait(10) or "late", on_done=results.append,
-                             on_error=errors.append, timeout=0.3).start()
+    job = core.BackgroundJob(
+        lambda cancel: gate.wait(10) or "late", on_done=results.append, on_error=errors.append, timeout=0.3
+    ).start()
     assert job.wait(2)
     assert isinstance(errors[0], core.SearchFailed) and "0.3 s" in str(errors[0])
     assert job.cancel_event.is_set()
@@ -387,16 +424,19 @@ def test_background_job_watchdog_and_cancel():
 # --- path templates and downloads ----------------------------------------------------
 
 
-@pytest.mark.parametrize("template, fragment", [
-    ("~/data/{datasetid}/", "unknown path template key {datasetid}"),
-    ("~/data/../{dataset_id}/", "may not contain '..'"),
-    ("/tmp/{dataset_id}/..", "may not contain '..'"),
-    ("~/data/{dataset_id.upper}/", "only plain keys"),
-    ("~/data/{dataset_id!r}/", "only plain keys"),
-    ("~/data/{}/", "empty {}"),
-    ("~/data/{dataset_id", "malformed"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "template, fragment",
+    [
+        ("~/data/{datasetid}/", "unknown path template key {datasetid}"),
+        ("~/data/../{dataset_id}/", "may not contain '..'"),
+        ("/tmp/{dataset_id}/..", "may not contain '..'"),
+        ("~/data/{dataset_id.upper}/", "only plain keys"),
+        ("~/data/{dataset_id!r}/", "only plain keys"),
+        ("~/data/{}/", "empty {}"),
+        ("~/data/{dataset_id", "malformed"),
+        ("", "empty"),
+    ],
+)
 def test_path_template_validation(template, fragment):
     with pytest.raises(ValueError, match=None) as info:
         core.PathTemplate(template)
@@ -407,8 +447,9 @@ def test_path_template_values(tmp_path):
     template = core.PathTemplate(str(tmp_path / "{instrument}" / "{primary_proposal_id}" / "{dataset_id}/"))
     record = {"datasetId": "ABCDE", "instrumentName": "VISP", "primaryProposalId": "pid_1_2"}
     assert template.path_for(record, "x.asdf") == tmp_path / "VISP" / "pid_1_2" / "ABCDE" / "x.asdf"
-    assert core.PathTemplate("~/sunpy/data/{dataset_id}/").folder_for(record) == \
-        Path.home() / "sunpy" / "data" / "ABCDE"
+    assert (
+        core.PathTemplate("~/sunpy/data/{dataset_id}/").folder_for(record) == Path.home() / "sunpy" / "data" / "ABCDE"
+    )
     with pytest.raises(ValueError, match="cannot be used in a path"):
         template.path_for({**record, "datasetId": ".."}, "x.asdf")
     with pytest.raises(ValueError, match="cannot be used in a path"):
@@ -431,8 +472,9 @@ def test_fetch_writes_what_fido_fetch_writes(dc, search_catalogue_and_root, tmp_
     records = _with_files(catalogue, root)
     assert len(records) >= 2
     calls = []
-    outcomes = core.fetch_asdfs(records, str(tmp_path / "ours" / "{dataset_id}/"),
-                                progress=lambda *args: calls.append(args))
+    outcomes = core.fetch_asdfs(
+        records, str(tmp_path / "ours" / "{dataset_id}/"), progress=lambda *args: calls.append(args)
+    )
     assert all(o.error is None for o in outcomes), outcomes
     res = Fido.search(a.dkist.Dataset([r["datasetId"] for r in records]))
     fido = Fido.fetch(res, path=str(tmp_path / "fido" / "{dataset_id}"), progress=False)
@@ -498,8 +540,13 @@ def test_records_from_table_keeps_list_valued_quantities():
 
     from dkist_widgets.core.search import records_from_table
 
-    table = Table({"Dataset ID": ["A"], "Filter Wavelengths": u.Quantity([[630.25]], u.nm),
-                   "Average Fried Parameter": u.Quantity([0.05], u.m)})
+    table = Table(
+        {
+            "Dataset ID": ["A"],
+            "Filter Wavelengths": u.Quantity([[630.25]], u.nm),
+            "Average Fried Parameter": u.Quantity([0.05], u.m),
+        }
+    )
     (record,) = records_from_table(table)
     assert record["filterWavelengths"] == [630.25]
     assert record["qualityAverageFriedParameter"] == 0.05

@@ -18,13 +18,15 @@ def frame():
     n = 500
     r0 = rng.uniform(0.02, 0.2, n)
     r0[rng.choice(n, 40, replace=False)] = np.nan
-    return pd.DataFrame({
-        "frame": np.arange(n),
-        "DATE-AVG": [f"2026-11-23T10:{i // 60:02d}:{i % 60:02d}" for i in range(n)],
-        "ATMOS_R0": r0,
-        "DINDEX4": np.arange(n) % 4 + 1,
-        "AO_LOCK": np.arange(n) % 7 != 0,
-    })
+    return pd.DataFrame(
+        {
+            "frame": np.arange(n),
+            "DATE-AVG": [f"2026-11-23T10:{i // 60:02d}:{i % 60:02d}" for i in range(n)],
+            "ATMOS_R0": r0,
+            "DINDEX4": np.arange(n) % 4 + 1,
+            "AO_LOCK": np.arange(n) % 7 != 0,
+        }
+    )
 
 
 def test_numeric_filters_match_pandas(frame):

@@ -28,7 +28,13 @@ PROPOSAL, DATASET = "pid_2_7", "FSTAT"
 N_FILES = 24
 FILE_SIZE = 20_000
 GRID = (4, 6)
-INVENTORY = {"datasetId": DATASET, "primaryProposalId": PROPOSAL, "bucket": "data", "instrumentName": "VISP", "startTime": "2022-06-01T10:00:00"}
+INVENTORY = {
+    "datasetId": DATASET,
+    "primaryProposalId": PROPOSAL,
+    "bucket": "data",
+    "instrumentName": "VISP",
+    "startTime": "2022-06-01T10:00:00",
+}
 
 
 @pytest.fixture
@@ -50,8 +56,12 @@ def dest(tmp_path) -> Path:
 
 @pytest.fixture
 def globus(archive, dest):
-    svc = LoopbackGlobus({SRC: ("DKIST (test)", archive, False), DST: ("Laptop (test)", dest, True)},
-                         rate_bytes_per_s=None, fault_retry_interval=0.2, cancel_wait=2.0)
+    svc = LoopbackGlobus(
+        {SRC: ("DKIST (test)", archive, False), DST: ("Laptop (test)", dest, True)},
+        rate_bytes_per_s=None,
+        fault_retry_interval=0.2,
+        cancel_wait=2.0,
+    )
     svc.start()
     yield svc
     svc.stop()
@@ -59,8 +69,15 @@ def globus(archive, dest):
 
 @pytest.fixture
 def session(globus, dest) -> TransferSession:
-    return TransferSession(TransferSettings(transfer_url=globus.url, source_endpoint_id=SRC, destination_endpoint_id=DST,
-                                            destination_local_root=dest, login_required=False))
+    return TransferSession(
+        TransferSettings(
+            transfer_url=globus.url,
+            source_endpoint_id=SRC,
+            destination_endpoint_id=DST,
+            destination_local_root=dest,
+            login_required=False,
+        )
+    )
 
 
 @pytest.fixture
@@ -85,8 +102,15 @@ def wait_for(predicate, timeout=20.0, what=""):
 
 def _model_state(model):
     preview = model.preview()
-    return (model.selection_version, model.local_files_version, model.file_sizes_version, model.transfer_states_version,
-            model.selected_frames.tolist(), preview.file_bytes, preview.n_files)
+    return (
+        model.selection_version,
+        model.local_files_version,
+        model.file_sizes_version,
+        model.transfer_states_version,
+        model.selected_frames.tolist(),
+        preview.file_bytes,
+        preview.n_files,
+    )
 
 
 # ---------------------------------------------------------------------- a plan has no side effects
@@ -149,7 +173,9 @@ def _monitor_and_map(model, session, tmp_path):
     from dkist_widgets.panels.file_map import FileMap
     from dkist_widgets.panels.transfers import TransferMonitor
 
-    monitor = TransferMonitor(model, session=session, store=TaskStore(tmp_path / "t.json"), active_interval=0.1, refresh_interval=0.2)
+    monitor = TransferMonitor(
+        model, session=session, store=TaskStore(tmp_path / "t.json"), active_interval=0.1, refresh_interval=0.2
+    )
     return monitor, FileMap(model)
 
 
@@ -165,7 +191,9 @@ def test_transferring_then_failed_on_the_map(model, session, globus, dest, tmp_p
     try:
         task_id = monitor.start("selection")
         # while it runs: every selected file not on disk is transferring, and only those
-        wait_for(lambda: landed_frames(dest) and model.transferring_frames.size, what="a file to land while others move")
+        wait_for(
+            lambda: landed_frames(dest) and model.transferring_frames.size, what="a file to land while others move"
+        )
         wait_for(lambda: model.n_local_files >= 1, what="the model to see a landed file")
         moving = set(model.transferring_frames.tolist())
         local = set(np.flatnonzero(model.local_files).tolist())
@@ -176,7 +204,9 @@ def test_transferring_then_failed_on_the_map(model, session, globus, dest, tmp_p
         # Globus fails the task: what did not land is failed, what landed is on disk
         globus.faults.task_failed(task_id, code="PERMISSION_DENIED", description="denied by the test")
         wait_for(lambda: monitor.watcher.progress(task_id).done and model.failed_frames.size, what="the failure")
-        wait_for(lambda: set(model.failed_frames.tolist()) == set(wanted) - landed_frames(dest), what="failed = not landed")
+        wait_for(
+            lambda: set(model.failed_frames.tolist()) == set(wanted) - landed_frames(dest), what="failed = not landed"
+        )
         assert model.transferring_frames.size == 0
         assert globus.engine.task_doc(task_id)["status"] == "FAILED"
         assert _bits(fmap, FAILED) == set(wanted) - landed_frames(dest)
@@ -231,8 +261,16 @@ def test_tracker_maps_whole_dataset_plans_and_ignores_other_datasets(model, sess
     tracker = TransferFileStates()
     plan = session.plan_datasets([INVENTORY])
     assert tracker.add("t-all", plan, model) == N_FILES
-    other = TransferPlan("selection", "x", (TransferItem("/data/p/OTHER/f1.fits", "/~/o/f1.fits"),), ("OTHER",), "/~/o/", 1, 1,
-                         folders=(("/data/p/OTHER/", "/~/o/"),))
+    other = TransferPlan(
+        "selection",
+        "x",
+        (TransferItem("/data/p/OTHER/f1.fits", "/~/o/f1.fits"),),
+        ("OTHER",),
+        "/~/o/",
+        1,
+        1,
+        folders=(("/data/p/OTHER/", "/~/o/"),),
+    )
     assert tracker.add("t-other", other, model) == 0
     running = TaskProgress("t-all", status="ACTIVE", request_time="2026-01-01T00:00:00+00:00")
     moving, failed = tracker.states(model, [running, TaskProgress("t-other")])
@@ -241,6 +279,8 @@ def test_tracker_maps_whole_dataset_plans_and_ignores_other_datasets(model, sess
     failed_task = TaskProgress("t-old", status="FAILED", done=True, request_time="2026-01-01T00:00:00+00:00")
     tracker.add("t-old", session.plan_files(INVENTORY, ["f1.fits", "f2.fits"]), model)
     tracker.add("t-new", session.plan_files(INVENTORY, ["f2.fits"]), model)
-    new_ok = TaskProgress("t-new", status="SUCCEEDED", done=True, succeeded=True, request_time="2026-01-02T00:00:00+00:00")
+    new_ok = TaskProgress(
+        "t-new", status="SUCCEEDED", done=True, succeeded=True, request_time="2026-01-02T00:00:00+00:00"
+    )
     moving, failed = tracker.states(model, [new_ok, failed_task])
     assert moving.size == 0 and failed.tolist() == [1]

@@ -44,7 +44,9 @@ def _module_name(path: Path) -> str:
 def _imported_modules(path: Path) -> list[tuple[int, str]]:
     """(line, absolute module name) of every import in a file, relative imports resolved."""
     name = _module_name(path)
-    return _imports_of(path.read_text(encoding="utf-8"), name if path.name == "__init__.py" else name.rpartition(".")[0])
+    return _imports_of(
+        path.read_text(encoding="utf-8"), name if path.name == "__init__.py" else name.rpartition(".")[0]
+    )
 
 
 def _imports_of(source: str, package: str) -> list[tuple[int, str]]:
@@ -69,13 +71,16 @@ def _layer_files():
     return sorted(p for layer in LAYERS for p in (PACKAGE / layer).rglob("*.py"))
 
 
-@pytest.mark.parametrize("source", [
-    "from ..sandbox.world import current",  # what panels/transfers.py did before issue 13
-    "from .. import sandbox",
-    "import dkist_widgets.sandbox.world as w",
-    "from dkist_widgets import sandbox",
-    "def f():\n    from ..sandbox import start",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from ..sandbox.world import current",  # what panels/transfers.py did before issue 13
+        "from .. import sandbox",
+        "import dkist_widgets.sandbox.world as w",
+        "from dkist_widgets import sandbox",
+        "def f():\n    from ..sandbox import start",
+    ],
+)
 def test_the_scan_sees_every_spelling_of_a_sandbox_import(source):
     """The oracle itself, on the spellings a sandbox import could take (in panels/)."""
     names = {m for _, m in _imports_of(source, "dkist_widgets.panels")}
@@ -110,15 +115,21 @@ def test_core_and_panels_work_with_the_sandbox_unimportable(tmp_path):
         "assert 'dkist_widgets.sandbox' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
         "print('ok')\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DKIST_WIDGETS_DATA_DIR": str(tmp_path / "data"),
-           "PYTHONPATH": str(PACKAGE.parent)}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DKIST_WIDGETS_DATA_DIR": str(tmp_path / "data"),
+        "PYTHONPATH": str(PACKAGE.parent),
+    }
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["GlobusLogin", "True", "ok"]
 
 
 # ---------------------------------------------------------------------- the login setting
-@pytest.mark.parametrize("value, required", [(None, True), ("required", True), (" Required ", True), ("none", False), ("NONE", False)])
+@pytest.mark.parametrize(
+    "value, required", [(None, True), ("required", True), (" Required ", True), ("none", False), ("NONE", False)]
+)
 def test_login_setting(monkeypatch, value, required):
     if value is None:
         monkeypatch.delenv(ENV_LOGIN, raising=False)
@@ -154,8 +165,13 @@ def test_monitor_logs_in_as_the_setting_says_whatever_the_url(monkeypatch, tmp_p
 
 def test_sandbox_sets_what_a_user_sets(monkeypatch, tmp_path):
     """World.globus_environment() is all from_environment() needs to find the world."""
-    world = World(datacentre_url="http://127.0.0.1:1/", transfer_url="http://127.0.0.1:2/", archive_dir=tmp_path / "a",
-                  local_endpoint_dir=tmp_path / "laptop", auth_url="http://127.0.0.1:3/")
+    world = World(
+        datacentre_url="http://127.0.0.1:1/",
+        transfer_url="http://127.0.0.1:2/",
+        archive_dir=tmp_path / "a",
+        local_endpoint_dir=tmp_path / "laptop",
+        auth_url="http://127.0.0.1:3/",
+    )
     env = world.globus_environment()
     assert env[ENV_LOGIN] == "required"
     assert env[ENV_SOURCE] == world.dkist_endpoint_id and env[ENV_DESTINATION] == world.local_endpoint_id

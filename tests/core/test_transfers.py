@@ -69,7 +69,12 @@ def dest(tmp_path) -> Path:
 
 @pytest.fixture
 def globus(archive, dest):
-    svc = LoopbackGlobus({SRC: ("DKIST (test)", archive, False), DST: ("Laptop (test)", dest, True)}, rate_bytes_per_s=None, fault_retry_interval=0.2, cancel_wait=2.0)
+    svc = LoopbackGlobus(
+        {SRC: ("DKIST (test)", archive, False), DST: ("Laptop (test)", dest, True)},
+        rate_bytes_per_s=None,
+        fault_retry_interval=0.2,
+        cancel_wait=2.0,
+    )
     svc.start()
     yield svc
     svc.stop()
@@ -77,7 +82,9 @@ def globus(archive, dest):
 
 @pytest.fixture
 def session(globus, dest) -> TransferSession:
-    settings = TransferSettings(transfer_url=globus.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest)
+    settings = TransferSettings(
+        transfer_url=globus.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest
+    )
     return TransferSession(settings)
 
 
@@ -102,7 +109,13 @@ def make_watcher(watchers, session, store, **kw) -> TransferWatcher:
     return w
 
 
-INVENTORY = {"datasetId": DATASET, "primaryProposalId": PROPOSAL, "bucket": "data", "instrumentName": "VISP", "startTime": "2022-06-01T10:00:00"}
+INVENTORY = {
+    "datasetId": DATASET,
+    "primaryProposalId": PROPOSAL,
+    "bucket": "data",
+    "instrumentName": "VISP",
+    "startTime": "2022-06-01T10:00:00",
+}
 
 
 @pytest.fixture
@@ -129,7 +142,13 @@ def dest_folder(dest: Path) -> Path:
     ],
 )
 def test_destination_templates_expand(template, root, expected):
-    fields = {"dataset_id": DATASET, "proposal_id": PROPOSAL, "instrument": "VISP", "date": "2022-06-01", "year": "2022"}
+    fields = {
+        "dataset_id": DATASET,
+        "proposal_id": PROPOSAL,
+        "instrument": "VISP",
+        "date": "2022-06-01",
+        "year": "2022",
+    }
     assert expand_destination(template, fields, root) == expected
 
 
@@ -158,7 +177,12 @@ def test_destination_templates_refused_with_reason(template, fields, root, words
 def test_status_words_are_plain():
     assert status_words({"status": "SUCCEEDED"}) == "done"
     assert status_words({"status": "FAILED", "fatal_error": {"code": "CANCELED", "description": "x"}}) == "cancelled"
-    assert status_words({"status": "FAILED", "fatal_error": {"code": "PERMISSION_DENIED", "description": "no write access"}}) == "failed: no write access"
+    assert (
+        status_words(
+            {"status": "FAILED", "fatal_error": {"code": "PERMISSION_DENIED", "description": "no write access"}}
+        )
+        == "failed: no write access"
+    )
     assert "queue" in status_words({"status": "ACTIVE", "nice_status": "Queued"})
     assert status_words({"status": "INACTIVE", "nice_status": "CREDENTIAL_EXPIRED"}).startswith("paused")
     assert "retrying" in status_words({"status": "ACTIVE", "nice_status": "SOME_NEW_CODE"})
@@ -238,7 +262,10 @@ def test_whole_dataset_and_quality_files(session, store, watchers, dest, archive
 def test_one_task_list_request_per_tick_for_many_tasks(session, store, watchers, globus):
     watcher = make_watcher(watchers, session, store, autostart=False)
     globus.set_rate(1)  # nothing finishes during the test
-    ids = [watcher.start_transfer(session.plan_files(INVENTORY, [f"f{i % N_FILES}.fits"], label=f"t{i}")) for i in range(50)]
+    ids = [
+        watcher.start_transfer(session.plan_files(INVENTORY, [f"f{i % N_FILES}.fits"], label=f"t{i}"))
+        for i in range(50)
+    ]
     globus.reset_request_counts()
     for tick in range(1, 4):
         interval = watcher.poll_once()
@@ -277,14 +304,18 @@ def test_inactive_backs_off_then_recovers(session, store, watchers, globus, dest
     watcher = make_watcher(watchers, session, store, autostart=False, waiting_interval=0.5, max_interval=3)
     task_id = watcher.start_transfer(session.plan_files(INVENTORY, [f"f{i}.fits" for i in range(4)]))
     assert watcher.poll_once() == watcher.active_interval
-    globus.inject("task_inactive", task_id=task_id, nice_status="CREDENTIAL_EXPIRED", description="endpoint credentials expired")
+    globus.inject(
+        "task_inactive", task_id=task_id, nice_status="CREDENTIAL_EXPIRED", description="endpoint credentials expired"
+    )
     globus.reset_request_counts()
     intervals = [watcher.poll_once() for _ in range(4)]
     p = watcher.progress(task_id)
     assert p.status == "INACTIVE" and p.words.startswith("paused") and not p.done
     assert intervals[0] == 0.5 and intervals[1] > intervals[0] and intervals[2] > intervals[1]  # backing off
     assert globus.request_counts["event_list"] == 1  # only when the status changed
-    assert any(e["code"] in ("INACTIVE", "CREDENTIAL_EXPIRED") or "expired" in (e["description"] or "") for e in p.events)
+    assert any(
+        e["code"] in ("INACTIVE", "CREDENTIAL_EXPIRED") or "expired" in (e["description"] or "") for e in p.events
+    )
     globus.set_rate(None)
     globus.inject("task_resume", task_id=task_id)
     for _ in range(40):
@@ -343,7 +374,9 @@ def test_thousand_file_task(session, store, watchers, globus, dest, archive):
     assert p.succeeded and p.files_done == 1000 and p.bytes_done == 1_000_000
     landed = dest / "dkist" / PROPOSAL / "MANY1"
     assert len(list(landed.iterdir())) == 1000
-    assert all((landed / n).read_bytes() == (archive / "data" / PROPOSAL / "MANY1" / n).read_bytes() for n in names[::97])
+    assert all(
+        (landed / n).read_bytes() == (archive / "data" / PROPOSAL / "MANY1" / n).read_bytes() for n in names[::97]
+    )
 
 
 def test_restart_resumes_from_the_store(session, globus, watchers, tmp_path, dest, archive):
@@ -417,7 +450,10 @@ def test_monitor_panel_start_watch_and_cancel(session, store, model, dest, globu
         assert len(monitor.rows.children) == 1, monitor.message.value
         row = monitor.rows.children[0]
         assert "<b>mine" not in row.title.value and "-b-mine--b-" in row.title.value  # a Globus-safe label
-        hostile = replace(monitor.watcher.progress(row.task_id), events=({"time": "t", "code": "<i>C</i>", "is_error": True, "description": "<script>alert(1)</script>"},))
+        hostile = replace(
+            monitor.watcher.progress(row.task_id),
+            events=({"time": "t", "code": "<i>C</i>", "is_error": True, "description": "<script>alert(1)</script>"},),
+        )
         row.update(hostile)
         assert "<script>" not in row.events.value and "&lt;script&gt;alert(1)&lt;/script&gt;" in row.events.value
         assert "<i>C</i>" not in row.events.value
@@ -451,7 +487,9 @@ def test_monitor_panel_start_watch_and_cancel(session, store, model, dest, globu
         monitor.close()
 
 
-def test_monitor_turns_a_consent_requirement_into_a_sign_in_then_starts_by_itself(globus, dest, archive, model, store, tmp_path):
+def test_monitor_turns_a_consent_requirement_into_a_sign_in_then_starts_by_itself(
+    globus, dest, archive, model, store, tmp_path
+):
     """Issue 15.2 in the panel: a GCS v5 collection wants a consent; the click says so in one
     sentence, the login panel asks for exactly that consent, and once signed in the same
     transfer starts without another click; the files land (oracle: the files on disk)."""
@@ -468,8 +506,9 @@ def test_monitor_turns_a_consent_requirement_into_a_sign_in_then_starts_by_itsel
     auth.protect(globus)
     monitor = None
     try:
-        login = GlobusLogin(auth_url=auth.url, token_path=tmp_path / "t.json", reuse_dkist_cache=False,
-                            share_with_dkist=False)
+        login = GlobusLogin(
+            auth_url=auth.url, token_path=tmp_path / "t.json", reuse_dkist_cache=False, share_with_dkist=False
+        )
 
         def paste_code(url):
             page = requests.get(url, timeout=10)
@@ -477,10 +516,17 @@ def test_monitor_turns_a_consent_requirement_into_a_sign_in_then_starts_by_itsel
 
         paste_code(login.start_login())
         globus.faults.require_consent(DST)
-        settings = TransferSettings(transfer_url=globus.url, source_endpoint_id=SRC, destination_endpoint_id=DST,
-                                    destination_local_root=dest)
-        monitor = TransferMonitor(model, session=TransferSession(settings, login), store=store, login=login,
-                                  active_interval=0.1, refresh_interval=0.2)
+        settings = TransferSettings(
+            transfer_url=globus.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest
+        )
+        monitor = TransferMonitor(
+            model,
+            session=TransferSession(settings, login),
+            store=store,
+            login=login,
+            active_interval=0.1,
+            refresh_interval=0.2,
+        )
         model.select_frames([0, 1])
         monitor.start_selection.click()
         assert len(monitor.rows.children) == 0

@@ -32,24 +32,26 @@ def _complete_record(inv: dict, **overrides) -> dict:
     rec = copy.deepcopy(inv)
     rec.pop("dataset_size", None)  # an old inventory spelling; the API says datasetSize
     ds_id, prop = rec["datasetId"], rec["primaryProposalId"]
-    rec.update({
-        "bucket": "data",
-        "asdfObjectKey": f"{prop}/{ds_id}/{Path(rec['asdfObjectKey']).name}",
-        "browseMovieObjectKey": f"{prop}/{ds_id}/{ds_id}.mp4",
-        "qualityReportObjectKey": f"{prop}/{ds_id}/{ds_id}.pdf",
-        "browseMovieUrl": f"https://example.invalid/movie/{ds_id}",
-        "productId": rec.get("productId") or f"L1-{ds_id}X",
-        "datasetSize": rec.get("datasetSize", 1),
-        "frameCount": rec.get("frameCount", 10),
-        "isEmbargoed": False,
-        "embargoEndDate": None,
-        "status": "ACTIVE",
-        "createDate": "2024-01-01T00:00:00",
-        "updateDate": "2024-01-01T00:00:00",
-        "isDownloadable": True,
-        "experimentDescription": "Sandbox test dataset",
-        "observables": [],
-    })
+    rec.update(
+        {
+            "bucket": "data",
+            "asdfObjectKey": f"{prop}/{ds_id}/{Path(rec['asdfObjectKey']).name}",
+            "browseMovieObjectKey": f"{prop}/{ds_id}/{ds_id}.mp4",
+            "qualityReportObjectKey": f"{prop}/{ds_id}/{ds_id}.pdf",
+            "browseMovieUrl": f"https://example.invalid/movie/{ds_id}",
+            "productId": rec.get("productId") or f"L1-{ds_id}X",
+            "datasetSize": rec.get("datasetSize", 1),
+            "frameCount": rec.get("frameCount", 10),
+            "isEmbargoed": False,
+            "embargoEndDate": None,
+            "status": "ACTIVE",
+            "createDate": "2024-01-01T00:00:00",
+            "updateDate": "2024-01-01T00:00:00",
+            "isDownloadable": True,
+            "experimentDescription": "Sandbox test dataset",
+            "observables": [],
+        }
+    )
     rec.update(overrides)
     return rec
 
@@ -77,8 +79,12 @@ def _build_test_catalogue(root: Path) -> list[dict]:
         ds = dkist.load_dataset(asdf_tmp)
         inv = dict(ds.meta["inventory"])
         if inv["datasetId"] == "YVl4O":  # its inventory holds placeholder numbers
-            inv.update(qualityAverageFriedParameter=0.071, primaryProposalId="pid_1_118",
-                       productId="L1-YVl4OP", targetTypes=["sunspot", "pore"])
+            inv.update(
+                qualityAverageFriedParameter=0.071,
+                primaryProposalId="pid_1_118",
+                productId="L1-YVl4OP",
+                targetTypes=["sunspot", "pore"],
+            )
         rec = _complete_record(inv)
         folder = root / rec["bucket"] / Path(rec["asdfObjectKey"]).parent
         folder.mkdir(parents=True, exist_ok=True)
@@ -99,22 +105,64 @@ def _build_test_catalogue(root: Path) -> list[dict]:
         return {"startTime": s.strftime(fmt), "endTime": e.strftime(fmt)}
 
     records += [
-        _synthetic(visp, 1, **shifted(visp, 1), qualityAverageFriedParameter=0.052,
-                   wavelengthMin=853.0, wavelengthMax=855.5),
-        _synthetic(visp, 2, **shifted(visp, 2), qualityAverageFriedParameter=None,
-                   isEmbargoed=True, embargoEndDate="2031-01-01T00:00:00"),
-        _synthetic(visp, 3, **shifted(visp, 30), qualityAverageFriedParameter=0.123,
-                   primaryProposalId="pid_2_7", hasAllStokes=False),
+        _synthetic(
+            visp, 1, **shifted(visp, 1), qualityAverageFriedParameter=0.052, wavelengthMin=853.0, wavelengthMax=855.5
+        ),
+        _synthetic(
+            visp,
+            2,
+            **shifted(visp, 2),
+            qualityAverageFriedParameter=None,
+            isEmbargoed=True,
+            embargoEndDate="2031-01-01T00:00:00",
+        ),
+        _synthetic(
+            visp,
+            3,
+            **shifted(visp, 30),
+            qualityAverageFriedParameter=0.123,
+            primaryProposalId="pid_2_7",
+            hasAllStokes=False,
+        ),
         _synthetic(visp, 4, **shifted(visp, 31), status="DEPRECATED", productId="L1-YVl4OP"),
-        _synthetic(cryo, 5, **shifted(cryo, 3), qualityAverageFriedParameter=0.091,
-                   isEmbargoed=True, embargoEndDate="2031-06-01T00:00:00"),
-        _synthetic(cryo, 6, **shifted(cryo, 400), instrumentName="DL-NIRSP",
-                   wavelengthMin=1074.0, wavelengthMax=1076.0, targetTypes=["quietsun"]),
-        _synthetic(cryo, 7, **shifted(cryo, 401), instrumentName="VBI", hasAllStokes=False,
-                   wavelengthMin=393.2, wavelengthMax=393.5, qualityAverageFriedParameter=0.15),
-        _synthetic(cryo, 8, **shifted(cryo, 402), instrumentName="VBI", hasAllStokes=False,
-                   wavelengthMin=656.2, wavelengthMax=656.4, qualityAverageFriedParameter=0.033,
-                   primaryProposalId="pid_2_7"),
+        _synthetic(
+            cryo,
+            5,
+            **shifted(cryo, 3),
+            qualityAverageFriedParameter=0.091,
+            isEmbargoed=True,
+            embargoEndDate="2031-06-01T00:00:00",
+        ),
+        _synthetic(
+            cryo,
+            6,
+            **shifted(cryo, 400),
+            instrumentName="DL-NIRSP",
+            wavelengthMin=1074.0,
+            wavelengthMax=1076.0,
+            targetTypes=["quietsun"],
+        ),
+        _synthetic(
+            cryo,
+            7,
+            **shifted(cryo, 401),
+            instrumentName="VBI",
+            hasAllStokes=False,
+            wavelengthMin=393.2,
+            wavelengthMax=393.5,
+            qualityAverageFriedParameter=0.15,
+        ),
+        _synthetic(
+            cryo,
+            8,
+            **shifted(cryo, 402),
+            instrumentName="VBI",
+            hasAllStokes=False,
+            wavelengthMin=656.2,
+            wavelengthMax=656.4,
+            qualityAverageFriedParameter=0.033,
+            primaryProposalId="pid_2_7",
+        ),
     ]
     return records
 

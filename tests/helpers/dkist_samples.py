@@ -95,8 +95,12 @@ def synthetic_dataset(grid_shape, *, base="large_visp", in_file_shape=None, drop
         names = np.char.add(np.char.add("f", np.arange(n).astype(str)), ".fits")
     uris = np.asarray(names).reshape(grid_shape)
     fm = FileManager.from_parts(
-        uris, sea.target, sea.dtype, tuple(in_file_shape or sea.shape),
-        loader=AstropyFITSLoader, basepath=basepath,
+        uris,
+        sea.target,
+        sea.dtype,
+        tuple(in_file_shape or sea.shape),
+        loader=AstropyFITSLoader,
+        basepath=basepath,
     )
     data = fm._generate_array()
     wcs = ref.wcs if not drop_axes else ref[(0,) * drop_axes].wcs
@@ -130,8 +134,14 @@ def _entry(size: int):
     valid_slice = st.builds(slice, valid_bound, valid_bound)
     wild_slice = st.builds(slice, wild_bound, wild_bound, st.sampled_from([None, None, 1, 2, -1]))
     return st.one_of(
-        valid_int, valid_int.map(np.int64), valid_slice, valid_slice, valid_slice,
-        st.just(slice(None)), wild_int, wild_slice,
+        valid_int,
+        valid_int.map(np.int64),
+        valid_slice,
+        valid_slice,
+        valid_slice,
+        st.just(slice(None)),
+        wild_int,
+        wild_slice,
     )
 
 
@@ -174,4 +184,3 @@ def frame_selections(draw, grid_shape, max_boxes=3):
     flat = mask.ravel()
     flat[extra] = True
     return np.flatnonzero(flat)
-

@@ -49,6 +49,7 @@ def stored_tokens(login: GlobusLogin) -> list[str]:
             out += [tok["access_token"]] + ([tok["refresh_token"]] if tok.get("refresh_token") else [])
     return out
 
+
 def _state_of(widget) -> dict:
     """A widget's synced state; every trait as text when a child it lists was closed
     (other tests in this process leave such containers behind), so nothing is skipped."""

@@ -15,8 +15,16 @@ import numpy as np
 from astropy.table import MaskedColumn, Table
 
 
-def synthetic_visp_headers(n_steps: int, n_stokes: int = 4, *, seed: int = 0, dindex_base: int = 1,
-                           cadence_s: float = 2.0, n_filler: int = 12, drop=()) -> Table:
+def synthetic_visp_headers(
+    n_steps: int,
+    n_stokes: int = 4,
+    *,
+    seed: int = 0,
+    dindex_base: int = 1,
+    cadence_s: float = 2.0,
+    n_filler: int = 12,
+    drop=(),
+) -> Table:
     rng = np.random.default_rng(seed)
     n = n_steps * n_stokes
     step = np.tile(np.arange(n_steps), n_stokes)

@@ -22,8 +22,10 @@ BAD_ASDF = {
     "truncated": lambda good: good[: len(good) // 2],
     "garbage": lambda good: bytes(np.random.default_rng(3).integers(0, 256, 20_000, dtype=np.uint8)),
     "empty": lambda good: b"",
-    "yaml_not_asdf_tree": lambda good: (b"#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n"
-                                         b"--- !core/asdf-1.1.0\nfoo: bar\n...\n"),
+    "yaml_not_asdf_tree": lambda good: (
+        b"#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n%YAML 1.1\n%TAG ! tag:stsci.edu:asdf/\n"
+        b"--- !core/asdf-1.1.0\nfoo: bar\n...\n"
+    ),
 }
 
 

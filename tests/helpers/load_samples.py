@@ -94,9 +94,14 @@ class LoopbackGlobusProcess:
 
         from dkist_widgets.sandbox.globus_service import SandboxGlobusAdmin
 
-        cfg = {"endpoints": {k: [v[0], str(v[1]), *v[2:]] for k, v in endpoints.items()}, "rate": rate_bytes_per_s,
-               "progress_event_interval": progress_event_interval}
-        self.proc = subprocess.Popen([sys.executable, "-c", _SERVE, json.dumps(cfg)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        cfg = {
+            "endpoints": {k: [v[0], str(v[1]), *v[2:]] for k, v in endpoints.items()},
+            "rate": rate_bytes_per_s,
+            "progress_event_interval": progress_event_interval,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVE, json.dumps(cfg)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         self.url = self.proc.stdout.readline().strip()
         if not self.url.startswith("http"):
             self.stop()
@@ -120,8 +125,17 @@ def rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def monitor_soak(workdir: Path, *, ticks: int, sample_every: int, n_tasks: int = 6, poll_interval: float = 0.005,
-                 file_bytes: int = 2_000_000, rate_bytes_per_s: float = 2_000, trace: bool = True) -> dict:
+def monitor_soak(
+    workdir: Path,
+    *,
+    ticks: int,
+    sample_every: int,
+    n_tasks: int = 6,
+    poll_interval: float = 0.005,
+    file_bytes: int = 2_000_000,
+    rate_bytes_per_s: float = 2_000,
+    trace: bool = True,
+) -> dict:
     """Watch ``n_tasks`` slow tasks through a :class:`TransferMonitor` for ``ticks`` polls.
 
     The loopback Globus runs in a child process with a copy rate that keeps every
@@ -147,15 +161,27 @@ def monitor_soak(workdir: Path, *, ticks: int, sample_every: int, n_tasks: int =
     names = [f"s{i:03d}.fits" for i in range(n_tasks)]
     for i, name in enumerate(names):
         (folder / name).write_bytes(bytes([i % 256]) * file_bytes)
-    svc = LoopbackGlobusProcess({src: ("DKIST (soak)", archive, False), dst: ("Laptop (soak)", dest, True)}, rate_bytes_per_s)
+    svc = LoopbackGlobusProcess(
+        {src: ("DKIST (soak)", archive, False), dst: ("Laptop (soak)", dest, True)}, rate_bytes_per_s
+    )
     monitor = None
     if trace:
         tracemalloc.start()
     try:
-        settings = TransferSettings(transfer_url=svc.url, source_endpoint_id=src, destination_endpoint_id=dst, destination_local_root=dest)
+        settings = TransferSettings(
+            transfer_url=svc.url, source_endpoint_id=src, destination_endpoint_id=dst, destination_local_root=dest
+        )
         session = TransferSession(settings)
-        monitor = TransferMonitor(None, session=session, store=TaskStore(workdir / "state" / "t.json"), active_interval=poll_interval)
-        inv = {"datasetId": "SOAK1", "primaryProposalId": "pid_9_9", "bucket": "data", "instrumentName": "VISP", "startTime": "2024-04-11T14:27:00"}
+        monitor = TransferMonitor(
+            None, session=session, store=TaskStore(workdir / "state" / "t.json"), active_interval=poll_interval
+        )
+        inv = {
+            "datasetId": "SOAK1",
+            "primaryProposalId": "pid_9_9",
+            "bucket": "data",
+            "instrumentName": "VISP",
+            "startTime": "2024-04-11T14:27:00",
+        }
         for name in names:
             monitor.watcher.start_transfer(session.plan_files(inv, [name], label=f"soak {name}"))
         svc.admin.reset_request_counts()

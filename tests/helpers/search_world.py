@@ -32,8 +32,9 @@ def build_search_catalogue(root) -> list[dict]:
         _synthetic(visp, 21, qualityAverageFriedParameter=0.1, hasAllStokes=False),  # exactly 10 cm
         _synthetic(visp, 22, qualityAverageFriedParameter=0.2, wavelengthMin=630.0, wavelengthMax=630.4),
     ]
-    hostile = _synthetic(visp, 23, primaryProposalId=HOSTILE_PROPOSAL,
-                         experimentDescription="<script>alert('x')</script>")
+    hostile = _synthetic(
+        visp, 23, primaryProposalId=HOSTILE_PROPOSAL, experimentDescription="<script>alert('x')</script>"
+    )
     hostile["datasetId"] = HOSTILE_ID
     records.append(hostile)
     return records

@@ -162,9 +162,12 @@ def test_failing_panel_is_contained(world, visp, monkeypatch):
 
 def test_overview_escapes_inventory_and_drops_unsafe_links(visp):
     ds = visp[:]  # a slice: its own meta dict
-    ds.meta["inventory"] = dict(ds.meta["inventory"], datasetId="<script>alert(1)</script>",
-                                experimentDescription="<img src=x onerror=alert(2)>",
-                                headerDocumentationUrl="javascript:alert(3)")
+    ds.meta["inventory"] = dict(
+        ds.meta["inventory"],
+        datasetId="<script>alert(1)</script>",
+        experimentDescription="<img src=x onerror=alert(2)>",
+        headerDocumentationUrl="javascript:alert(3)",
+    )
     html = overview_html(ds)
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;" in html

@@ -94,7 +94,9 @@ def test_brush_release_selects_interval_and_counts_files(ds, explorer):
     assert sorted(_dkist_files(ds, model, expected)) == sorted(model.files_for_frames(expected))
     assert _summary_number(explorer, "fraction") == f"{len(expected) / len(ds.headers):.1%}"
     # the selected frames are highlighted in the plot
-    assert np.isfinite(explorer.selected_mark.y).sum() == np.count_nonzero(inside & (_stokes(ds) == 0) & ~np.isnan(_r0(ds)))
+    assert np.isfinite(explorer.selected_mark.y).sum() == np.count_nonzero(
+        inside & (_stokes(ds) == 0) & ~np.isnan(_r0(ds))
+    )
 
 
 def test_two_intervals_threshold_and_or_invert(ds, explorer):
@@ -181,7 +183,9 @@ def test_table_click_maps_through_frame_column_after_sort(ds, explorer):
     assert explorer._marked_frame == best and grid.marked_frame == best
     assert explorer.marker_mark.visible
     assert np.datetime64(explorer.marker_mark.x[0], "us") == np.datetime64(str(ds.headers["DATE-AVG"][best]), "us")
-    assert f"frame {best}" in explorer.row_info.value and np.asarray(ds.files.filenames)[best] in explorer.row_info.value
+    assert (
+        f"frame {best}" in explorer.row_info.value and np.asarray(ds.files.filenames)[best] in explorer.row_info.value
+    )
 
 
 def test_other_panels_selection_is_reflected(ds, explorer):

@@ -84,7 +84,9 @@ def test_click_gives_the_spectrum(visp):
     model = DatasetModel(visp)
     preview = Preview(model, image_axes=(1, 3))
     preview.profile_picker.value = 2
-    preview._on_image_click(preview.image_mark, {"event": "element_clicked", "data": {"click_x": 12.2, "click_y": 40.6}})
+    preview._on_image_click(
+        preview.image_mark, {"event": "element_clicked", "data": {"click_x": 12.2, "click_y": 40.6}}
+    )
     assert preview.clicked == (12, 41)
     np.testing.assert_array_equal(preview.profile_line.y, visp.data[0, 12, :, 41].compute())
     preview.set_index(0, 3)  # the profile follows the sliders

@@ -101,9 +101,9 @@ def test_damaged_and_wrong_shape_files_are_named_not_counted_and_get_no_statisti
     source = visp.files.basepath
     names = _copy(visp, tmp_path, [(0, r) for r in range(100)])
     (tmp_path / names[3]).write_bytes(b"SIMPLE  =                    T" + b"\0" * 100)  # truncated, damaged
-    fits.HDUList([fits.PrimaryHDU(np.zeros((2, 3), dtype=np.float32)),
-                  fits.ImageHDU(np.zeros((2, 3), dtype=np.float32))]).writeto(
-        tmp_path / names[7], overwrite=True)  # a FITS file of the wrong shape
+    fits.HDUList(
+        [fits.PrimaryHDU(np.zeros((2, 3), dtype=np.float32)), fits.ImageHDU(np.zeros((2, 3), dtype=np.float32))]
+    ).writeto(tmp_path / names[7], overwrite=True)  # a FITS file of the wrong shape
     model = DatasetModel(visp)
     model.set_basepath(tmp_path)
     assert model.n_local_files == 100

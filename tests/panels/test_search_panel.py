@@ -69,8 +69,11 @@ def test_form_search_fills_grid(panel, search_catalogue_and_root):
     assert result.total == len(expected)
     assert panel.message_kind == "ok"
     assert f"of {len(expected):,} datasets" in panel.summary.value
-    assert list(panel.grid.get_visible_data().columns) == [r0_label("Average r0") if c == "Average Fried Parameter" else c
-                                                           for c in core.DEFAULT_COLUMNS if c != "Dataset ID"]
+    assert list(panel.grid.get_visible_data().columns) == [
+        r0_label("Average r0") if c == "Average Fried Parameter" else c
+        for c in core.DEFAULT_COLUMNS
+        if c != "Dataset ID"
+    ]
     code = panel.code.value
     assert "Fido.search(" in code and "a.Instrument(&#x27;VISP&#x27;)" in code and "a.dkist.Embargoed(False)" in code
     frame = panel.grid.get_visible_data()
@@ -89,8 +92,11 @@ def test_form_search_fills_grid(panel, search_catalogue_and_root):
 def test_r0_in_cm_on_the_form(panel, search_catalogue_and_root):
     catalogue, _ = search_catalogue_and_root
     searched(panel, r0_min_cm="5", r0_max_cm="10", embargoed=None)
-    expected = [r["datasetId"] for r in active(catalogue) if r.get("qualityAverageFriedParameter") is not None
-                and 0.05 <= r["qualityAverageFriedParameter"] <= 0.10]
+    expected = [
+        r["datasetId"]
+        for r in active(catalogue)
+        if r.get("qualityAverageFriedParameter") is not None and 0.05 <= r["qualityAverageFriedParameter"] <= 0.10
+    ]
     assert grid_ids(panel) == expected and len(expected) >= 2
 
 
@@ -101,17 +107,30 @@ def test_r0_typed_in_the_display_unit(panel, search_catalogue_and_root):
     panel.embargoed.value = "any"
     assert panel.search() is not None, panel.message_text
     assert panel.wait(20)
-    expected = [r["datasetId"] for r in active(catalogue) if r.get("qualityAverageFriedParameter") is not None
-                and 0.05 <= r["qualityAverageFriedParameter"] <= 0.10]
+    expected = [
+        r["datasetId"]
+        for r in active(catalogue)
+        if r.get("qualityAverageFriedParameter") is not None and 0.05 <= r["qualityAverageFriedParameter"] <= 0.10
+    ]
     assert grid_ids(panel) == expected and len(expected) >= 2
 
 
 def _header_click(panel, header):
     """What the browser sends for a mouse click on a column header: the cell-click
     message, then lumino's every-row selection (row selection mode)."""
-    panel.grid._DataGrid__handle_custom_msg(None, {
-        "event_type": "cell-click", "region": "column-header", "column": header, "column_index": 0,
-        "row": 0, "primary_key_row": 0, "cell_value": header}, [])
+    panel.grid._DataGrid__handle_custom_msg(
+        None,
+        {
+            "event_type": "cell-click",
+            "region": "column-header",
+            "column": header,
+            "column_index": 0,
+            "row": 0,
+            "primary_key_row": 0,
+            "cell_value": header,
+        },
+        [],
+    )
     n = len(panel._frame)
     panel.grid.selections = [{"r1": 0, "c1": 0, "r2": n - 1, "c2": 6}]
 
@@ -127,8 +146,12 @@ def test_header_click_sorts_and_keeps_the_selection(panel, search_catalogue_and_
     panel.select_ids(chosen)
     header = r0_label("Average r0")
     _header_click(panel, header)
-    r0 = np.array([np.inf if r.get("qualityAverageFriedParameter") is None else r["qualityAverageFriedParameter"]
-                   for r in records])
+    r0 = np.array(
+        [
+            np.inf if r.get("qualityAverageFriedParameter") is None else r["qualityAverageFriedParameter"]
+            for r in records
+        ]
+    )
     order = [records[i]["datasetId"] for i in np.argsort(r0, kind="stable")]
     assert panel.results_box.view_ids == order
     assert panel.selected_ids == chosen  # not every row
@@ -141,8 +164,7 @@ def test_header_click_sorts_and_keeps_the_selection(panel, search_catalogue_and_
     # sizes sort by bytes, not by their text
     _header_click(panel, "Dataset Size")
     sizes = [r.get("datasetSize") for r in records]
-    by_size = [records[i]["datasetId"] for i in np.argsort([np.inf if v is None else v for v in sizes],
-                                                           kind="stable")]
+    by_size = [records[i]["datasetId"] for i in np.argsort([np.inf if v is None else v for v in sizes], kind="stable")]
     assert panel.results_box.view_ids == by_size
     # a real every-row selection without a header click is still a selection
     n = len(records)
@@ -186,8 +208,11 @@ def test_selection_maps_through_the_sorted_view(panel, search_catalogue_and_root
     assert panel.selected_ids == [ids[-1], ids[-2]]
     assert not panel.open_button.disabled
     # two separate rectangles (ctrl-click), duplicates dropped
-    panel.grid.selections = [{"r1": 2, "c1": 0, "r2": 2, "c2": 6}, {"r1": 0, "c1": 0, "r2": 0, "c2": 6},
-                             {"r1": 2, "c1": 0, "r2": 2, "c2": 6}]
+    panel.grid.selections = [
+        {"r1": 2, "c1": 0, "r2": 2, "c2": 6},
+        {"r1": 0, "c1": 0, "r2": 0, "c2": 6},
+        {"r1": 2, "c1": 0, "r2": 2, "c2": 6},
+    ]
     assert panel.selected_ids == [ids[-3], ids[-1]]
     panel.grid.selections = []
     assert panel.selected_ids == [] and panel.open_button.disabled
@@ -264,8 +289,9 @@ def test_large_transfer_asks_first(dc, search_catalogue_and_root, tmp_path, monk
     n_bytes = sum(r["datasetSize"] for r in sized) * 2**30
     monkeypatch.setenv("DKIST_WIDGETS_CONFIRM_TRANSFER_FILES", str(n_files - 1))  # the env is read
     monkeypatch.setenv("DKIST_WIDGETS_TRANSFER_RATE", "1e6")
-    panel = SearchPanel(model=DatasetModel(), path_template=str(tmp_path / "{dataset_id}/"), search_timeout=10,
-                        confirm_bytes=1e18)
+    panel = SearchPanel(
+        model=DatasetModel(), path_template=str(tmp_path / "{dataset_id}/"), search_timeout=10, confirm_bytes=1e18
+    )
     assert panel.choices_loaded.wait(10)
     received = []
     panel.on_transfer_request(received.append)
@@ -292,19 +318,36 @@ def test_large_transfer_asks_first(dc, search_catalogue_and_root, tmp_path, monk
 def test_records_with_empty_or_wrong_typed_fields(tmp_path):
     """Issue 14.11: shown, named with the field and what is wrong, only what needs the
     field disabled; the rest keeps working."""
-    good = {"datasetId": "GOOD1", "bucket": "data", "primaryProposalId": "pid_1", "frameCount": 3, "datasetSize": 0.1,
-            "qualityAverageFriedParameter": 0.07, "startTime": "2022-01-01T00:00:00"}
+    good = {
+        "datasetId": "GOOD1",
+        "bucket": "data",
+        "primaryProposalId": "pid_1",
+        "frameCount": 3,
+        "datasetSize": 0.1,
+        "qualityAverageFriedParameter": 0.07,
+        "startTime": "2022-01-01T00:00:00",
+    }
     no_bucket = {**good, "datasetId": "NOBKT", "bucket": ""}
     no_id = {**good, "datasetId": None}
-    wrong = {**good, "datasetId": "WRONG", "primaryProposalId": ["pid_1"], "qualityAverageFriedParameter": "n/a",
-             "datasetSize": "big", "wavelengthMin": "x", "wavelengthMax": None}
+    wrong = {
+        **good,
+        "datasetId": "WRONG",
+        "primaryProposalId": ["pid_1"],
+        "qualityAverageFriedParameter": "n/a",
+        "datasetSize": "big",
+        "wavelengthMin": "x",
+        "wavelengthMax": None,
+    }
     panel = SearchPanel(model=DatasetModel(), choices=core.FormChoices(), path_template=str(tmp_path / "{dataset_id}/"))
     panel.show_results(core.SearchResult(records=[good, no_bucket, no_id, wrong], total=4))
     ids = grid_ids(panel)
     assert ids == ["GOOD1", "NOBKT", "(record 3: no datasetId)", "WRONG"]  # every record shown, ids unique
     assert "3 record(s) with empty or wrong-typed fields" in panel.message_text
-    assert "NOBKT: bucket is empty" in panel.message_text and "WRONG: primaryProposalId is a list, not text" \
-        in panel.message_text and "(record 3: no datasetId): datasetId is empty" in panel.message_text
+    assert (
+        "NOBKT: bucket is empty" in panel.message_text
+        and "WRONG: primaryProposalId is a list, not text" in panel.message_text
+        and "(record 3: no datasetId): datasetId is empty" in panel.message_text
+    )
     frame = panel.grid.get_visible_data()
     assert frame.loc["WRONG", "Dataset Size"] == ""  # not a number: blank (core.search.NUMERIC_KEYS), not a crash
     assert frame.loc["WRONG", r0_label("Average r0")] != frame.loc["WRONG", r0_label("Average r0")]  # NaN
@@ -313,8 +356,10 @@ def test_records_with_empty_or_wrong_typed_fields(tmp_path):
     assert not panel.open_button.disabled and not panel.fetch_button.disabled and not panel.movie_button.disabled
     assert "NOBKT: bucket is empty" in panel.blocked_note.value
     panel.select_ids(["(record 3: no datasetId)"])
-    assert all(b.disabled for b in (panel.fetch_button, panel.open_button, panel.report_button, panel.movie_button,
-                                    panel.transfer_button))
+    assert all(
+        b.disabled
+        for b in (panel.fetch_button, panel.open_button, panel.report_button, panel.movie_button, panel.transfer_button)
+    )
     panel.select_ids(["GOOD1"])
     assert not panel.transfer_button.disabled and panel.blocked_note.value == ""
     # a scripted transfer of a mixed selection hands on only the records it can move
@@ -356,8 +401,12 @@ def test_faults_show_messages(panel, dc, kind, fragment):
 
 
 def test_slow_service_times_out_and_cancel(dc, tmp_path):
-    panel = SearchPanel(model=DatasetModel(), choices=core.FormChoices(), search_timeout=0.5,
-                        path_template=str(tmp_path / "{dataset_id}/"))
+    panel = SearchPanel(
+        model=DatasetModel(),
+        choices=core.FormChoices(),
+        search_timeout=0.5,
+        path_template=str(tmp_path / "{dataset_id}/"),
+    )
     dc.inject_fault("slow", count=1, delay=5, routes=["search"])
     started = time.perf_counter()
     panel.search()

@@ -48,9 +48,16 @@ def _panels(model):
     from dkist_widgets.panels.slice_builder import SliceBuilder
     from dkist_widgets.panels.world_status import WorldStatus
 
-    return {"slice": SliceBuilder(model), "filemap": FileMap(model), "login": LoginPanel(),
-            "world": WorldStatus(), "headers": HeaderExplorer(model), "preview": Preview(model),
-            "stats": FrameStatsPanel(model), "overview": DatasetOverview(model)}
+    return {
+        "slice": SliceBuilder(model),
+        "filemap": FileMap(model),
+        "login": LoginPanel(),
+        "world": WorldStatus(),
+        "headers": HeaderExplorer(model),
+        "preview": Preview(model),
+        "stats": FrameStatsPanel(model),
+        "overview": DatasetOverview(model),
+    }
 
 
 def test_model_lines_say_dataset_selection_and_files(model):
@@ -94,17 +101,24 @@ def test_login_static_form_never_shows_a_token(model, tmp_path, monkeypatch):
 @pytest.mark.timeout(300)
 def test_nbconvert_html_shows_the_static_form_not_the_widget_repr(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import dkist, numpy as np\n"
-        "from dkist_widgets import DatasetModel\n"
-        "from dkist_widgets.panels.slice_builder import SliceBuilder\n"
-        f"m = DatasetModel(dkist.load_dataset({str(EIT)!r}))\n"
-        "m.select_frames(np.arange(3), source='code')\n"
-        "SliceBuilder(m)"
-    )]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import dkist, numpy as np\n"
+            "from dkist_widgets import DatasetModel\n"
+            "from dkist_widgets.panels.slice_builder import SliceBuilder\n"
+            f"m = DatasetModel(dkist.load_dataset({str(EIT)!r}))\n"
+            "m.select_frames(np.arange(3), source='code')\n"
+            "SliceBuilder(m)"
+        )
+    ]
     # saved without widget state, as a notebook often reaches GitHub or VS Code's viewer
-    NotebookClient(nb, timeout=240, kernel_name="python3", store_widget_state=False,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=240,
+        kernel_name="python3",
+        store_widget_state=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
     assert 'class="dkw-static"' in body
     assert "SliceBuilder(children=" not in body and "HTML(value=" not in body

@@ -228,8 +228,10 @@ def test_inventory_is_the_catalogue_record(archive, datasets):
 
 
 def test_second_call_is_cached(archive):
-    stamps = {p: p.stat().st_mtime_ns for p in [archive.root / "catalogue.json",
-                                                *(archive.dataset_dir(i) for i in DATASET_IDS)]}
+    stamps = {
+        p: p.stat().st_mtime_ns
+        for p in [archive.root / "catalogue.json", *(archive.dataset_dir(i) for i in DATASET_IDS)]
+    }
     started = time.perf_counter()
     again = ensure_archive()
     elapsed = time.perf_counter() - started
@@ -256,8 +258,7 @@ def test_half_built_dataset_is_rebuilt(tmp_path):
 def test_large_generator_small_n(tmp_path):
     from dkist_widgets.sandbox.headers_only import ESSENTIAL_KEYS, make_headers_only_dataset
 
-    path = make_headers_only_dataset(tmp_path / "big", n_steps=500, seed=3, dataset_id="BENCH",
-                                     keys=ESSENTIAL_KEYS)
+    path = make_headers_only_dataset(tmp_path / "big", n_steps=500, seed=3, dataset_id="BENCH", keys=ESSENTIAL_KEYS)
     ds = _load(path)
     assert len(ds.files) == len(ds.headers) == ds.meta["inventory"]["frameCount"] == 2000
     assert ds.files.fileuri_array.shape == (4, 500)
@@ -266,8 +267,9 @@ def test_large_generator_small_n(tmp_path):
     assert not list(path.parent.glob("*.fits"))
     assert ds.meta["inventory"]["datasetId"] == "BENCH"
     # Seeded: the same call gives the same r0 series.
-    again = _load(make_headers_only_dataset(tmp_path / "again", n_steps=500, seed=3,
-                                            dataset_id="BENCH", keys=ESSENTIAL_KEYS))
+    again = _load(
+        make_headers_only_dataset(tmp_path / "again", n_steps=500, seed=3, dataset_id="BENCH", keys=ESSENTIAL_KEYS)
+    )
     assert (np.ma.getdata(again.headers["ATMOS_R0"]) == np.ma.getdata(ds.headers["ATMOS_R0"])).all()
 
 

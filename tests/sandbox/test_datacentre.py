@@ -135,10 +135,8 @@ def test_config_and_search_values(dc, catalogue_and_root):
 
     values = search_values(catalogue)
     by_name = {p["parameterName"]: p["values"] for p in values["parameterValues"]}
-    assert sorted(by_name["instrumentNames"]["categoricalValues"]) == sorted(
-        {r["instrumentName"] for r in catalogue})
-    r0 = [r["qualityAverageFriedParameter"] for r in catalogue
-          if r.get("qualityAverageFriedParameter") is not None]
+    assert sorted(by_name["instrumentNames"]["categoricalValues"]) == sorted({r["instrumentName"] for r in catalogue})
+    r0 = [r["qualityAverageFriedParameter"] for r in catalogue if r.get("qualityAverageFriedParameter") is not None]
     assert by_name["qualityAverageFriedParameterMin"]["minValue"] == min(r0)
     assert by_name["qualityAverageFriedParameterMax"]["maxValue"] == max(r0)
 
@@ -171,18 +169,21 @@ def test_time_overlap(dc, catalogue_and_root):
     start, end = t(rec["startTime"]), t(rec["endTime"])
     # a window overlapping only the tail of that dataset, extended by a day
     window = (start + (end - start) / 2, end + dt.timedelta(days=1, hours=1))
-    expected = [r for r in active(catalogue)
-                if t(r["endTime"]) >= window[0] and t(r["startTime"]) <= window[1]]
+    expected = [r for r in active(catalogue) if t(r["endTime"]) >= window[0] and t(r["startTime"]) <= window[1]]
     assert rec in expected
-    table = dkist_search(a.Time(window[0].replace(tzinfo=None), window[1].replace(tzinfo=None)),
-                         a.dkist.Status("ACTIVE"))
+    table = dkist_search(
+        a.Time(window[0].replace(tzinfo=None), window[1].replace(tzinfo=None)), a.dkist.Status("ACTIVE")
+    )
     assert result_ids(table) == ids(expected)
     # combined with an instrument: the intersection. (Time + Instrument alone is also
     # claimed by Fido's VSO client, which fails offline; a DKIST-only attr keeps the
     # query to the DKIST client, as a widget should.)
     inst = rec["instrumentName"]
-    table = dkist_search(a.Time(window[0].replace(tzinfo=None), window[1].replace(tzinfo=None)),
-                         a.Instrument(inst), a.dkist.Status("ACTIVE"))
+    table = dkist_search(
+        a.Time(window[0].replace(tzinfo=None), window[1].replace(tzinfo=None)),
+        a.Instrument(inst),
+        a.dkist.Status("ACTIVE"),
+    )
     assert result_ids(table) == ids([r for r in expected if r["instrumentName"] == inst])
 
 
@@ -255,11 +256,17 @@ def test_fried_parameter_units_issue_613(dc, catalogue_and_root):
     from sunpy.net import attrs as a
 
     catalogue, _ = catalogue_and_root
-    values = sorted(r["qualityAverageFriedParameter"] for r in active(catalogue)
-                    if r.get("qualityAverageFriedParameter") is not None)
+    values = sorted(
+        r["qualityAverageFriedParameter"]
+        for r in active(catalogue)
+        if r.get("qualityAverageFriedParameter") is not None
+    )
     lo, hi = values[0], values[len(values) // 2]
-    expected = [r for r in active(catalogue) if r.get("qualityAverageFriedParameter") is not None
-                and lo <= r["qualityAverageFriedParameter"] <= hi]
+    expected = [
+        r
+        for r in active(catalogue)
+        if r.get("qualityAverageFriedParameter") is not None and lo <= r["qualityAverageFriedParameter"] <= hi
+    ]
     assert 0 < len(expected) < len(active(catalogue))
     # metre numbers passed with a cm unit: sent unchanged, the API reads metres
     table = dkist_search(a.dkist.FriedParameter(lo * u.cm, hi * u.cm))
@@ -309,11 +316,10 @@ def test_paging(dc, catalogue_and_root):
         table = dkist_search(a.dkist.Embargoed(False), a.dkist.PageSize(2), a.dkist.Page(page))
         assert table.total_available_results == len(expected)
         chunk = list(table["Dataset ID"]) if len(table) else []
-        assert chunk == expected[(page - 1) * 2: page * 2]  # catalogue order
+        assert chunk == expected[(page - 1) * 2 : page * 2]  # catalogue order
         seen += chunk
     assert seen == expected
-    assert f"Showing 2 of {len(expected)}" in str(
-        dkist_search(a.dkist.Embargoed(False), a.dkist.PageSize(2)))
+    assert f"Showing 2 of {len(expected)}" in str(dkist_search(a.dkist.Embargoed(False), a.dkist.PageSize(2)))
 
 
 def test_every_walker_parameter_is_understood(dc):
@@ -333,12 +339,24 @@ def test_every_walker_parameter_is_understood(dc):
     corner = SkyCoord(-500 * u.arcsec, 100 * u.arcsec, frame=hpc)
     top = SkyCoord(-300 * u.arcsec, 300 * u.arcsec, frame=hpc)
     samples = [
-        a.Time("2022-01-01", "2022-01-02"), a.Instrument("VISP"), a.Wavelength(500 * u.nm),
-        a.Physobs("spectral_axis"), a.Physobs("temporal_axis"), a.Provider("DKIST"), a.Level(1),
-        a.dkist.PageSize(3), a.dkist.Page(1), a.dkist.Dataset("X"), a.dkist.Experiment("eid_1"),
-        a.dkist.Proposal("pid_1"), a.dkist.TargetType("sunspot"), a.dkist.Recipe(1),
-        a.dkist.Embargoed(False), a.dkist.FriedParameter(1 * u.cm, 2 * u.cm),
-        a.dkist.ExposureTime(1 * u.s, 2 * u.s), a.dkist.EmbargoEndTime("2022-01-01", "2030-01-01"),
+        a.Time("2022-01-01", "2022-01-02"),
+        a.Instrument("VISP"),
+        a.Wavelength(500 * u.nm),
+        a.Physobs("spectral_axis"),
+        a.Physobs("temporal_axis"),
+        a.Provider("DKIST"),
+        a.Level(1),
+        a.dkist.PageSize(3),
+        a.dkist.Page(1),
+        a.dkist.Dataset("X"),
+        a.dkist.Experiment("eid_1"),
+        a.dkist.Proposal("pid_1"),
+        a.dkist.TargetType("sunspot"),
+        a.dkist.Recipe(1),
+        a.dkist.Embargoed(False),
+        a.dkist.FriedParameter(1 * u.cm, 2 * u.cm),
+        a.dkist.ExposureTime(1 * u.s, 2 * u.s),
+        a.dkist.EmbargoEndTime("2022-01-01", "2030-01-01"),
         a.dkist.SpectralSampling(1 * u.pm, 2 * u.pm),
         a.dkist.SpatialSampling(0.01 * u.arcsec / u.pix, 0.1 * u.arcsec / u.pix),
         a.dkist.TemporalSampling(1 * u.s, 10 * u.s),
@@ -346,9 +364,14 @@ def test_every_walker_parameter_is_understood(dc):
         a.dkist.BoundingBox(corner, top_right=top, search="containing"),
         a.dkist.BoundingBox(corner, top_right=top, search="contained"),
         a.dkist.BoundingBox(corner, top_right=top, search="intersecting"),
-        a.dkist.SummitSoftwareVersion("v"), a.dkist.WorkflowName("w"), a.dkist.WorkflowVersion("1"),
-        a.dkist.ObservingProgramExecutionID("o"), a.dkist.InstrumentProgramExecutionID("i"),
-        a.dkist.HeaderVersion("4"), a.dkist.Product("L1-X"), a.dkist.Status("DEPRECATED"),
+        a.dkist.SummitSoftwareVersion("v"),
+        a.dkist.WorkflowName("w"),
+        a.dkist.WorkflowVersion("1"),
+        a.dkist.ObservingProgramExecutionID("o"),
+        a.dkist.InstrumentProgramExecutionID("i"),
+        a.dkist.HeaderVersion("4"),
+        a.dkist.Product("L1-X"),
+        a.dkist.Status("DEPRECATED"),
     ]
     covered = {type(s) for s in samples}
     registered = set(walker.applymm.registry) - {attr.AttrAnd, attr.AttrOr, attr.DataAttr, object}
@@ -401,8 +424,12 @@ def test_fetch_load_quality_movie(dc, catalogue_and_root, tmp_path):
     mp4 = Path(movie[0])
     assert mp4.name == Path(rec["browseMovieObjectKey"]).name
     assert mp4.read_bytes()[4:8] == b"ftyp"
-    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(mp4),
-                            "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(mp4), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert probe.returncode == 0, probe.stderr
     assert "h264" in probe.stderr and "yuv420p" in probe.stderr
 
@@ -428,8 +455,7 @@ def test_dataset_whose_files_are_missing_is_404(built_dc, tmp_path):
     missing = [r for r in catalogue if not (root / r["bucket"] / r["asdfObjectKey"]).is_file()]
     assert missing, "the built catalogue must hold records without files"
     with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(f"{dc.download_endpoint}/asdf?datasetId={missing[0]['datasetId']}",
-                               timeout=5)
+        urllib.request.urlopen(f"{dc.download_endpoint}/asdf?datasetId={missing[0]['datasetId']}", timeout=5)
     assert info.value.code == 404
     assert "missing" in json.load(info.value)["error"]
 
@@ -524,9 +550,12 @@ def test_admin_routes_from_another_client(dc, catalogue_and_root):
     catalogue, _ = catalogue_and_root
 
     def call(method, path, body=None):
-        req = urllib.request.Request(dc.url + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            dc.url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             return json.load(resp)
 
@@ -589,24 +618,33 @@ print(json.dumps({
 """
 
 
-def test_fresh_process_reaches_loopback_with_kernel_environment(dc, catalogue_and_root, tmp_path,
-                                                               monkeypatch):
+def test_fresh_process_reaches_loopback_with_kernel_environment(dc, catalogue_and_root, tmp_path, monkeypatch):
     catalogue, _ = catalogue_and_root
     rec = active(catalogue)[0]
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # dkist's value cache: private
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "XDG_CONFIG_HOME")}
     dc.reset_counts()
-    added = kernel_environment(tmp_path / "cfg", dc.dataset_endpoint, dc.download_endpoint,
-                               transfer_url="http://127.0.0.1:1/v0.10/")
+    added = kernel_environment(
+        tmp_path / "cfg", dc.dataset_endpoint, dc.download_endpoint, transfer_url="http://127.0.0.1:1/v0.10/"
+    )
     assert added["GLOBUS_SDK_SERVICE_URL_TRANSFER"] == "http://127.0.0.1:1/v0.10/"
     env.update(added)
-    out = subprocess.run([sys.executable, "-c", CHILD, rec["datasetId"]], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=90)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, rec["datasetId"]],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout.strip().splitlines()[-1])
-    assert answer == {"ids": [rec["datasetId"]], "dataset_endpoint": dc.dataset_endpoint,
-                      "widgets_imported": False,
-                      "targets": sorted({x for r in catalogue for x in r.get("targetTypes") or []})}
+    assert answer == {
+        "ids": [rec["datasetId"]],
+        "dataset_endpoint": dc.dataset_endpoint,
+        "widgets_imported": False,
+        "targets": sorted({x for r in catalogue for x in r.get("targetTypes") or []}),
+    }
     counts = dc.request_counts
     # one searchValues to seed the cache, one by the child's import (attr_max_age=0)
     assert counts["search"] == 1 and counts["searchValues"] == 2
@@ -620,7 +658,8 @@ def test_kernel_environment_keeps_other_config(tmp_path, monkeypatch):
     (user_config / "matplotlib" / "matplotlibrc").write_text("lines.linewidth: 3\n")
     (user_config / "dkist").mkdir()
     (user_config / "dkist" / "dkist.cfg").write_text(
-        "[net]\ndefault_page_size = 7\ndataset_endpoint = https://elsewhere/\n")
+        "[net]\ndefault_page_size = 7\ndataset_endpoint = https://elsewhere/\n"
+    )
     monkeypatch.setenv("XDG_CONFIG_HOME", str(user_config))
     target = tmp_path / "kernel-config"
     env = kernel_environment(target, "http://127.0.0.1:9/datasets/", "http://127.0.0.1:9/download")

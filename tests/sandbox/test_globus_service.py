@@ -160,7 +160,12 @@ def test_checksum_sync_skips_identical_files_then_copies_changed_one(tc, source_
 
     second = wait_task(tc, submit(tc, item, sync_level="checksum"))
     assert second["status"] == "SUCCEEDED"
-    assert (second["files"], second["files_skipped"], second["files_transferred"], second["bytes_transferred"]) == (5, 5, 0, 0)
+    assert (second["files"], second["files_skipped"], second["files_transferred"], second["bytes_transferred"]) == (
+        5,
+        5,
+        0,
+        0,
+    )
     assert list(tc.task_successful_transfers(second["task_id"])) == []
 
     victim = dest_root / "ABCDE/sub/c.fits"

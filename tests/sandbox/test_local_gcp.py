@@ -51,9 +51,12 @@ def layout(tmp_path):
 def service(layout):
     src, home, _ = layout
     svc = LoopbackGlobus(
-        {SRC: Endpoint(SRC, "DKIST (test)", src, writable=False),
-         GCP: local_gcp.gcp_endpoint(GCP, "Laptop (test GCP)", home)},
-        rate_bytes_per_s=None, fault_retry_interval=0.1,
+        {
+            SRC: Endpoint(SRC, "DKIST (test)", src, writable=False),
+            GCP: local_gcp.gcp_endpoint(GCP, "Laptop (test GCP)", home),
+        },
+        rate_bytes_per_s=None,
+        fault_retry_interval=0.1,
     ).start()
     yield svc
     svc.stop()
@@ -137,9 +140,12 @@ def test_config_paths_allow_more_folders(layout):
     allowed = local_gcp.read_restrict_paths(home)
     assert allowed == ((home, True), (elsewhere, True), (Path("/"), False))
     svc = LoopbackGlobus(
-        {SRC: Endpoint(SRC, "DKIST (test)", src, writable=False),
-         GCP: local_gcp.gcp_endpoint(GCP, "Laptop (test GCP)", home)},
-        rate_bytes_per_s=None, fault_retry_interval=0.1,
+        {
+            SRC: Endpoint(SRC, "DKIST (test)", src, writable=False),
+            GCP: local_gcp.gcp_endpoint(GCP, "Laptop (test GCP)", home),
+        },
+        rate_bytes_per_s=None,
+        fault_retry_interval=0.1,
     ).start()
     try:
         client = globus_sdk.TransferClient(base_url=svc.url, authorizer=globus_sdk.NullAuthorizer())

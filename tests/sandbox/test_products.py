@@ -17,11 +17,20 @@ from dkist_widgets.sandbox.products import r0_series, write_preview_movie, write
 pytestmark = pytest.mark.timeout(120)
 
 RECORD = {
-    "datasetId": "ABCDE", "productId": "L1-ABCDEP", "instrumentName": "VISP",
-    "primaryProposalId": "pid_1_123", "startTime": "2022-10-24T18:57:45.000",
-    "endTime": "2022-10-24T19:33:26.865", "wavelengthMin": 853.9, "wavelengthMax": 854.5,
-    "frameCount": 40, "datasetSize": 2.5, "qualityAverageFriedParameter": 0.0814,
-    "hasAllStokes": True, "targetTypes": ["sunspot"], "isEmbargoed": False,
+    "datasetId": "ABCDE",
+    "productId": "L1-ABCDEP",
+    "instrumentName": "VISP",
+    "primaryProposalId": "pid_1_123",
+    "startTime": "2022-10-24T18:57:45.000",
+    "endTime": "2022-10-24T19:33:26.865",
+    "wavelengthMin": 853.9,
+    "wavelengthMax": 854.5,
+    "frameCount": 40,
+    "datasetSize": 2.5,
+    "qualityAverageFriedParameter": 0.0814,
+    "hasAllStokes": True,
+    "targetTypes": ["sunspot"],
+    "isEmbargoed": False,
 }
 
 
@@ -32,7 +41,7 @@ def _headers(n=40, *, r0=True, masked_every=4):
     if r0:
         values = 0.05 + 0.05 * np.sin(np.arange(n) / 5)
         t["ATMOS_R0"] = MaskedColumn(values, mask=(np.arange(n) % masked_every == 0))
-    t["AO_LOCK"] = (np.arange(n) % masked_every != 0)
+    t["AO_LOCK"] = np.arange(n) % masked_every != 0
     t["LIGHTLVL"] = 5000 + 10 * np.arange(n, dtype=float)
     return t
 
@@ -103,15 +112,22 @@ def test_quality_report_states_masked_frames(tmp_path):
 
 
 def _probe(mp4: Path) -> str:
-    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(mp4),
-                          "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(mp4), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return out.stderr
 
 
 def _decode(mp4: Path, width: int, height: int) -> np.ndarray:
-    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(mp4),
-                          "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, timeout=60)
+    out = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(mp4), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        capture_output=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return np.frombuffer(out.stdout, np.uint8).reshape(-1, height, width)
 
@@ -136,11 +152,14 @@ def test_preview_movie_is_browser_playable_h264(tmp_path):
     assert not list(mp4.parent.glob("*.part*"))
 
 
-@pytest.mark.parametrize("frames, message", [
-    ([], "at least one frame"),
-    ([np.zeros((4, 4)), np.zeros((4, 6))], "same shape"),
-    ([np.zeros((2, 4, 4))], "2-D"),
-])
+@pytest.mark.parametrize(
+    "frames, message",
+    [
+        ([], "at least one frame"),
+        ([np.zeros((4, 4)), np.zeros((4, 6))], "same shape"),
+        ([np.zeros((2, 4, 4))], "2-D"),
+    ],
+)
 def test_preview_movie_rejects_bad_frames(tmp_path, frames, message):
     with pytest.raises(ValueError, match=message):
         write_preview_movie(tmp_path / "bad.mp4", frames)

@@ -18,9 +18,13 @@ from dkist_widgets.sandbox.world import KERNEL_ONLY, World
 
 
 def _world(tmp_path: Path) -> World:
-    return World(datacentre_url="http://127.0.0.1:1/", transfer_url="http://127.0.0.1:2/",
-                 archive_dir=tmp_path / "archive", local_endpoint_dir=tmp_path / "laptop",
-                 auth_url="http://127.0.0.1:3/")
+    return World(
+        datacentre_url="http://127.0.0.1:1/",
+        transfer_url="http://127.0.0.1:2/",
+        archive_dir=tmp_path / "archive",
+        local_endpoint_dir=tmp_path / "laptop",
+        auth_url="http://127.0.0.1:3/",
+    )
 
 
 def test_server_environment_keeps_the_users_home(tmp_path):
@@ -47,7 +51,9 @@ def test_a_kernel_started_through_the_server_path_gets_the_sandbox_home(tmp_path
     try:
         reply = client.execute_interactive(
             "import os, json; print(json.dumps({k: os.environ.get(k) for k in ('HOME', 'XDG_CACHE_HOME')}))",
-            timeout=60, output_hook=lambda msg: outputs.append(msg))
+            timeout=60,
+            output_hook=lambda msg: outputs.append(msg),
+        )
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
@@ -57,4 +63,3 @@ def test_a_kernel_started_through_the_server_path_gets_the_sandbox_home(tmp_path
     assert seen["HOME"] == str((tmp_path / "laptop").absolute())
     assert seen["XDG_CACHE_HOME"] == str((tmp_path / "laptop").absolute() / ".cache")
     assert os.environ["HOME"] != seen["HOME"]  # this process (the "server") kept its own
-

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.timeout(240)
 
 
 def _manager(folder):
-    return KernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(folder / "kernels")]))
+    return KernelManager(
+        kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(folder / "kernels")])
+    )
 
 
 def test_a_kernel_started_before_the_world_gets_its_settings(world, tmp_path):

@@ -46,13 +46,16 @@ def open_all(ex):
 # ---------------------------------------------------------------- 1. truncated / corrupt ASDF
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("truncated", "the file is truncated"),
-    ("garbage", "this is not an ASDF file"),
-    ("empty", "the file is empty"),
-    ("yaml_not_asdf_tree", "the ASDF file is damaged"),
-    ("not_dkist", "this ASDF file holds no DKIST dataset"),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("truncated", "the file is truncated"),
+        ("garbage", "this is not an ASDF file"),
+        ("empty", "the file is empty"),
+        ("yaml_not_asdf_tree", "the ASDF file is damaged"),
+        ("not_dkist", "this ASDF file holds no DKIST dataset"),
+    ],
+)
 def test_bad_asdf_in_explore_is_a_message_and_the_model_is_kept(world, archive, tmp_path, kind, expected):
     good = archive.asdf_path("KPLMQ")
     bad = hd.write_bad_asdf(kind, good, tmp_path)
@@ -161,11 +164,14 @@ def test_level2_inversion_is_refused_and_the_model_is_kept(world, archive):
 # ---------------------------------------------------------------- 3. missing keys
 
 
-@pytest.mark.parametrize("key, expected", [
-    ("ATMOS_R0", "ATMOS_R0 is not in these headers"),
-    ("DATE-AVG", "DATE-AVG is absent"),
-    ("DINDEX4", None),  # Stokes comes from the file grid: nothing to complain about
-])
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        ("ATMOS_R0", "ATMOS_R0 is not in these headers"),
+        ("DATE-AVG", "DATE-AVG is absent"),
+        ("DINDEX4", None),  # Stokes comes from the file grid: nothing to complain about
+    ],
+)
 def test_headers_missing_one_key(small, key, expected):
     ds = hd.without_key(small, key)
     ex = open_all(explore(ds))
@@ -325,8 +331,7 @@ def test_html_in_file_names_headers_and_labels_is_inert_in_every_panel():
     names = [f"<img src=x onerror=alert({i})>.fits" for i in range(4 * 10)]
     ds = visp_dataset(10, seed=4, names=names)
     ds.headers.replace_column("OBJECT", np.full(len(ds.headers), "<script>alert(1)</script>"))
-    ds.meta["inventory"].update(datasetId="<script>alert(2)</script>", primaryProposalId="<b>p</b>",
-                                bucket="data")
+    ds.meta["inventory"].update(datasetId="<script>alert(2)</script>", primaryProposalId="<b>p</b>", bucket="data")
     ex = open_all(explore(ds))
     try:
         assert not ex.errors, ex.errors
@@ -348,8 +353,13 @@ def test_html_in_file_names_headers_and_labels_is_inert_in_every_panel():
 
 SRC = "5d1c0e2a-0000-4000-8000-00000000c0aa"
 DST = "5d1c0e2a-0000-4000-8000-00000000c0bb"
-INVENTORY = {"datasetId": "HOSTL", "primaryProposalId": "pid_9_9", "bucket": "data", "instrumentName": "VISP",
-             "startTime": "2022-06-01T10:00:00"}
+INVENTORY = {
+    "datasetId": "HOSTL",
+    "primaryProposalId": "pid_9_9",
+    "bucket": "data",
+    "instrumentName": "VISP",
+    "startTime": "2022-06-01T10:00:00",
+}
 FILE_SIZE = 200_000
 
 
@@ -366,17 +376,23 @@ def transfer_world(tmp_path):
         (folder / f"f{i}.fits").write_bytes(bytes([i]) * FILE_SIZE)
     dest = tmp_path / "laptop"
     dest.mkdir()
-    svc = LoopbackGlobus({SRC: ("DKIST (test)", src, False), DST: ("Laptop (test)", dest, True)},
-                         rate_bytes_per_s=None)
+    svc = LoopbackGlobus({SRC: ("DKIST (test)", src, False), DST: ("Laptop (test)", dest, True)}, rate_bytes_per_s=None)
     svc.start()
-    settings = TransferSettings(transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST,
-                                destination_local_root=dest)
-    ds = dkist_samples.synthetic_dataset((2, 4), names=np.array([f"f{i}.fits" for i in range(8)]),
-                                         basepath=tmp_path / "nowhere")
+    settings = TransferSettings(
+        transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest
+    )
+    ds = dkist_samples.synthetic_dataset(
+        (2, 4), names=np.array([f"f{i}.fits" for i in range(8)]), basepath=tmp_path / "nowhere"
+    )
     ds.meta["inventory"].update(INVENTORY)
     model = DatasetModel(ds)
-    monitor = TransferMonitor(model, session=TransferSession(settings), store=TaskStore(tmp_path / "t.json"),
-                              active_interval=0.1, refresh_interval=0.2)
+    monitor = TransferMonitor(
+        model,
+        session=TransferSession(settings),
+        store=TaskStore(tmp_path / "t.json"),
+        active_interval=0.1,
+        refresh_interval=0.2,
+    )
     yield monitor, model, dest, svc
     monitor.close()
     svc.stop()

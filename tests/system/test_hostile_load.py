@@ -46,7 +46,13 @@ ROW_STATE_LIMIT = 25_000
 
 
 def _inventory(dataset_id: str) -> dict:
-    return {"datasetId": dataset_id, "primaryProposalId": PROPOSAL, "bucket": "data", "instrumentName": "VISP", "startTime": "2024-04-11T14:27:00"}
+    return {
+        "datasetId": dataset_id,
+        "primaryProposalId": PROPOSAL,
+        "bucket": "data",
+        "instrumentName": "VISP",
+        "startTime": "2024-04-11T14:27:00",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +72,28 @@ def test_ten_thousand_file_task_through_the_monitor(tenk_archive, tmp_path):
 
     dest = tmp_path / "laptop"
     dest.mkdir()
-    svc = LoopbackGlobus({SRC: ("DKIST (load)", tenk_archive, False), DST: ("Laptop (load)", dest, True)}, rate_bytes_per_s=None, progress_event_interval=0.5)
+    svc = LoopbackGlobus(
+        {SRC: ("DKIST (load)", tenk_archive, False), DST: ("Laptop (load)", dest, True)},
+        rate_bytes_per_s=None,
+        progress_event_interval=0.5,
+    )
     svc.start()
     names = np.array([f"t{i:05d}.fits" for i in range(TEN_K)])
     ds = dkist_samples.synthetic_dataset(TEN_K_GRID, names=names, basepath=tmp_path / "nowhere")
     ds.meta["inventory"].update(_inventory("TENK1"))
     model = DatasetModel(ds)
-    session = TransferSession(TransferSettings(transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest))
-    monitor = TransferMonitor(model, session=session, store=TaskStore(tmp_path / "state" / "t.json"), active_interval=0.25, refresh_interval=0.5)
+    session = TransferSession(
+        TransferSettings(
+            transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest
+        )
+    )
+    monitor = TransferMonitor(
+        model,
+        session=session,
+        store=TaskStore(tmp_path / "state" / "t.json"),
+        active_interval=0.25,
+        refresh_interval=0.5,
+    )
     try:
         empty_state, empty_widgets = load_samples.synced_state_bytes(monitor)
         model.select_frames(np.arange(TEN_K))
@@ -175,7 +195,9 @@ def test_hundred_thousand_frames_in_every_panel_at_once(big_asdf):
         # everything the front end is sent, for every panel at once
         state, n_widgets = load_samples.synced_state_bytes(ex, *panels.values())
         assert state <= STATE_LIMIT, state
-        print(f"\n100k frames: explore + every panel built in {build_s:.1f} s; synced state {state / 1e6:.2f} MB in {n_widgets} widgets")
+        print(
+            f"\n100k frames: explore + every panel built in {build_s:.1f} s; synced state {state / 1e6:.2f} MB in {n_widgets} widgets"
+        )
     finally:
         ex.close()
 
@@ -197,8 +219,10 @@ def test_memory_stays_flat_over_a_long_monitoring_run(tmp_path):
     after_warm = [traced for tick, traced in samples.items() if tick >= warm]
     growth = (samples[warm + measured] - samples[warm]) / measured
     peak_growth = (max(after_warm) - samples[warm]) / measured
-    print(f"\nsoak: {run['ticks']} ticks in {run['seconds']:.1f} s; traced {samples[warm] / 1e6:.2f} -> {samples[warm + measured] / 1e6:.2f} MB "
-          f"({growth:.1f} B/tick, peak {peak_growth:.1f} B/tick)")
+    print(
+        f"\nsoak: {run['ticks']} ticks in {run['seconds']:.1f} s; traced {samples[warm] / 1e6:.2f} -> {samples[warm + measured] / 1e6:.2f} MB "
+        f"({growth:.1f} B/tick, peak {peak_growth:.1f} B/tick)"
+    )
     assert growth < SOAK_BYTES_PER_TICK and peak_growth < SOAK_BYTES_PER_TICK, (growth, peak_growth, samples)
 
 
@@ -216,10 +240,18 @@ def test_many_finished_tasks_keep_the_monitor_bounded(tmp_path):
     n_tasks = 60
     for i in range(n_tasks):
         (folder / f"c{i:02d}.fits").write_bytes(bytes([i]) * 500)
-    svc = LoopbackGlobus({SRC: ("DKIST (churn)", archive, False), DST: ("Laptop (churn)", dest, True)}, rate_bytes_per_s=None)
+    svc = LoopbackGlobus(
+        {SRC: ("DKIST (churn)", archive, False), DST: ("Laptop (churn)", dest, True)}, rate_bytes_per_s=None
+    )
     svc.start()
-    session = TransferSession(TransferSettings(transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest))
-    monitor = TransferMonitor(None, session=session, store=TaskStore(tmp_path / "state" / "t.json"), active_interval=0.02)
+    session = TransferSession(
+        TransferSettings(
+            transfer_url=svc.url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest
+        )
+    )
+    monitor = TransferMonitor(
+        None, session=session, store=TaskStore(tmp_path / "state" / "t.json"), active_interval=0.02
+    )
     inv = _inventory("MANYT")
     try:
         first_state = None

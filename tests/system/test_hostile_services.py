@@ -55,7 +55,13 @@ N_FILES = 8
 FILE_SIZE = 40_000
 GRID = (2, 4)
 NAMES = [f"f{i}.fits" for i in range(N_FILES)]
-INVENTORY = {"datasetId": DATASET, "primaryProposalId": PROPOSAL, "bucket": "data", "instrumentName": "VISP", "startTime": "2022-06-01T10:00:00"}
+INVENTORY = {
+    "datasetId": DATASET,
+    "primaryProposalId": PROPOSAL,
+    "bucket": "data",
+    "instrumentName": "VISP",
+    "startTime": "2022-06-01T10:00:00",
+}
 
 
 def sha(path: Path) -> str:
@@ -119,7 +125,10 @@ def dest_folder(dest: Path, top: str = "dkist") -> Path:
 def new_service(archive: Path, dest: Path, port: int = 0, rate=None) -> LoopbackGlobus:
     return LoopbackGlobus(
         {SRC: ("DKIST (hostile test)", archive, False), DST: ("Laptop (hostile test)", dest, True)},
-        rate_bytes_per_s=rate, port=port, fault_retry_interval=0.2, cancel_wait=2.0,
+        rate_bytes_per_s=rate,
+        port=port,
+        fault_retry_interval=0.2,
+        cancel_wait=2.0,
     ).start()
 
 
@@ -131,7 +140,9 @@ def globus(archive, dest):
 
 
 def settings_for(url: str, dest: Path) -> TransferSettings:
-    return TransferSettings(transfer_url=url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest)
+    return TransferSettings(
+        transfer_url=url, source_endpoint_id=SRC, destination_endpoint_id=DST, destination_local_root=dest
+    )
 
 
 @pytest.fixture
@@ -209,7 +220,9 @@ def test_globus_403_is_shown_and_nothing_is_lost(closers, session, globus, tmp_p
     p = monitor.watcher.progress(task_id)
     assert p.succeeded and p.files_done == N_FILES and p.bytes_done == N_FILES * FILE_SIZE
     assert monitor.completed == [task_id]
-    assert {n: sha(dest_folder(dest) / n) for n in final_files(dest_folder(dest))} == {n: sha(src_folder(archive) / n) for n in NAMES}
+    assert {n: sha(dest_folder(dest) / n) for n in final_files(dest_folder(dest))} == {
+        n: sha(src_folder(archive) / n) for n in NAMES
+    }
 
 
 # ---------------------------------------------------------------------- 404 task
@@ -336,7 +349,10 @@ def test_kernel_killed_mid_transfer_resumes_without_double_counting(closers, glo
     env = {**os.environ, "DKIST_WIDGETS_DATA_DIR": str(tmp_path / "kernel-data")}
     kernel = subprocess.Popen(
         [sys.executable, str(script), globus.url, SRC, DST, str(dest), str(store_path), ",".join(NAMES)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         task_id = kernel.stdout.readline().strip()
@@ -363,7 +379,9 @@ def test_kernel_killed_mid_transfer_resumes_without_double_counting(closers, glo
     wait_for(lambda: partials(folder), what="a file mid-copy")
     present = final_files(folder)
     model.refresh_local_files()
-    assert partials(folder) and model.n_local_files == len(present) == len(final_files(folder))  # the .partial is not counted
+    assert partials(folder) and model.n_local_files == len(present) == len(
+        final_files(folder)
+    )  # the .partial is not counted
     assert np.array_equal(np.flatnonzero(model.local_files), sorted(NAMES.index(n) for n in present))
     globus.set_rate(None)
     wait_done(monitor, task_id, "the resumed task")
@@ -385,7 +403,9 @@ def test_kernel_killed_mid_transfer_resumes_without_double_counting(closers, glo
         ("destination_full", "NO_SPACE_LEFT", "the destination disk is full; Globus keeps retrying"),
     ],
 )
-def test_destination_error_shown_retried_then_finishes(closers, session, globus, tmp_path, dest, archive, fault, code, words):
+def test_destination_error_shown_retried_then_finishes(
+    closers, session, globus, tmp_path, dest, archive, fault, code, words
+):
     monitor = monitor_for(closers, session, TaskStore(tmp_path / "t.json"))
     globus.inject(fault, endpoint_id=DST, path="/dkist")
     task_id = monitor.transfer_datasets([INVENTORY])
@@ -402,7 +422,9 @@ def test_destination_error_shown_retried_then_finishes(closers, session, globus,
     wait_done(monitor, task_id, "the task after the fault cleared")
     p = monitor.watcher.progress(task_id)
     assert p.succeeded and p.files_done == N_FILES and p.faults >= 3 and "done" in text_of(row.status)
-    assert {n: sha(dest_folder(dest) / n) for n in final_files(dest_folder(dest))} == {n: sha(src_folder(archive) / n) for n in NAMES}
+    assert {n: sha(dest_folder(dest) / n) for n in final_files(dest_folder(dest))} == {
+        n: sha(src_folder(archive) / n) for n in NAMES
+    }
 
 
 # ---------------------------------------------------------------------- secrets
@@ -436,10 +458,15 @@ def wire(monkeypatch):
 
 @pytest.fixture
 def private_paths(tmp_path):
-    return {"token_path": tmp_path / "data" / "globus" / "tokens.json", "dkist_cache": tmp_path / "dkist-cache" / "globus_auth_cache.json"}
+    return {
+        "token_path": tmp_path / "data" / "globus" / "tokens.json",
+        "dkist_cache": tmp_path / "dkist-cache" / "globus_auth_cache.json",
+    }
 
 
-def test_tokens_only_go_to_globus_and_stay_private(closers, protected, auth, dest, tmp_path, private_paths, wire, dc, search_catalogue_and_root):
+def test_tokens_only_go_to_globus_and_stay_private(
+    closers, protected, auth, dest, tmp_path, private_paths, wire, dc, search_catalogue_and_root
+):
     from dkist_widgets.panels.search import SearchPanel
 
     # a careless umask must not widen the token file
@@ -451,14 +478,20 @@ def test_tokens_only_go_to_globus_and_stay_private(closers, protected, auth, des
         os.umask(old_umask)
     folder = login.token_path.parent
     assert os.stat(folder).st_mode & 0o777 == 0o700
-    assert {p.name: os.stat(p).st_mode & 0o777 for p in folder.iterdir()} == {"tokens.json": 0o600}  # no stray temporaries
+    assert {p.name: os.stat(p).st_mode & 0o777 for p in folder.iterdir()} == {
+        "tokens.json": 0o600
+    }  # no stray temporaries
 
     session = TransferSession(settings_for(protected.url, dest), login)
     monitor = monitor_for(closers, session, TaskStore(tmp_path / "t.json"))
     task_id = monitor.transfer_datasets([INVENTORY])
     # meanwhile the same user searches the data centre and opens a dataset (ASDF download)
     catalogue, root = search_catalogue_and_root
-    record = next(r for r in catalogue if (root / r["bucket"] / r["asdfObjectKey"]).is_file() and (r.get("status") or "ACTIVE") == "ACTIVE")
+    record = next(
+        r
+        for r in catalogue
+        if (root / r["bucket"] / r["asdfObjectKey"]).is_file() and (r.get("status") or "ACTIVE") == "ACTIVE"
+    )
     panel = SearchPanel(model=DatasetModel(), path_template=str(tmp_path / "asdf" / "{dataset_id}/"), search_timeout=20)
     closers.append(panel)
     assert panel.choices_loaded.wait(20)
@@ -481,7 +514,9 @@ def test_tokens_only_go_to_globus_and_stay_private(closers, protected, auth, des
 
     # the data centre saw search, config and the ASDF download, and never a token
     dc_lines = [r["line"] for r in wire["datacentre"]]
-    assert any("/datasets/v1?" in line for line in dc_lines) and any("/download/asdf" in line for line in dc_lines), dc_lines
+    assert any("/datasets/v1?" in line for line in dc_lines) and any("/download/asdf" in line for line in dc_lines), (
+        dc_lines
+    )
     for req in wire["datacentre"]:
         assert not any(k.lower() == "authorization" for k in req["headers"]), req["line"]
         assert not any(s in json.dumps(req) for s in secrets)
@@ -528,6 +563,7 @@ def test_failing_globus_calls_never_show_a_token(closers, protected, auth, dest,
                 snapshots.append(state)
                 return True
             return False
+
         wait_for(shown, what=what)
 
     failures = []
@@ -577,7 +613,12 @@ def test_failing_globus_calls_never_show_a_token(closers, protected, auth, dest,
         messages += [str(err), repr(err), err.message or "", err.text or "", "".join(traceback.format_exception(err))]
     snapshot()
     states = "\n".join(snapshots)
-    for shown in ("Globus refused: You do not have permission", "Globus answered 500", "Globus refused access (403", "dkw-task-status"):
+    for shown in (
+        "Globus refused: You do not have permission",
+        "Globus answered 500",
+        "Globus refused access (403",
+        "dkw-task-status",
+    ):
         assert shown in states  # the scan saw the errors on screen
     places = {
         "exception messages": "\n".join(messages),

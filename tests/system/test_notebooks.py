@@ -74,8 +74,13 @@ def run_notebook(path: Path, env: dict[str, str], cwd: Path):
             assert not cell.outputs, f"{path.name} is saved with outputs"
     client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
     client.execute(env=env)
-    errors = [(i, o) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-              for o in cell.outputs if o.output_type == "error"]
+    errors = [
+        (i, o)
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for o in cell.outputs
+        if o.output_type == "error"
+    ]
     assert not errors, "\n".join(f"cell {i}: {o.ename}: {o.evalue}" for i, o in errors)
     return nb
 
@@ -92,8 +97,12 @@ def text_of(nb) -> str:
 
 
 def widget_views(nb) -> int:
-    return sum(1 for cell in nb.cells for o in cell.get("outputs", [])
-               if "application/vnd.jupyter.widget-view+json" in o.get("data", {}))
+    return sum(
+        1
+        for cell in nb.cells
+        for o in cell.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    )
 
 
 def test_there_are_notebooks():
@@ -141,8 +150,7 @@ def test_notebook_runs_signed_in(path, world, tmp_path, monkeypatch):
         assert len(landed) >= 9  # one frame per tile of the 3 x 3 mosaic
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name != "00_tour.ipynb"],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name != "00_tour.ipynb"], ids=lambda p: p.stem)
 def test_notebook_runs_without_sign_in(path, world, tmp_path):
     fresh_home(world)
     nb = run_notebook(path, kernel_env(world, tmp_path / "data"), tmp_path)

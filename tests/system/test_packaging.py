@@ -23,8 +23,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _git_status() -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def _python_only_path(tmp: Path) -> str:
@@ -46,8 +47,11 @@ def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("packaging")
     before = _git_status()
     dist = tmp / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(dist), str(REPO)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(dist), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     assert _git_status() == before, "building the sdist changed tracked files"
     (sdist,) = dist.glob("*.tar.gz")
     with tarfile.open(sdist) as tar:
@@ -55,8 +59,13 @@ def built(tmp_path_factory):
     (source,) = (tmp / "unpacked").iterdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PATH", "PYTHONPATH")}
     env["PATH"] = _python_only_path(tmp)
-    result = subprocess.run(["python", "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), "."],
-                            cwd=source, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        ["python", "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), "."],
+        cwd=source,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, f"wheel from the sdist without node failed:\n{result.stdout}\n{result.stderr}"
     (wheel,) = dist.glob("*.whl")
     venv = tmp / "venv"
@@ -64,15 +73,22 @@ def built(tmp_path_factory):
     python = venv / "bin" / "python"
     clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     clean_env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
-    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)],
-                             env=clean_env, capture_output=True, text=True)
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], env=clean_env, capture_output=True, text=True
+    )
     assert install.returncode == 0, install.stderr[-3000:]
     return {"sdist": sdist, "wheel": wheel, "venv": venv, "python": python, "env": clean_env}
 
 
 def _run(built, code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(built["python"]), "-c", code], env=built["env"], capture_output=True,
-                          text=True, timeout=300, cwd=built["venv"])
+    return subprocess.run(
+        [str(built["python"]), "-c", code],
+        env=built["env"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=built["venv"],
+    )
 
 
 def test_sdist_carries_the_bundles_and_the_licence(built):
@@ -102,8 +118,11 @@ def test_wheel_carries_notebooks_licence_bundles_and_types(built):
 
 
 def test_plain_install_has_no_offline_world_and_says_what_to_install(built):
-    result = _run(built, "import importlib.util as u; print([m for m in ('dkist_data_simulator', 'dkist_inventory', "
-                         "'imageio_ffmpeg', 'jupyterlab') if u.find_spec(m)])")
+    result = _run(
+        built,
+        "import importlib.util as u; print([m for m in ('dkist_data_simulator', 'dkist_inventory', "
+        "'imageio_ffmpeg', 'jupyterlab') if u.find_spec(m)])",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
     result = _run(built, "import dkist_widgets.sandbox")
@@ -114,21 +133,30 @@ def test_plain_install_has_no_offline_world_and_says_what_to_install(built):
 
 
 def test_demo_from_the_wheel_says_what_to_install(built):
-    result = subprocess.run([str(built["venv"] / "bin" / "dkist-widgets"), "demo", "--no-browser"],
-                            env=built["env"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(built["venv"] / "bin" / "dkist-widgets"), "demo", "--no-browser"],
+        env=built["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == ('dkist-widgets needs the offline sample world and JupyterLab for this command: '
-                                     'pip install "dkist-widgets[sandbox,lab]"')
+    assert result.stderr.strip() == (
+        "dkist-widgets needs the offline sample world and JupyterLab for this command: "
+        'pip install "dkist-widgets[sandbox,lab]"'
+    )
     assert "usage:" not in result.stderr
 
 
 def test_demo_serves_the_shipped_notebooks(built, tmp_path):
     """Outside a checkout, the folder `dkist-widgets demo` serves holds the workshop notebooks."""
-    code = ("import os; os.environ['DKIST_WIDGETS_DATA_DIR'] = %r\n"
-            "from dkist_widgets import cli\n"
-            "folder = cli._notebook_dir(None)\n"
-            "print(folder)\n"
-            "print(sorted(p.name for p in folder.glob('*.ipynb')))\n" % str(tmp_path))
+    code = (
+        "import os; os.environ['DKIST_WIDGETS_DATA_DIR'] = %r\n"
+        "from dkist_widgets import cli\n"
+        "folder = cli._notebook_dir(None)\n"
+        "print(folder)\n"
+        "print(sorted(p.name for p in folder.glob('*.ipynb')))\n" % str(tmp_path)
+    )
     result = _run(built, code)
     assert result.returncode == 0, result.stderr[-3000:]
     folder, names = result.stdout.strip().splitlines()

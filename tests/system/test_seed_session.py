@@ -46,8 +46,11 @@ SESSION_TITLE = "# Downloading Data"
 #: (seed text, replacement, why): every change made to the seed's code.
 SUBSTITUTIONS = (
     ("a.dkist.Dataset('BEOGN')", "a.dkist.Dataset('KPLMQ')", "dataset id: BEOGN is not in the sample archive"),
-    ('ds.headers["ATMOS_R0"] > 1]', 'ds.headers["ATMOS_R0"] > 0.15]',
-     "r0 threshold (metres): the data centre drops r0 >= 0.3 m, so '> 1' never matches"),
+    (
+        'ds.headers["ATMOS_R0"] > 1]',
+        'ds.headers["ATMOS_R0"] > 0.15]',
+        "r0 threshold (metres): the data centre drops r0 >= 0.3 m, so '> 1' never matches",
+    ),
 )
 
 pytestmark = pytest.mark.timeout(600)
@@ -117,7 +120,7 @@ def test_seed_cells_are_read_whole():
     cells = code_cells(seed_session_text())
     assert cells[0].splitlines()[-1] == "import dkist.net"
     assert any('sds = ds[0, :bad_headers[0]["DINDEX3"]-1, :, :]' in c for c in cells)
-    assert cells[-1] == 'sds[:, 466, :].plot(plot_axes=[\'x\', \'y\'], aspect="auto")'
+    assert cells[-1] == "sds[:, 466, :].plot(plot_axes=['x', 'y'], aspect=\"auto\")"
     for cell in cells:
         assert _parses(cell) and "In [" not in cell
 
@@ -136,8 +139,9 @@ class DemoKernel:
         self.env["DKIST_WIDGETS_DATA_DIR"] = str(tmp_path / "kernel-data")  # the widget's token file
         self.home = Path(self.env["HOME"])
         self.nb = nbformat.v4.new_notebook()
-        self.client = NotebookClient(self.nb, timeout=240, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+        self.client = NotebookClient(
+            self.nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        )
 
     def run(self, code: str) -> str:
         """Execute one cell; fail on an error output; return its text output."""
@@ -202,7 +206,9 @@ def test_downloading_data_session_runs_unchanged(kernel, world, archive):
     for name in landed:
         assert sha(folder / name) == sha(source / name)
     # the plot with missing files: the raster steps without a file read as NaN
-    nan_steps = kernel.value("[bool(v) for v in __import__('numpy').isnan(ds[0, :, 466, :].data.compute()).all(axis=1)]")
+    nan_steps = kernel.value(
+        "[bool(v) for v in __import__('numpy').isnan(ds[0, :, 466, :].data.compute()).all(axis=1)]"
+    )
     n_steps = len(nan_steps)
     assert nan_steps == [False] * len(wanted) + [True] * (n_steps - len(wanted))
 

@@ -72,7 +72,7 @@ def read_tree_text(path: os.PathLike) -> tuple[bytes, int]:
                 return b"".join(chunks)[:stop], stop  # joined once
             chunks.append(chunk)
             size += len(chunk)
-            tail = chunk[-len(_END):]
+            tail = chunk[-len(_END) :]
 
 
 def _block_end(text: bytes, start: int, indent: int) -> int:
@@ -109,19 +109,24 @@ def split_tree(path: os.PathLike) -> SplitTree:
     section = text[base:dataset_end]
     fm, key, headers = (_Shifted(m, base) for m in (fm, key, headers))
     uris_end, headers_end = uris_end - base, headers_end - base
-    fileuris = parse_fileuris(section[key.end():uris_end].decode("utf-8"))
+    fileuris = parse_fileuris(section[key.end() : uris_end].decode("utf-8"))
     if headers.start() < key.start() < headers_end:
         raise UnusualLayout("the file list sits inside the header table")
 
     # Rebuild the dataset section: untagged dataset and file manager, empty file list,
     # header table with its table/column/ndarray tags removed (plain dicts, no block reads).
     pieces = []
-    cuts = sorted([
-        (fm.start(), fm.end(), fm.group(1)),
-        (key.start(), uris_end, b"    fileuris: []\n"),
-        (headers.start(), headers_end,
-         headers.group(1) + _UNTAG_IN_TABLE.sub(b"", section[headers.end():headers_end])),
-    ])
+    cuts = sorted(
+        [
+            (fm.start(), fm.end(), fm.group(1)),
+            (key.start(), uris_end, b"    fileuris: []\n"),
+            (
+                headers.start(),
+                headers_end,
+                headers.group(1) + _UNTAG_IN_TABLE.sub(b"", section[headers.end() : headers_end]),
+            ),
+        ]
+    )
     at = 0
     for start, stop, replacement in cuts:
         pieces.append(section[at:start])
@@ -129,7 +134,7 @@ def split_tree(path: os.PathLike) -> SplitTree:
         at = stop
     pieces.append(section[at:])
     new_section = b"".join(pieces)
-    yaml = text[:tag.start()] + b"dataset:" + new_section + text[dataset_end:]
+    yaml = text[: tag.start()] + b"dataset:" + new_section + text[dataset_end:]
     return SplitTree(yaml=yaml, fileuris=fileuris, first_block=first_block, dataset_tag_version=version)
 
 
@@ -166,10 +171,10 @@ def parse_fileuris(value: str) -> np.ndarray:
     rows: list[list[str]] = []
     prev_end = 0
     for m in flows:
-        between = value[prev_end:m.start()]
+        between = value[prev_end : m.start()]
         if between.strip(" \n-,") or (prev_end and "\n" not in between and "-" in between):
             raise UnusualLayout("unexpected text between the file list's sequences")
-        line_prefix = value[value.rfind("\n", 0, m.start()) + 1:m.start()]
+        line_prefix = value[value.rfind("\n", 0, m.start()) + 1 : m.start()]
         markers = line_prefix.count("-")
         if line_prefix.replace("-", "").strip():
             raise UnusualLayout("unexpected text before a sequence of the file list")
@@ -239,7 +244,7 @@ def _flow_sequences(value: str):
         nested = value.find("[", start + 1, stop)
         if nested >= 0:
             raise UnusualLayout("nested flow sequences in the file list")
-        yield _Flow(start, stop + 1, value[start + 1:stop])
+        yield _Flow(start, stop + 1, value[start + 1 : stop])
         at = stop + 1
 
 

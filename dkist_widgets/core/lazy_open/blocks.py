@@ -59,8 +59,11 @@ class BlockFile:
         with self.path.open("rb") as f:
             size = f.seek(0, os.SEEK_END)
             offsets = self._indexed_offsets(f, size, first_block)
-            self.blocks = [self._read_header(f, off) for off in offsets] if offsets is not None \
+            self.blocks = (
+                [self._read_header(f, off) for off in offsets]
+                if offsets is not None
                 else self._walk(f, first_block, size)
+            )
 
     def __len__(self) -> int:
         return len(self.blocks)

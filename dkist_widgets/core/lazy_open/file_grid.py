@@ -40,7 +40,7 @@ def flat_positions(shape: tuple[int, ...], item) -> np.ndarray:
     if any(i is Ellipsis for i in item):
         at = next(k for k, i in enumerate(item) if i is Ellipsis)
         fill = len(shape) - (len(item) - 1)
-        item = item[:at] + (slice(None),) * fill + item[at + 1:]
+        item = item[:at] + (slice(None),) * fill + item[at + 1 :]
     if len(item) > len(shape) or not all(isinstance(i, (slice, int, np.integer)) for i in item):
         return np.arange(int(np.prod(shape))).reshape(shape)[item]
     item = item + (slice(None),) * (len(shape) - len(item))
@@ -73,8 +73,9 @@ class LoaderGrid:
             found = self._made.get(flat_index)
             if found is None:
                 owner = self._owner
-                found = owner._loader(owner._fileuri_array.flat[flat_index], owner.shape, owner.dtype,
-                                      owner.target, owner.basepath)
+                found = owner._loader(
+                    owner._fileuri_array.flat[flat_index], owner.shape, owner.dtype, owner.target, owner.basepath
+                )
                 self._made[flat_index] = found
             return found
 
@@ -184,5 +185,13 @@ def lazy_dask_array(striped: LazyStripedArray):
     # (a no-op, keeping the name, for a one-axis grid)
     prefix = "load_files" if len(source.grid_shape) == 1 else "reshape"
     name = f"{prefix}-{uuid.uuid4().hex}"
-    return dask.array.from_array(source, chunks=chunks, name=name, asarray=False, fancy=False,
-                                 lock=False, inline_array=False, meta=np.empty((0,) * source.ndim, dtype=source.dtype))
+    return dask.array.from_array(
+        source,
+        chunks=chunks,
+        name=name,
+        asarray=False,
+        fancy=False,
+        lock=False,
+        inline_array=False,
+        meta=np.empty((0,) * source.ndim, dtype=source.dtype),
+    )

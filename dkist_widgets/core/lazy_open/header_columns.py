@@ -83,11 +83,18 @@ def column_specs(table_node: dict) -> list[ColumnSpec]:
             if not isinstance(mask, dict) or not isinstance(mask.get("source"), int):
                 raise UnusualLayout(f"header column {column['name']!r} has a mask that is not an array")
             mask_source = mask["source"]
-        specs.append(ColumnSpec(
-            name=str(column["name"]), source=data["source"], dtype=_dtype(data), length=int(data["shape"][0]),
-            mask_source=mask_source, unit=column.get("unit"), description=column.get("description"),
-            meta=dict(column.get("meta") or {}),
-        ))
+        specs.append(
+            ColumnSpec(
+                name=str(column["name"]),
+                source=data["source"],
+                dtype=_dtype(data),
+                length=int(data["shape"][0]),
+                mask_source=mask_source,
+                unit=column.get("unit"),
+                description=column.get("description"),
+                meta=dict(column.get("meta") or {}),
+            )
+        )
     names = [s.name for s in specs]
     if list(table_node.get("colnames", names)) != names:
         raise UnusualLayout("the header table's colnames differ from its columns")
@@ -124,7 +131,9 @@ class HeaderColumns:
         for spec in specs:
             for source in (spec.source, spec.mask_source):
                 if source is not None and not 0 <= source < len(blocks):
-                    raise UnusualLayout(f"header column {spec.name!r} refers to block {source}, the file has {len(blocks)}")
+                    raise UnusualLayout(
+                        f"header column {spec.name!r} refers to block {source}, the file has {len(blocks)}"
+                    )
 
     # ---------------------------------------------------------------- table-like API
 
@@ -241,8 +250,9 @@ class HeaderColumns:
             values, mask = self.arrays(name)
             values = np.array(values, dtype=spec.dtype.newbyteorder("="))  # writable, full width, as dkist
             kwargs = dict(name=name, unit=spec.unit, description=spec.description, meta=dict(spec.meta), copy=False)
-            columns.append(MaskedColumn(values, mask=mask.copy(), **kwargs) if mask is not None
-                           else Column(values, **kwargs))
+            columns.append(
+                MaskedColumn(values, mask=mask.copy(), **kwargs) if mask is not None else Column(values, **kwargs)
+            )
         table = Table(columns, meta=dict(self._table_meta), copy=False)
         for name, column in self._added.items():
             if name not in self._specs:

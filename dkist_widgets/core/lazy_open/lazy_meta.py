@@ -85,8 +85,12 @@ class LazyMeta(MutableMapping):
         return copy.deepcopy(dict(self.items()), memo)
 
     def __repr__(self) -> str:
-        shown = {k: ("<header table, built when read>" if k == "headers" and not self._headers_replaced
-                     else self._entries[k]) for k in self._order}
+        shown = {
+            k: (
+                "<header table, built when read>" if k == "headers" and not self._headers_replaced else self._entries[k]
+            )
+            for k in self._order
+        }
         return f"LazyMeta({shown!r})"
 
 

@@ -77,8 +77,14 @@ def open_lazily(path: os.PathLike | str):
     columns = HeaderColumns(blocks, column_specs(table_node), table_meta=table_node.get("meta"))
 
     base_path = path.parent
-    striped = LazyStripedArray(split.fileuris, fm_node["target"], fm_node["datatype"], fm_node["shape"],
-                               loader=AstropyFITSLoader, basepath=base_path)
+    striped = LazyStripedArray(
+        split.fileuris,
+        fm_node["target"],
+        fm_node["datatype"],
+        fm_node["shape"],
+        loader=AstropyFITSLoader,
+        basepath=base_path,
+    )
     subslice = fm_node.get("subslice")
     if subslice:
         idx = len(np.shape(split.fileuris))
@@ -117,8 +123,9 @@ def _lazily_or_none(path: Path):
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as err:  # noqa: BLE001 - dkist's loader then gives its own error, or the dataset
-        log.warning("Opening %s with dkist.load_dataset: the lazy reader failed (%s: %s)",
-                    path.name, type(err).__name__, err)
+        log.warning(
+            "Opening %s with dkist.load_dataset: the lazy reader failed (%s: %s)", path.name, type(err).__name__, err
+        )
     return None
 
 

@@ -54,7 +54,7 @@ class JoinedFile(io.RawIOBase):
         head_len = len(self._head)
         if self._pos < head_len and wanted:
             n = min(wanted, head_len - self._pos)
-            view[:n] = self._head[self._pos:self._pos + n]
+            view[:n] = self._head[self._pos : self._pos + n]
             done = n
         if done < wanted:
             self._file.seek(self._tail_start + self._pos + done - head_len)

@@ -70,10 +70,18 @@ def _file_name_from(headers, fallback: str) -> str:
 ProgressCallback = Callable[[int, int | None], None]
 
 
-def download_product(dataset_id: str, kind: str, destination: Path | PathTemplate, *,
-                     record: Mapping | None = None, progress: ProgressCallback | None = None,
-                     cancel: threading.Event | None = None, timeout: float = 60.0,
-                     overwrite: bool = False, download_endpoint: str | None = None) -> Path:
+def download_product(
+    dataset_id: str,
+    kind: str,
+    destination: Path | PathTemplate,
+    *,
+    record: Mapping | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    timeout: float = 60.0,
+    overwrite: bool = False,
+    download_endpoint: str | None = None,
+) -> Path:
     """Download a dataset's ``asdf``, ``quality`` (PDF) or ``movie`` (MP4); return its path.
 
     ``destination`` is a folder or a :class:`PathTemplate` (then ``record`` fills it).
@@ -137,13 +145,17 @@ def download_product(dataset_id: str, kind: str, destination: Path | PathTemplat
                 raise DownloadError(f"The {what} of {dataset_id} arrived corrupted (checksum mismatch).")
             if not _MAGIC[kind](head):
                 content_type = resp.headers.get("Content-Type") or "unknown type"
-                raise DownloadError(f"The data centre sent something that is not the {what} of {dataset_id} "
-                                    f"({content_type}, starting {bytes(head[:24])!r}).")
+                raise DownloadError(
+                    f"The data centre sent something that is not the {what} of {dataset_id} "
+                    f"({content_type}, starting {bytes(head[:24])!r})."
+                )
             part.replace(target)
         except TimeoutError as err:
             raise DownloadError(f"The data centre stopped sending {label} (no data for {timeout:g} s).") from err
         except (ConnectionError, http_client_errors()) as err:
-            raise DownloadError(f"The connection broke while downloading {label}: {err or type(err).__name__}.") from err
+            raise DownloadError(
+                f"The connection broke while downloading {label}: {err or type(err).__name__}."
+            ) from err
         except OSError as err:
             raise DownloadError(f"Cannot write {target}: {err.strerror or err}") from err
         finally:
@@ -159,10 +171,15 @@ class FetchOutcome:
     error: str | None = None
 
 
-def fetch_asdfs(records: Sequence[Mapping], template: str | PathTemplate = DEFAULT_PATH_TEMPLATE, *,
-                progress: Callable[[int, int, int, int | None], None] | None = None,
-                cancel: threading.Event | None = None, timeout: float = 60.0,
-                overwrite: bool = False) -> list[FetchOutcome]:
+def fetch_asdfs(
+    records: Sequence[Mapping],
+    template: str | PathTemplate = DEFAULT_PATH_TEMPLATE,
+    *,
+    progress: Callable[[int, int, int, int | None], None] | None = None,
+    cancel: threading.Event | None = None,
+    timeout: float = 60.0,
+    overwrite: bool = False,
+) -> list[FetchOutcome]:
     """Download the ASDF of each record into ``template``; one outcome per record.
 
     ``progress(index, n, bytes_done, bytes_total)`` for the ``index``-th download.
@@ -177,10 +194,10 @@ def fetch_asdfs(records: Sequence[Mapping], template: str | PathTemplate = DEFAU
         ds_id = str(record.get("datasetId"))
         cb = (lambda done, total, i=index: progress(i, n, done, total)) if progress else None
         try:
-            path = download_product(ds_id, "asdf", template, record=record, progress=cb, cancel=cancel,
-                                    timeout=timeout, overwrite=overwrite)
+            path = download_product(
+                ds_id, "asdf", template, record=record, progress=cb, cancel=cancel, timeout=timeout, overwrite=overwrite
+            )
             outcomes.append(FetchOutcome(ds_id, path=path))
         except (DownloadError, ValueError) as err:
             outcomes.append(FetchOutcome(ds_id, error=str(err)))
     return outcomes
-

@@ -100,19 +100,27 @@ def _read_json(url: str, timeout: float, what: str) -> Any:
         except TimeoutError as err:
             raise SearchFailed(f"The data centre stopped answering within {timeout:g} s ({what}).") from err
         except (ConnectionError, OSError, http_client_errors()) as err:
-            raise SearchFailed(f"The connection to the data centre broke ({what}): {err or type(err).__name__}.") from err
+            raise SearchFailed(
+                f"The connection to the data centre broke ({what}): {err or type(err).__name__}."
+            ) from err
     if not body.strip():
-        raise SearchFailed(f"The data centre answered {what} with an empty page; "
-                           "the service may be restarting, or a proxy is in the way. Try again.")
+        raise SearchFailed(
+            f"The data centre answered {what} with an empty page; "
+            "the service may be restarting, or a proxy is in the way. Try again."
+        )
     try:
         return json.loads(body)
     except ValueError as err:
         preview = body[:80].decode("utf-8", "replace")
         if preview.lstrip().startswith("<"):
-            raise SearchFailed(f"The data centre's answer to {what} is not JSON but a web page (it starts "
-                               f"{preview!r}): a proxy or a network sign-in page may be in the way.") from err
-        raise SearchFailed(f"The data centre's answer to {what} is not JSON (it starts {preview!r}); "
-                           "it may have been cut short, or the service is down or behind a broken proxy.") from err
+            raise SearchFailed(
+                f"The data centre's answer to {what} is not JSON but a web page (it starts "
+                f"{preview!r}): a proxy or a network sign-in page may be in the way."
+            ) from err
+        raise SearchFailed(
+            f"The data centre's answer to {what} is not JSON (it starts {preview!r}); "
+            "it may have been cut short, or the service is down or behind a broken proxy."
+        ) from err
 
 
 def http_client_errors():
@@ -121,8 +129,7 @@ def http_client_errors():
     return http.client.HTTPException
 
 
-def run_search(request: SearchRequest, *, timeout: float = 30.0,
-               dataset_endpoint: str | None = None) -> SearchResult:
+def run_search(request: SearchRequest, *, timeout: float = 30.0, dataset_endpoint: str | None = None) -> SearchResult:
     """Ask the data centre for one page of ``request`` (raises SearchInputError / SearchFailed)."""
     params = query_parameters(request)
     base = dataset_endpoint or _dataset_endpoint()
@@ -137,15 +144,15 @@ def run_search(request: SearchRequest, *, timeout: float = 30.0,
     except (ConnectionError, OSError) as err:
         raise SearchFailed(f"The connection to the data centre broke (the search): {err}.") from err
     if not isinstance(doc, dict) or not isinstance(doc.get("searchResults"), list):
-        raise SearchFailed("The data centre's answer to the search has no 'searchResults' list; "
-                           "is the dataset endpoint right?")
+        raise SearchFailed(
+            "The data centre's answer to the search has no 'searchResults' list; is the dataset endpoint right?"
+        )
     records = [r for r in doc["searchResults"] if isinstance(r, dict)]
     try:
         total = int(doc.get("recordCount", len(records)))
     except (TypeError, ValueError):
         total = len(records)
-    return SearchResult(records=records, total=total, request=request, url=url,
-                        seconds=time.perf_counter() - started)
+    return SearchResult(records=records, total=total, request=request, url=url, seconds=time.perf_counter() - started)
 
 
 def fetch_search_values(*, timeout: float = 10.0, dataset_endpoint: str | None = None) -> dict:
@@ -172,4 +179,3 @@ def load_form_choices(*, timeout: float = 10.0) -> tuple[FormChoices, str | None
         return FormChoices.from_search_values(json.loads(Path(path).read_text())), problem
     except Exception:  # noqa: BLE001 - no usable cached values: an empty form, with the problem said
         return FormChoices(), problem
-

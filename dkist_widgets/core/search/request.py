@@ -95,8 +95,7 @@ def _parse_time(value, name: str, problems: list[str]) -> str | None:
         try:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
-            problems.append(f"{name}: {str(value)!r} is not a date/time (use e.g. 2022-06-01 or "
-                            "2022-06-01T12:00)")
+            problems.append(f"{name}: {str(value)!r} is not a date/time (use e.g. 2022-06-01 or 2022-06-01T12:00)")
             return None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
@@ -190,10 +189,8 @@ class SearchRequest:
             start=_parse_time(fields.get("start"), "start", problems),
             end=_parse_time(fields.get("end"), "end", problems),
             instrument=text("instrument"),
-            wavelength_min_nm=_parse_number(fields.get("wavelength_min_nm"), "wavelength min", problems,
-                                            minimum=0),
-            wavelength_max_nm=_parse_number(fields.get("wavelength_max_nm"), "wavelength max", problems,
-                                            minimum=0),
+            wavelength_min_nm=_parse_number(fields.get("wavelength_min_nm"), "wavelength min", problems, minimum=0),
+            wavelength_max_nm=_parse_number(fields.get("wavelength_max_nm"), "wavelength max", problems, minimum=0),
             embargoed=_parse_flag(fields.get("embargoed"), "embargoed", problems),
             r0_min_m=_parse_r0(fields, "min", problems),
             r0_max_m=_parse_r0(fields, "max", problems),
@@ -214,8 +211,10 @@ class SearchRequest:
         out: list[str] = []
         if self.start and self.end and self.end < self.start:
             out.append(f"the end time ({self.end}) is before the start time ({self.start})")
-        for name, lo, hi, unit in (("wavelength", self.wavelength_min_nm, self.wavelength_max_nm, "nm"),
-                                   ("r0", _display(self.r0_min_m), _display(self.r0_max_m), R0_DISPLAY_UNIT)):
+        for name, lo, hi, unit in (
+            ("wavelength", self.wavelength_min_nm, self.wavelength_max_nm, "nm"),
+            ("r0", _display(self.r0_min_m), _display(self.r0_max_m), R0_DISPLAY_UNIT),
+        ):
             if lo is not None and hi is not None and lo > hi:
                 out.append(f"{name}: the minimum ({lo:g}) is larger than the maximum ({hi:g} {unit})")
         if self.instrument:
@@ -226,8 +225,7 @@ class SearchRequest:
                 out.append(f"instrument {self.instrument!r} is not one dkist's search client accepts")
         if self.target_type and choices and choices.target_types:
             if self.target_type.lower() not in {t.lower() for t in choices.target_types}:
-                out.append(f"unknown target type {self.target_type!r} "
-                           f"(known: {', '.join(choices.target_types)})")
+                out.append(f"unknown target type {self.target_type!r} (known: {', '.join(choices.target_types)})")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
             out.append(f"page size must be between 1 and {MAX_PAGE_SIZE}, got {self.page_size}")
         if self.page < 1:
@@ -344,13 +342,17 @@ def _fried_attr(lo_m: float, hi_m: float):
     unit = R0_DISPLAY_UNIT
     lo, hi = _number_text(r0_to_display(lo_m)), _number_text(r0_to_display(hi_m))
     if dkist_sends_fried_in_cm():
-        code = (f"a.dkist.FriedParameter({lo_m:g} * u.cm, {hi_m:g} * u.cm)"
-                f"  # r0 {lo}-{hi} {unit}: dkist <= 1.18 sends this number as cm but the API reads metres "
-                "(dkist issue 613), so metres go in labelled cm")
+        code = (
+            f"a.dkist.FriedParameter({lo_m:g} * u.cm, {hi_m:g} * u.cm)"
+            f"  # r0 {lo}-{hi} {unit}: dkist <= 1.18 sends this number as cm but the API reads metres "
+            "(dkist issue 613), so metres go in labelled cm"
+        )
         return a.dkist.FriedParameter(lo_m * u.cm, hi_m * u.cm), code
     quantity = u.Unit(unit)
-    return (a.dkist.FriedParameter(r0_to_display(lo_m) * quantity, r0_to_display(hi_m) * quantity),
-            f"a.dkist.FriedParameter({lo} * u.{unit}, {hi} * u.{unit})")
+    return (
+        a.dkist.FriedParameter(r0_to_display(lo_m) * quantity, r0_to_display(hi_m) * quantity),
+        f"a.dkist.FriedParameter({lo} * u.{unit}, {hi} * u.{unit})",
+    )
 
 
 def query_parameters(request: SearchRequest) -> dict[str, Any]:
@@ -372,8 +374,13 @@ def query_parameters(request: SearchRequest) -> dict[str, Any]:
 
 def fido_code(request: SearchRequest) -> str:
     """The ``Fido.search(...)`` code asking the same as ``request``."""
-    lines = ["import astropy.units as u", "from sunpy.net import Fido, attrs as a", "import dkist.net", "",
-             "res = Fido.search("]
+    lines = [
+        "import astropy.units as u",
+        "from sunpy.net import Fido, attrs as a",
+        "import dkist.net",
+        "",
+        "res = Fido.search(",
+    ]
     for _attr, code in request._attrs_and_code():
         code, _, comment = code.partition("  # ")
         if comment:
@@ -425,6 +432,10 @@ class FormChoices:
             # centre's own validity limit
             r0 = (float(r0_lo), min(float(r0_hi), R0_FORM_CAP_M))
         instruments = categorical("instrumentNames") or DKIST_CLIENT_INSTRUMENTS
-        return cls(instruments=instruments, target_types=categorical("targetTypes"),
-                   time_range=(start_lo, end_hi), r0_range_m=r0, statuses=categorical("status"))
-
+        return cls(
+            instruments=instruments,
+            target_types=categorical("targetTypes"),
+            time_range=(start_lo, end_hi),
+            r0_range_m=r0,
+            statuses=categorical("status"),
+        )

@@ -31,8 +31,19 @@ from typing import Any
 
 from .request import SearchRequest
 
-__all__ = ["DEFAULT_COLUMNS", "NUMERIC_KEYS", "non_numbers", "SearchResult", "rows_from_records",
-           "records_from_table", "result_from_fido", "ACTION_NEEDS", "record_problems", "row_id", "action_blockers"]
+__all__ = [
+    "DEFAULT_COLUMNS",
+    "NUMERIC_KEYS",
+    "non_numbers",
+    "SearchResult",
+    "rows_from_records",
+    "records_from_table",
+    "result_from_fido",
+    "ACTION_NEEDS",
+    "record_problems",
+    "row_id",
+    "action_blockers",
+]
 
 #: Action -> the record fields it cannot work without.
 ACTION_NEEDS = {
@@ -79,10 +90,17 @@ def action_blockers(records: Iterable[Mapping], ids: Iterable[str]) -> dict[str,
                 out.setdefault(action, []).append(f"{ident}: {', '.join(bad)}")
     return out
 
+
 #: The workshop's columns, shown by default.
 DEFAULT_COLUMNS = (
-    "Dataset ID", "Start Time", "Instrument", "Wavelength", "Average Fried Parameter",
-    "Primary Proposal ID", "Dataset Size", "Embargoed",
+    "Dataset ID",
+    "Start Time",
+    "Instrument",
+    "Wavelength",
+    "Average Fried Parameter",
+    "Primary Proposal ID",
+    "Dataset Size",
+    "Embargoed",
 )
 
 
@@ -108,11 +126,20 @@ def _cell(value) -> Any:
 
 #: Record keys the API answers with numbers (dkist's test payloads and the API docs);
 #: anything else there (a string, a list, ``true``) is shown blank and counted.
-NUMERIC_KEYS = frozenset({
-    "wavelengthMin", "wavelengthMax", "qualityAverageFriedParameter", "datasetSize", "frameCount",
-    "exposureTime", "averageDatasetSpectralSampling", "averageDatasetSpatialSampling",
-    "averageDatasetTemporalSampling", "qualityAveragePolarimetricAccuracy",
-})
+NUMERIC_KEYS = frozenset(
+    {
+        "wavelengthMin",
+        "wavelengthMax",
+        "qualityAverageFriedParameter",
+        "datasetSize",
+        "frameCount",
+        "exposureTime",
+        "averageDatasetSpectralSampling",
+        "averageDatasetSpatialSampling",
+        "averageDatasetTemporalSampling",
+        "qualityAveragePolarimetricAccuracy",
+    }
+)
 
 
 def _is_number(value) -> bool:
@@ -122,7 +149,9 @@ def _is_number(value) -> bool:
 def non_numbers(records: Iterable[Mapping]) -> int:
     """How many values in :data:`NUMERIC_KEYS` are present, not null, and not numbers."""
     return sum(
-        1 for record in records for key in NUMERIC_KEYS
+        1
+        for record in records
+        for key in NUMERIC_KEYS
         if record.get(key) is not None and not _is_number(record.get(key))
     )
 
@@ -229,11 +258,13 @@ class SearchResult:
         first = self.first_index + 1 if self.records else 0
         last = self.first_index + self.shown
         bad = non_numbers(self.records)
-        damaged = (f" {bad:,} value{'s' if bad != 1 else ''} that should be numbers "
-                   f"{'were' if bad != 1 else 'was'} not and {'are' if bad != 1 else 'is'} left blank."
-                   if bad else "")
-        return (f"Showing {first:,}-{last:,} of {self.total:,} datasets "
-                f"(page {self.page} of {self.n_pages}).{damaged}")
+        damaged = (
+            f" {bad:,} value{'s' if bad != 1 else ''} that should be numbers "
+            f"{'were' if bad != 1 else 'was'} not and {'are' if bad != 1 else 'is'} left blank."
+            if bad
+            else ""
+        )
+        return f"Showing {first:,}-{last:,} of {self.total:,} datasets (page {self.page} of {self.n_pages}).{damaged}"
 
     def table(self):
         """dkist's own ``DKISTQueryResponseTable`` for these records."""
@@ -290,8 +321,7 @@ def _dkist_tables(res) -> list:
         if isinstance(table, DKISTQueryResponseTable):
             tables.append(table)
     if not tables:
-        raise TypeError("SearchPanel.from_results needs Fido results holding DKIST tables "
-                        f"(got {type(res).__name__})")
+        raise TypeError(f"SearchPanel.from_results needs Fido results holding DKIST tables (got {type(res).__name__})")
     return tables
 
 

@@ -37,7 +37,9 @@ def _exists(client, endpoint_id: str, path: str) -> bool:
         if err.http_status == 404 or "NotFound" in str(err.code):
             return False
         if err.http_status == 502 and "NotDirectory" in str(err.code):
-            raise DestinationRefused(f"{path} on the destination is a file, not a folder: choose another folder.") from err
+            raise DestinationRefused(
+                f"{path} on the destination is a file, not a folder: choose another folder."
+            ) from err
         consent = consent_required_from(err)
         if consent is not None:  # a GCS v5 collection wants a consent before any call
             raise consent from err
@@ -61,9 +63,11 @@ def prepare_destination_folder(client, endpoint_id: str, path: str, *, create: b
     if _exists(client, endpoint_id, folder):
         return ""
     if not create:
-        raise DestinationRefused(f"The folder {folder} does not exist on the destination: create it, or let the widget create it.")
+        raise DestinationRefused(
+            f"The folder {folder} does not exist on the destination: create it, or let the widget create it."
+        )
     head = "/~/" if folder.startswith("/~/") else "/"
-    parts = [p for p in folder[len(head):].split("/") if p]
+    parts = [p for p in folder[len(head) :].split("/") if p]
     missing = []
     while parts:  # find the deepest folder that exists
         missing.insert(0, parts.pop())

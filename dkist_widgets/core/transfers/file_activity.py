@@ -99,13 +99,15 @@ class TransferFileStates:
         if any(item.recursive and item.source.rstrip("/") + "/" == source_folder for item in plan.items):
             frames = np.arange(model.n_frames, dtype=np.int64)
         else:
-            wanted = [item.source[len(source_folder):] for item in plan.items if item.source.startswith(source_folder)]
+            wanted = [item.source[len(source_folder) :] for item in plan.items if item.source.startswith(source_folder)]
             try:
                 frames = model.frames_for_files(wanted)
             except KeyError:  # names dkist spells otherwise (./x): compare normalised names
                 keep = set(wanted)
                 names = model.files_for_frames(np.arange(model.n_frames))
-                frames = np.array([i for i, n in enumerate(names) if posixpath.normpath(str(n)) in keep], dtype=np.int64)
+                frames = np.array(
+                    [i for i, n in enumerate(names) if posixpath.normpath(str(n)) in keep], dtype=np.int64
+                )
         with self._lock:
             self._tasks[task_id] = _TaskFiles(ds_id, model.n_frames, frames, (pair,))
         return int(frames.size)
@@ -156,7 +158,7 @@ class TransferFileStates:
             for source, destination in tf.folders:
                 for prefix in (source, destination):
                     if path.startswith(prefix):
-                        frame = tf.names.get(posixpath.normpath(path[len(prefix):]))
+                        frame = tf.names.get(posixpath.normpath(path[len(prefix) :]))
                         if frame is not None:
                             out.append(frame)
         return np.unique(np.asarray(out, dtype=np.int64))

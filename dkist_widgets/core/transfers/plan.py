@@ -191,7 +191,14 @@ class TransferPlanner:
         sizes = [self._size_of(folder, posixpath.normpath(str(n))) for n in names]
         return np.array([-1 if s is None else s for s in sizes], dtype=np.int64)
 
-    def plan_datasets(self, records: Iterable[Mapping[str, Any]], *, label: str | None = None, template: str | None = None, root: str | None = None) -> TransferPlan:
+    def plan_datasets(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        label: str | None = None,
+        template: str | None = None,
+        root: str | None = None,
+    ) -> TransferPlan:
         """Whole datasets (search records or inventories): each folder copied recursively."""
         records = list(records)
         if not records:
@@ -211,10 +218,31 @@ class TransferPlanner:
             folders.append((folder + "/", dest))
             if local:
                 locals_.append(local)
-        default = f"{self.settings.label_prefix} {ids[0]} dataset" if len(ids) == 1 else f"{self.settings.label_prefix} {len(ids)} datasets"
-        return TransferPlan("dataset", clean_label(label or default), tuple(items), tuple(ids), dests[0], n_files, total, tuple(locals_), tuple(folders))
+        default = (
+            f"{self.settings.label_prefix} {ids[0]} dataset"
+            if len(ids) == 1
+            else f"{self.settings.label_prefix} {len(ids)} datasets"
+        )
+        return TransferPlan(
+            "dataset",
+            clean_label(label or default),
+            tuple(items),
+            tuple(ids),
+            dests[0],
+            n_files,
+            total,
+            tuple(locals_),
+            tuple(folders),
+        )
 
-    def plan_quality(self, record: Mapping[str, Any], *, label: str | None = None, template: str | None = None, root: str | None = None) -> TransferPlan:
+    def plan_quality(
+        self,
+        record: Mapping[str, Any],
+        *,
+        label: str | None = None,
+        template: str | None = None,
+        root: str | None = None,
+    ) -> TransferPlan:
         """A dataset's quality report and preview movie."""
         folder = dataset_folder(record, self.settings.dataset_path)
         listing = self.listing(folder)
@@ -232,7 +260,14 @@ class TransferPlanner:
                 names.append(found[0])
         if not names:
             raise ValueError(f"dataset {record.get('datasetId')} has no quality report or movie in {folder}")
-        return self.plan_files(record, names, kind="quality", label=label or f"{self.settings.label_prefix} {record.get('datasetId')} quality report and movie", template=template, root=root)
+        return self.plan_files(
+            record,
+            names,
+            kind="quality",
+            label=label or f"{self.settings.label_prefix} {record.get('datasetId')} quality report and movie",
+            template=template,
+            root=root,
+        )
 
 
 #: Globus answers at most this many entries per ``operation_ls``.

@@ -67,7 +67,11 @@ def status_words(doc: Mapping[str, Any]) -> str:
         return "paused by an administrator or an endpoint pause rule"
     if status == "INACTIVE":
         base = _NICE_WORDS.get(nice or "", "")
-        return base if base.startswith("paused") else f"paused, needs attention: {base or (nice or 'unknown').replace('_', ' ').lower()}"
+        return (
+            base
+            if base.startswith("paused")
+            else f"paused, needs attention: {base or (nice or 'unknown').replace('_', ' ').lower()}"
+        )
     if nice in _NICE_WORDS:
         return _NICE_WORDS[nice]
     if nice:
@@ -137,7 +141,6 @@ class TaskProgress:
         if self.faults:
             parts.append(f"{self.faults} fault{'s' if self.faults != 1 else ''}")
         return ", ".join(parts)
-
 
     @property
     def in_trouble(self) -> bool:
@@ -242,13 +245,30 @@ def progress_from_record(rec: Mapping[str, Any]) -> TaskProgress:
         request_time=iso_time(rec.get("submitted_at")),
     )
     if summary:
-        p = replace(p, status=summary.get("status", "UNKNOWN"), nice_status=summary.get("nice_status"), words=status_words(summary))
+        p = replace(
+            p,
+            status=summary.get("status", "UNKNOWN"),
+            nice_status=summary.get("nice_status"),
+            words=status_words(summary),
+        )
     return replace(p, done=bool(rec.get("done")))
 
 
 def summary_of(doc: Mapping[str, Any]) -> dict:
     """What the store keeps of a task document."""
-    keys = ("status", "nice_status", "files", "files_transferred", "files_skipped", "bytes_transferred", "faults", "fatal_error", "completion_time", "request_time", "is_paused")
+    keys = (
+        "status",
+        "nice_status",
+        "files",
+        "files_transferred",
+        "files_skipped",
+        "bytes_transferred",
+        "faults",
+        "fatal_error",
+        "completion_time",
+        "request_time",
+        "is_paused",
+    )
     return {k: doc.get(k) for k in keys}
 
 

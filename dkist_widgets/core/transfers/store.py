@@ -51,7 +51,9 @@ class TaskStore:
         if len(records) > STORE_LIMIT:
             keep_running = [r for r in records if not r.get("done")]
             finished = [r for r in records if r.get("done")]
-            records = sorted(keep_running + finished[len(records) - STORE_LIMIT :], key=lambda r: r.get("submitted_at", 0))
+            records = sorted(
+                keep_running + finished[len(records) - STORE_LIMIT :], key=lambda r: r.get("submitted_at", 0)
+            )
             self._records = {r["task_id"]: r for r in records}
         write_private_json(self.path, {"version": 1, "tasks": records})
 
@@ -86,4 +88,3 @@ class TaskStore:
 
     def unfinished(self) -> list[dict]:
         return [r for r in self.records() if not r.get("done")]
-

@@ -57,13 +57,17 @@ def _is_count(value: Any) -> bool:
 
 def _check_document(doc: Any) -> dict:
     if not isinstance(doc, dict):
-        raise MalformedAnswer(f"Globus sent a task entry that is a {type(doc).__name__}, not a document; still watching.")
+        raise MalformedAnswer(
+            f"Globus sent a task entry that is a {type(doc).__name__}, not a document; still watching."
+        )
     task_id = doc.get("task_id")
     if not isinstance(task_id, str) or not task_id:
         raise MalformedAnswer("Globus sent a task document without a task id; still watching.")
     status = doc.get("status")
     if status not in _STATUSES:
-        raise MalformedAnswer(f"Globus sent the status {status!r} for task {task_id[:8]}, which is not one it uses; still watching.")
+        raise MalformedAnswer(
+            f"Globus sent the status {status!r} for task {task_id[:8]}, which is not one it uses; still watching."
+        )
     for key in COUNT_FIELDS:
         if key in doc and not _is_count(doc[key]):
             raise MalformedAnswer(

@@ -304,7 +304,9 @@ class TransferWatcher:
             self._set_problem(f"Globus answered {err.http_status} ({err.code}); retrying.")
             return self._backoff()
         except globus_sdk.NetworkError:
-            self._set_problem("Cannot reach Globus (connection refused or network down); retrying less often until it answers.")
+            self._set_problem(
+                "Cannot reach Globus (connection refused or network down); retrying less often until it answers."
+            )
             return self._backoff()
         self._set_problem("")
         now = time.monotonic()
@@ -334,10 +336,16 @@ class TransferWatcher:
             with self._lock:
                 w.progress = progress
                 w.last_doc = doc
-            if progress != replace(before, updated=progress.updated, rate=progress.rate, eta_s=progress.eta_s) or new_events:
+            if (
+                progress != replace(before, updated=progress.updated, rate=progress.rate, eta_s=progress.eta_s)
+                or new_events
+            ):
                 changed.append(progress)
             task_changed = (before.status, before.nice_status, before.faults, before.files_done) != (
-                progress.status, progress.nice_status, progress.faults, progress.files_done
+                progress.status,
+                progress.nice_status,
+                progress.faults,
+                progress.files_done,
             )
             any_change = any_change or task_changed
             if progress.files_done > before.files_done or (progress.done and progress.succeeded and not before.done):
@@ -396,7 +404,10 @@ class TransferWatcher:
     def _events_if_needed(self, w: WatchedTask, doc: dict) -> bool:
         old = w.last_doc
         faults_grew = doc.get("faults", 0) > (old.get("faults", 0) if old else 0)
-        status_changed = old is not None and (old.get("status"), old.get("nice_status")) != (doc.get("status"), doc.get("nice_status"))
+        status_changed = old is not None and (old.get("status"), old.get("nice_status")) != (
+            doc.get("status"),
+            doc.get("nice_status"),
+        )
         first_look_bad = old is None and (doc.get("faults", 0) > 0 or doc.get("status") in ("FAILED", "INACTIVE"))
         if not (faults_grew or status_changed or first_look_bad):
             return False
@@ -443,11 +454,24 @@ class TransferWatcher:
                 if len(w.skipped_paths) >= SKIPPED_ERRORS_LIMIT:
                     break
             w.skipped_seen = count
-        except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError, NotLoggedIn, TypeError, KeyError, AttributeError) as err:
+        except (
+            globus_sdk.GlobusAPIError,
+            globus_sdk.NetworkError,
+            NotLoggedIn,
+            TypeError,
+            KeyError,
+            AttributeError,
+        ) as err:
             log.debug("skipped errors of %s not read: %s", doc.get("task_id"), err)
 
     def _finish_unknown(self, w: WatchedTask) -> None:
-        w.progress = replace(w.progress, status="UNKNOWN", words="unknown to Globus (the task was deleted, or belongs to another Globus service); no longer watched", done=True, updated=time.time())
+        w.progress = replace(
+            w.progress,
+            status="UNKNOWN",
+            words="unknown to Globus (the task was deleted, or belongs to another Globus service); no longer watched",
+            done=True,
+            updated=time.time(),
+        )
         self.store.update(w.progress.task_id, done=True, summary={"status": "UNKNOWN"})
 
 
