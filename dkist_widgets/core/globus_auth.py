@@ -2,11 +2,15 @@
 
 States (:attr:`GlobusLogin.state`):
 
-``logged_out``     no usable tokens
-``awaiting_code``  :meth:`GlobusLogin.start_login` gave a URL; waiting for the pasted code
-``logged_in``      a transfer token (and normally a refresh token) is held
-``needs_login``    the tokens stopped working (401 from Transfer, ``invalid_grant`` on
-                   refresh, an expired access token with no refresh token): ask again
+``logged_out``
+    no usable tokens
+``awaiting_code``
+    :meth:`GlobusLogin.start_login` gave a URL; waiting for the pasted code
+``logged_in``
+    a transfer token (and normally a refresh token) is held
+``needs_login``
+    the tokens stopped working (401 from Transfer, ``invalid_grant`` on refresh, an
+    expired access token with no refresh token): ask again
 
 Choices
 -------

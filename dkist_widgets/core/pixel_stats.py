@@ -240,7 +240,7 @@ def frame_statistics(model, frame_ids=None, **kwargs) -> StatsJob:
 
 
 def add_stats_columns(headers, job_or_table) -> list[str]:
-    """Add the statistics as ``MaskedColumn``s (masked where not computed) to a header table.
+    """Add the statistics as ``MaskedColumn`` columns (masked where not computed) to a header table.
 
     ``headers`` is the model's header table (``model.headers``), modified in place:
     a :class:`~dkist_widgets.panels.header_explorer.HeaderExplorer` built *after*

@@ -11,16 +11,18 @@ on the DKIST Globus endpoint::
 The datasets (ids are module constants; everything is seeded, so two machines build
 the same archive):
 
-================  ==========================================================================
-``VISP_FE630_ID``  VISP Fe I 630.25 nm, 4 Stokes x 100 steps (400 FITS), good seeing
-                   with bad spells, public, pid_1_123
-``VISP_CA854_ID``  VISP Ca II 854.21 nm, 4 Stokes x 2 maps x 100 steps (800 FITS), poor
-                   seeing, *embargoed*, pid_2_114
-``VBI_HBETA_ID``   VBI blue H-beta 486.135 nm, 3x3 mosaic x 3 repeats (27 FITS), a
-                   ``TiledDataset``, public, pid_1_50
-``VISP_CA397_ID``  VISP Ca II H 396.85 nm headers-only, 4 Stokes x 1000 steps (4,000
-                   frames of full size, ASDF only, no FITS), public, pid_2_41
-================  ==========================================================================
+``VISP_FE630_ID``
+    VISP Fe I 630.25 nm, 4 Stokes x 100 steps (400 FITS), good seeing with bad
+    spells, public, pid_1_123
+``VISP_CA854_ID``
+    VISP Ca II 854.21 nm, 4 Stokes x 2 maps x 100 steps (800 FITS), poor seeing,
+    *embargoed*, pid_2_114
+``VBI_HBETA_ID``
+    VBI blue H-beta 486.135 nm, 3x3 mosaic x 3 repeats (27 FITS), a
+    ``TiledDataset``, public, pid_1_50
+``VISP_CA397_ID``
+    VISP Ca II H 396.85 nm headers-only, 4 Stokes x 1000 steps (4,000 frames of full
+    size, ASDF only, no FITS), public, pid_2_41
 
 Each ASDF's inventory (``ds.meta["inventory"]``) *is* its catalogue record: the
 search-only keys (``isEmbargoed``, ``browseMovieObjectKey``, ``frameCount``,

@@ -159,7 +159,7 @@ def parse_fileuris(value: str) -> np.ndarray:
 
     Layout (what PyYAML writes for nested lists of strings): the innermost lists are flow
     sequences ``[a, b, ...]`` (possibly over several lines), the outer levels block
-    sequences whose ``- `` markers precede each inner list. The grid shape follows from
+    sequences whose ``-`` markers precede each inner list. The grid shape follows from
     how many markers open each inner list.
     """
     flows = list(_flow_sequences(value))
