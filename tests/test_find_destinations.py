@@ -113,6 +113,7 @@ def test_empty_text_lists_own_shared_and_bookmarked_places_labelled(globus):
     assert [d.group for d in found] == ["mine", "mine", "shared", "bookmark"]
     assert {d.endpoint_id for d in found[:2]} == {LAPTOP, WORKSTATION}
     assert [(d.endpoint_id, d.path) for d in found[2:]] == [(GUEST, None), (GUEST, MARK_PATH)]
+    assert all(d.label == f"My collection: {d.name}" for d in found[:2])  # one's own: no owner shown
     mark = found[-1]
     assert mark.label == f"Bookmark: {MARK_NAME} (Solar group share, {MARK_PATH})"
     assert found[2].label.startswith(GROUP_LABELS["shared"] + ": Solar group share")
@@ -146,6 +147,10 @@ def test_picking_a_bookmark_sends_the_files_under_its_folder(globus, roots, tmp_
     monitor = TransferMonitor(model, session=TransferSession(settings), store=TaskStore(tmp_path / "t.json"),
                               active_interval=0.1, refresh_interval=0.2)
     try:
+        monitor.search_button.click()  # no words: own, shared and bookmarked places
+        assert [value for _, value in monitor.endpoint.options].count(LAPTOP) == 1  # "This computer" only
+        assert [label.split(":")[0] for label, _ in monitor.endpoint.options[1:]] == [
+            "My collection", "Shared with me", "Bookmark"]
         monitor.search_text.value = "share"
         monitor.search_button.click()
         labels = [label for label, _ in monitor.endpoint.options]
@@ -155,6 +160,11 @@ def test_picking_a_bookmark_sends_the_files_under_its_folder(globus, roots, tmp_
         monitor.endpoint.index = labels.index(f"Bookmark: {MARK_NAME} (Solar group share, {MARK_PATH})")
         assert monitor.endpoint.value == GUEST and monitor.root.value == MARK_PATH
         assert f"{MARK_PATH}dkist/{PROPOSAL}/{DATASET}/" in monitor.path_preview.value
+        assert "on this machine" not in monitor.path_preview.value  # the files go to the share
+        monitor.endpoint.index = 0  # back to this computer: its root and its local folder again
+        assert monitor.root.value == settings.destination_root and "on this machine" in monitor.path_preview.value
+        monitor.endpoint.index = labels.index(f"Bookmark: {MARK_NAME} (Solar group share, {MARK_PATH})")
+        assert monitor.root.value == MARK_PATH
         monitor.start_selection.click()
         assert len(monitor.rows.children) == 1, monitor.message.value
         landed = roots["guest"] / MARK_PATH.strip("/") / "dkist" / PROPOSAL / DATASET

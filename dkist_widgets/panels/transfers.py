@@ -273,6 +273,11 @@ class TransferMonitor(StaticForm, w.VBox):
             self._say(f"No collection or bookmark matches {text!r}.", error=True)
             return
         keep = [o for o in self.endpoint.options if o[0].startswith("This computer")]
+        here = {value for _, value in keep}
+        found = [d for d in found if d.path is not None or d.endpoint_id not in here]  # listed once
+        if not found:
+            self._say(f"Only this computer matches {text!r}.")
+            return
         #: what each option of the list stands for (None: "This computer")
         self._destinations = [None] * len(keep) + list(found)
         self.endpoint.options = keep + [(d.label, d.endpoint_id) for d in found]
@@ -281,11 +286,17 @@ class TransferMonitor(StaticForm, w.VBox):
         self._say(f"{len(found)} destination(s) found ({groups}); pick one in the list.")
 
     def _destination_chosen(self, _change=None) -> None:
-        """A bookmark sends the files under its folder: it becomes the destination root."""
+        """A bookmark sends the files under its folder: it becomes the destination root;
+        a collection picked after a bookmark gets the configured root back."""
         chosen = getattr(self, "_destinations", [])
         index = self.endpoint.index
-        if index is not None and index < len(chosen) and chosen[index] is not None and chosen[index].path:
-            self.root.value = chosen[index].path
+        pick = chosen[index] if index is not None and index < len(chosen) else None
+        if pick is not None and pick.path:
+            self.root.value = self._bookmark_root = pick.path
+        elif getattr(self, "_bookmark_root", None) == self.root.value:
+            self.root.value = self.settings.destination_root
+            self._bookmark_root = None
+        self._preview_path()
 
     def _preview_path(self) -> None:
         inv = self._model_inventory()
@@ -295,7 +306,9 @@ class TransferMonitor(StaticForm, w.VBox):
         except PathTemplateError as err:
             self.path_preview.value = f'<span class="dkw-path-error dkw-error">{escape(err)}</span>'
             return
-        local = self.session.local_folder(path) if inv else None
+        # "on this machine" only when the chosen destination is this machine's collection
+        here = self.endpoint.value in (None, self.settings.destination_endpoint_id, find_local_endpoint())
+        local = self.session.local_folder(path) if inv and here else None
         where = f" (on this machine: {escape(local)})" if local else ""
         self.path_preview.value = f'<span class="dkw-path">Files go to <code>{escape(path)}</code>{where}</span>'
 

@@ -57,10 +57,12 @@ class Destination:
 
     @property
     def label(self) -> str:
-        """One line of plain text, e.g. ``Bookmark: Downloads (Cluster share, /dkist/)``."""
+        """One line of plain text, e.g. ``Bookmark: Downloads (Cluster share, /dkist/)``;
+        collections others own carry their owner."""
         if self.path is not None:
             return f"{self.group_label}: {self.name} ({self.endpoint_name or self.endpoint_id}, {self.path})"
-        return f"{self.group_label}: {self.name}" + (f" ({self.owner})" if self.owner else "")
+        owner = f" ({self.owner})" if self.owner and self.group != "mine" else ""  # one's own: no owner
+        return f"{self.group_label}: {self.name}{owner}"
 
 
 def _name(doc) -> str:
