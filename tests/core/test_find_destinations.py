@@ -10,7 +10,6 @@ which folder a bookmark names) and, for the transfer, the files on disk (SHA-256
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from pathlib import Path
 
@@ -23,9 +22,7 @@ from dkist_widgets.core.transfers import TaskStore, TransferSession, TransferSet
 from dkist_widgets.core.transfers.destinations_search import GROUP_LABELS, find_destinations
 from dkist_widgets.sandbox.globus_engine import Endpoint
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
-
-sys.path.insert(0, str(Path(__file__).parent))
-import dkist_samples
+from tests.helpers import dkist_samples
 
 pytestmark = pytest.mark.timeout(90)
 
