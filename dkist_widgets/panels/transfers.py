@@ -172,7 +172,8 @@ class TransferMonitor(StaticForm, w.VBox):
         self.problem = w.HTML()
         # ---- destination
         self.endpoint = w.Dropdown(description="To", options=self._endpoint_options(), layout=w.Layout(width="32em"))
-        self.search_text = w.Text(placeholder="find an endpoint by name", layout=w.Layout(width="16em"))
+        self.endpoint.add_class("dkw-destination")
+        self.search_text = w.Text(placeholder="find a collection or bookmark", layout=w.Layout(width="16em"))
         self.search_button = w.Button(description="Find", icon="search", layout=w.Layout(width="auto"))
         self.root = w.Text(value=self.settings.destination_root, description="Root", layout=w.Layout(width="16em"))
         self.template = w.Text(value=self.settings.destination_template, description="Folder", layout=w.Layout(width="32em"))
@@ -207,6 +208,7 @@ class TransferMonitor(StaticForm, w.VBox):
         self.notifier = Notifier()
 
         self.search_button.on_click(lambda _b: self._search())
+        self.endpoint.observe(self._destination_chosen, names="index")
         self.template.observe(lambda _c: self._preview_path(), names="value")
         self.root.observe(lambda _c: self._preview_path(), names="value")
 
@@ -258,19 +260,43 @@ class TransferMonitor(StaticForm, w.VBox):
         return options
 
     def _search(self) -> None:
+        """Own collections, guest collections and bookmarks first, each labelled (plain
+        text: a Dropdown shows its labels as text), then other matches; empty text
+        lists the user's own, shared and bookmarked places."""
         text = self.search_text.value
         try:
-            found = self.session.search_endpoints(text)
+            found = self.session.find_destinations(text)
         except Exception as err:
             self._say(self._explain(err), error=True)
             return
         if not found:
-            self._say(f"No endpoint matches {text!r}.", error=True)
+            self._say(f"No collection or bookmark matches {text!r}.", error=True)
             return
         keep = [o for o in self.endpoint.options if o[0].startswith("This computer")]
-        self.endpoint.options = keep + [(f"{f['display_name']} ({f['owner']})" if f["owner"] else f["display_name"], f["id"]) for f in found]
-        self.endpoint.value = found[0]["id"]
-        self._say(f"{len(found)} endpoint(s) found; pick one in the list.")
+        here = {value for _, value in keep}
+        found = [d for d in found if d.path is not None or d.endpoint_id not in here]  # listed once
+        if not found:
+            self._say(f"Only this computer matches {text!r}.")
+            return
+        #: what each option of the list stands for (None: "This computer")
+        self._destinations = [None] * len(keep) + list(found)
+        self.endpoint.options = keep + [(d.label, d.endpoint_id) for d in found]
+        self.endpoint.index = len(keep)
+        groups = ", ".join(dict.fromkeys(d.group_label.lower() for d in found))
+        self._say(f"{len(found)} destination(s) found ({groups}); pick one in the list.")
+
+    def _destination_chosen(self, _change=None) -> None:
+        """A bookmark sends the files under its folder: it becomes the destination root;
+        a collection picked after a bookmark gets the configured root back."""
+        chosen = getattr(self, "_destinations", [])
+        index = self.endpoint.index
+        pick = chosen[index] if index is not None and index < len(chosen) else None
+        if pick is not None and pick.path:
+            self.root.value = self._bookmark_root = pick.path
+        elif getattr(self, "_bookmark_root", None) == self.root.value:
+            self.root.value = self.settings.destination_root
+            self._bookmark_root = None
+        self._preview_path()
 
     def _preview_path(self) -> None:
         inv = self._model_inventory()
@@ -280,7 +306,9 @@ class TransferMonitor(StaticForm, w.VBox):
         except PathTemplateError as err:
             self.path_preview.value = f'<span class="dkw-path-error dkw-error">{escape(err)}</span>'
             return
-        local = self.session.local_folder(path) if inv else None
+        # "on this machine" only when the chosen destination is this machine's collection
+        here = self.endpoint.value in (None, self.settings.destination_endpoint_id, find_local_endpoint())
+        local = self.session.local_folder(path) if inv and here else None
         where = f" (on this machine: {escape(local)})" if local else ""
         self.path_preview.value = f'<span class="dkw-path">Files go to <code>{escape(path)}</code>{where}</span>'
 

@@ -128,6 +128,14 @@ class Endpoint:
     #: Globus Connect Personal's allowed folders as ``(folder, writable)``; ``None``
     #: for a collection rooted at ``root`` (see the module notes on paths).
     restrict_paths: tuple[tuple[Path, bool], ...] | None = None
+    #: The sandbox user owns it (``filter_scope=my-endpoints``); a Globus Connect
+    #: Personal endpoint is always the user's own.
+    mine: bool = False
+    #: A guest collection: the collection it is carved out of and the folder there
+    #: (``root`` is that folder); ``shared_with_me`` lists it under ``shared-with-me``.
+    host_endpoint_id: str | None = None
+    host_path: str | None = None
+    shared_with_me: bool = False
 
     def resolve(self, globus_path: str) -> Path:
         if self.restrict_paths is not None:
@@ -532,6 +540,16 @@ class TransferEngine:
 
     def get_endpoint(self, endpoint_id: str) -> Endpoint:
         return self._endpoint(endpoint_id)
+
+    def recently_used(self, owner: str | None = None) -> list[str]:
+        """Endpoint ids of the owner's tasks (source and destination), newest task first."""
+        with self._lock:
+            tasks = sorted(
+                (t for t in self._tasks.values() if owner is None or t.owner == owner),
+                key=lambda t: t.request_time,
+                reverse=True,
+            )
+            return list(dict.fromkeys(ep.id for t in tasks for ep in (t.destination, t.source)))
 
     # ------------------------------------------------------------------ queries
     def _task(self, task_id: str, owner: str | None = None) -> _Task:

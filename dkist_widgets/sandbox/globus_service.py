@@ -19,7 +19,13 @@ Routes (after the ``/v0.10`` prefix), shaped like Globus's documents:
 task/{id}/event_list``, ``GET task/{id}/successful_transfers``, ``GET
 task/{id}/skipped_errors`` (marker paging, 100 per page), ``POST task/{id}/cancel``,
 ``GET endpoint/{id}``, ``GET endpoint_search`` (``filter_fulltext`` words all found in
-display name / description, ``filter_scope``, limit/offset, ``has_next_page``),
+display name / description; ``filter_scope`` as Globus: ``all`` (needs a text),
+``my-endpoints`` (the user's own: :attr:`Endpoint.mine` and every Globus Connect
+Personal), ``shared-with-me`` (guest collections shared with the user),
+``recently-used`` (endpoints of the user's tasks, newest first), ``my-gcp-endpoints``;
+limit/offset, ``has_next_page``), ``GET bookmark_list`` (the user's bookmarks:
+``id``, ``name``, ``endpoint_id``, ``path``, ``pinned``; :meth:`LoopbackGlobus.add_bookmark`
+adds one),
 ``GET operation/endpoint/{id}/ls`` (``path``, ``show_hidden``, ``orderby``,
 ``limit``/``offset``; at most :data:`LS_PAGE_MAX` = 100,000 entries per answer, as
 real Globus, so a larger folder takes several pages), ``POST
@@ -95,6 +101,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Mapping
@@ -167,6 +174,7 @@ ROUTES = (
     "endpoint_search",
     "ls",
     "mkdir",
+    "bookmark_list",
     "unknown",
 )
 _UUID = r"[0-9a-fA-F-]{1,64}"
@@ -183,6 +191,7 @@ _ROUTE_TABLE = [
     ("GET", re.compile(rf"^endpoint/(?P<id>{_UUID})$"), "endpoint"),
     ("GET", re.compile(rf"^operation/endpoint/(?P<id>{_UUID})/ls$"), "ls"),
     ("POST", re.compile(rf"^operation/endpoint/(?P<id>{_UUID})/mkdir$"), "mkdir"),
+    ("GET", re.compile(r"^bookmark_list$"), "bookmark_list"),
 ]
 MARKER_PAGE_SIZE = 100
 
@@ -359,6 +368,8 @@ class LoopbackGlobus(LoopbackService):
         self.consent_required: dict[str, dict] = {}
         #: ``f(token) -> (scope, mfa) | None``: set by ``LoopbackGlobusAuth.protect``.
         self.token_grant = None
+        #: The user's bookmarks, as Globus's ``bookmark`` documents (:meth:`add_bookmark`).
+        self.bookmarks: list[dict] = []
         eps = default_endpoints() if endpoints is None else {k: _as_endpoint(k, v) for k, v in endpoints.items()}
         self.engine = TransferEngine(
             eps.values(),
@@ -432,9 +443,23 @@ class LoopbackGlobus(LoopbackService):
         with self._counts_lock:
             self._counts[route] += 1
 
+    def add_bookmark(self, name: str, endpoint_id: str, path: str, pinned: bool = False) -> dict:
+        """Bookmark ``path`` on an existing endpoint, as the Globus web app does; returns the document."""
+        self.engine.get_endpoint(endpoint_id)  # 404 for an unknown endpoint, as Globus
+        if not path.startswith("/"):
+            raise ValueError("a bookmark's path is absolute")
+        doc = {
+            "DATA_TYPE": "bookmark", "id": str(uuid.uuid4()), "name": name,
+            "endpoint_id": endpoint_id, "path": path.rstrip("/") + "/", "pinned": bool(pinned),
+        }
+        self.bookmarks.append(doc)
+        return doc
+
     # ------------------------------------------------------------------ documents
     def endpoint_doc(self, ep: Endpoint) -> dict:
         gcp = ep.is_globus_connect
+        guest = ep.host_endpoint_id is not None
+        kind = ("GCP" if gcp else "GCSv5") + ("_guest_collection" if guest else "_mapped_collection")
         return {
             "DATA_TYPE": "endpoint",
             "id": ep.id,
@@ -451,14 +476,14 @@ class LoopbackGlobus(LoopbackService):
             "owner_id": "00000000-0000-4000-8000-000000000000",
             "owner_string": "sandbox@dkist-widgets.invalid",
             "username": "sandbox",
-            "entity_type": "GCP_mapped_collection" if gcp else "GCSv5_mapped_collection",
+            "entity_type": kind,
             "public": not gcp,
             "is_globus_connect": gcp,
             "globus_connect_setup_key": None,
             "gcp_connected": True if gcp else None,
             "gcp_paused": False if gcp else None,
-            "host_endpoint_id": None,
-            "host_path": None,
+            "host_endpoint_id": ep.host_endpoint_id,
+            "host_path": ep.host_path,
             "default_directory": "/~/" if gcp else "/",
             "activated": True,
             "expires_in": -1,
@@ -750,22 +775,35 @@ class _Handler(BaseHTTPRequestHandler):
             raise GlobusError(400, "ClientError.BadRequest", f"Unknown filter_scope {scope!r}")
         words = (fulltext or "").lower().split()
         hits = []
+        recent = self._engine.recently_used(DEFAULT_USER) if scope == "recently-used" else []
+        in_scope = {
+            "all": lambda ep: True,
+            "my-endpoints": lambda ep: ep.mine or ep.is_globus_connect,
+            "my-gcp-endpoints": lambda ep: ep.is_globus_connect,
+            "shared-with-me": lambda ep: ep.shared_with_me,
+            "recently-used": lambda ep: ep.id in recent,
+            "in-use": lambda ep: ep.id in recent,
+        }.get(scope, lambda ep: False)  # shared-by-me, administered-by-me: nothing here
         for ep in self._engine.endpoints.values():
-            if scope == "my-gcp-endpoints" and not ep.is_globus_connect:
-                continue
-            if scope in ("shared-by-me", "shared-with-me"):
+            if not in_scope(ep):
                 continue
             haystack = f"{ep.display_name} {ep.description} {ep.id}".lower()
             if all(w in haystack for w in words):
                 doc = self._svc.endpoint_doc(ep)
                 doc["_rank"] = float(sum(haystack.count(w) for w in words)) if words else 0.0
                 hits.append(doc)
-        hits.sort(key=lambda d: (-d["_rank"], d["display_name"]))
+        if scope == "recently-used":
+            hits.sort(key=lambda d: recent.index(d["id"]))
+        else:
+            hits.sort(key=lambda d: (-d["_rank"], d["display_name"]))
         page = hits[offset : offset + limit]
         self._send(
             200,
             {"DATA_TYPE": "endpoint_list", "DATA": page, "has_next_page": offset + limit < len(hits), "limit": limit, "offset": offset},
         )
+
+    def _api_bookmark_list(self) -> None:
+        self._send(200, {"DATA_TYPE": "bookmark_list", "DATA": list(self._svc.bookmarks)})
 
     def _api_ls(self, id: str) -> None:  # noqa: A002
         ep = self._engine.get_endpoint(id)

@@ -41,6 +41,41 @@ ENV_WORLD_STATE = "DKIST_WIDGETS_WORLD"
 _lock = threading.Lock()
 _current: World | None = None
 
+#: An institution's Globus Connect Server v5 collection (not the user's) and a guest
+#: collection on it shared with the user, with one bookmark there: what a scientist
+#: whose group shares cluster storage sees in Globus.
+CLUSTER_ENDPOINT_ID = "5a1c9e27-3d4b-4f60-8e2a-7b9c0d1e2f35"
+CLUSTER_ENDPOINT_NAME = "Institute cluster storage (sandbox GCS v5)"
+GUEST_ENDPOINT_ID = "c3d2e1f0-9a8b-4c7d-a6e5-f4d3c2b1a097"
+GUEST_ENDPOINT_NAME = "Solar group share (sandbox guest collection)"
+GUEST_HOST_PATH = "/projects/solar/"
+BOOKMARK_NAME = "DKIST downloads on the solar share"
+BOOKMARK_PATH = "/dkist-downloads/"
+
+
+def shared_collections() -> dict:
+    """The cluster's mapped collection and the guest collection shared with the user."""
+    from .globus_engine import Endpoint
+
+    cluster_root = paths.data_root() / "institute-cluster"
+    guest_root = cluster_root / GUEST_HOST_PATH.strip("/")
+    (guest_root / BOOKMARK_PATH.strip("/")).mkdir(parents=True, exist_ok=True)
+    cluster = Endpoint(
+        CLUSTER_ENDPOINT_ID, CLUSTER_ENDPOINT_NAME, cluster_root,
+        description="An institution's Globus Connect Server v5 collection (sandbox)",
+    )
+    guest = Endpoint(
+        GUEST_ENDPOINT_ID, GUEST_ENDPOINT_NAME, guest_root,
+        description="Guest collection on the institute cluster, shared with you (sandbox)",
+        host_endpoint_id=CLUSTER_ENDPOINT_ID, host_path=GUEST_HOST_PATH, shared_with_me=True,
+    )
+    return {CLUSTER_ENDPOINT_ID: cluster, GUEST_ENDPOINT_ID: guest}
+
+
+def add_bookmark(globus) -> dict:
+    """The user's bookmark on the guest collection (a folder of the group's share)."""
+    return globus.add_bookmark(BOOKMARK_NAME, GUEST_ENDPOINT_ID, BOOKMARK_PATH)
+
 
 #: Variables of :meth:`World.kernel_environment` that belong to kernels alone.
 KERNEL_ONLY = ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME")
@@ -278,9 +313,11 @@ def start(
             endpoints={
                 DKIST_ENDPOINT_ID: (DKIST_ENDPOINT_NAME, archive.root, False),
                 LOCAL_ENDPOINT_ID: gcp_endpoint(LOCAL_ENDPOINT_ID, LOCAL_ENDPOINT_NAME, local_dir),
+                **shared_collections(),
             },
             rate_bytes_per_s=transfer_rate_bytes_per_s,
         )
+        add_bookmark(globus)
         globus.start()
         state_file = paths.state_root() / f"world-{os.getpid()}.json"
         world = World(

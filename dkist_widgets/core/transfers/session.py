@@ -8,7 +8,8 @@ Choices
   skipped; Globus still checks them), ``verify_checksum=True``.
 * **Destination endpoint**: an explicit setting, else the local Globus Connect
   Personal (``globus_sdk.LocalGlobusConnectPersonal``), else the user picks one from
-  :meth:`TransferSession.search_endpoints`.
+  :meth:`TransferSession.find_destinations` (own collections, guest collections and
+  bookmarks first; :mod:`.destinations_search`).
 * **Retries**: a click gives up fast (two quick retries), the watcher's own client
   retries once (its next tick is the real retry).
 """
@@ -23,6 +24,7 @@ from globus_sdk.transport import RetryConfig
 from ..destination import check_local_destination
 from ..globus_auth import GlobusLogin, consent_required_from
 from .destination_folder import prepare_destination_folder
+from .destinations_search import Destination, find_destinations
 from .plan import TransferPlan, TransferPlanner
 from .settings import SYNC_LEVELS, TransferSettings, find_local_endpoint
 
@@ -89,6 +91,11 @@ class TransferSession(TransferPlanner):
             }
             for ep in resp
         ]
+
+    def find_destinations(self, text: str, limit: int = 20) -> list[Destination]:
+        """Own collections, guest collections shared with the user and bookmarks matching
+        ``text`` (labelled by group), then matches among all collections; deduplicated."""
+        return find_destinations(self.client, text, limit)
 
     def describe_endpoint(self, endpoint_id: str) -> str:
         doc = self.client.get_endpoint(endpoint_id)
