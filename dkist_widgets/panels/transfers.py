@@ -176,11 +176,15 @@ class TransferMonitor(StaticForm, w.VBox):
         self.search_text = w.Text(placeholder="find a collection or bookmark", layout=w.Layout(width="16em"))
         self.search_button = w.Button(description="Find", icon="search", layout=w.Layout(width="auto"))
         self.root = w.Text(value=self.settings.destination_root, description="Root", layout=w.Layout(width="16em"))
-        self.template = w.Text(value=self.settings.destination_template, description="Folder", layout=w.Layout(width="32em"))
+        self.template = w.Text(
+            value=self.settings.destination_template, description="Folder", layout=w.Layout(width="32em")
+        )
         self.template.add_class("dkw-template")
         self.path_preview = w.HTML()
         self.label = w.Text(placeholder="label (optional)", description="Label", layout=w.Layout(width="32em"))
-        self.sync = w.Dropdown(options=_SYNC_CHOICES, value=self.settings.sync_level, description="Sync", layout=w.Layout(width="26em"))
+        self.sync = w.Dropdown(
+            options=_SYNC_CHOICES, value=self.settings.sync_level, description="Sync", layout=w.Layout(width="26em")
+        )
         # ---- start
         wide = {"layout": w.Layout(width="auto")}
         self.start_selection = w.Button(description="Selected frames", icon="download", button_style="primary", **wide)
@@ -266,7 +270,7 @@ class TransferMonitor(StaticForm, w.VBox):
         text = self.search_text.value
         try:
             found = self.session.find_destinations(text)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - reported to the user, never raised into the caller
             self._say(self._explain(err), error=True)
             return
         if not found:
@@ -347,10 +351,14 @@ class TransferMonitor(StaticForm, w.VBox):
             text = "Sizes are exact: from a Globus listing of the dataset's folder."
         else:
             mark = everything.short.split(" ")[0]
-            text = (f"Sizes marked {mark} are estimates from {everything.basis_text}; "
-                    "the exact sizes appear once Globus lists the dataset's folder"
-                    + (" (log in to Globus)." if self.login is not None and not self.login.is_logged_in else "."))
-        self.sizes_note.value = f'<span class="dkw-muted" data-exact="{str(everything.exact).lower()}">{escape(text)}</span>'
+            text = (
+                f"Sizes marked {mark} are estimates from {everything.basis_text}; "
+                "the exact sizes appear once Globus lists the dataset's folder"
+                + (" (log in to Globus)." if self.login is not None and not self.login.is_logged_in else ".")
+            )
+        self.sizes_note.value = (
+            f'<span class="dkw-muted" data-exact="{str(everything.exact).lower()}">{escape(text)}</span>'
+        )
 
     def _list_sizes(self, _change=None) -> None:
         """List the dataset's folder in the background and give the model the exact sizes."""
@@ -369,8 +377,9 @@ class TransferMonitor(StaticForm, w.VBox):
         def failed(err: BaseException) -> None:  # not logged in, Globus down: the estimate stays
             log.debug("could not list the dataset's file sizes: %s", err)
 
-        self._sizes_job = BackgroundJob(lambda _cancel: self.session.file_sizes_for(model), on_done=done,
-                                        on_error=failed, name="dkw-list-sizes").start()
+        self._sizes_job = BackgroundJob(
+            lambda _cancel: self.session.file_sizes_for(model), on_done=done, on_error=failed, name="dkw-list-sizes"
+        ).start()
 
     def _on_login_state(self, change) -> None:
         """A login clears the messages that asked for one and lists the sizes."""
@@ -436,7 +445,7 @@ class TransferMonitor(StaticForm, w.VBox):
         """Tell the model its files' sizes from the listing the plan made (no new request)."""
         try:
             self.model.set_file_sizes(self.session.file_sizes_for(self.model))
-        except Exception as err:  # sizes are a nicety
+        except Exception as err:  # noqa: BLE001 - sizes are a nicety
             log.debug("could not give the model its file sizes: %s", err)
 
     def _update_transfer_states(self, _change=None) -> None:
@@ -461,7 +470,9 @@ class TransferMonitor(StaticForm, w.VBox):
         if model.n_local_files == 0:
             model.set_basepath(local_dir)
         else:
-            self._say(f"Files land in {local_dir}; the dataset still reads its files from {current} (it already has local files there).")
+            self._say(
+                f"Files land in {local_dir}; the dataset still reads its files from {current} (it already has local files there)."
+            )
 
     def _start_clicked(self, which: str) -> None:
         buttons = (self.start_selection, self.start_subset, self.start_dataset, self.start_quality)
@@ -476,9 +487,14 @@ class TransferMonitor(StaticForm, w.VBox):
             self._consent_retry = which
             if self.login is not None:
                 self.login.start_login(err)
-            self._say(f"{err} Sign in again in the panel below; the transfer then starts by itself.", error=True)
+            # the core's sentence ends "...then submit again"; here the retry is automatic
+            need = str(err).split(": sign in again", 1)[0]
+            self._say(
+                f"{need}: open the new sign-in link in the Globus sign-in panel; the transfer then starts by itself.",
+                error=True,
+            )
             self._login_message = True
-        except Exception as err:  # a click must never raise into the comm
+        except Exception as err:  # noqa: BLE001 - a click must never raise into the comm
             self._say(self._explain(err), error=True)
         finally:
             for b, s in zip(buttons, states, strict=True):
@@ -494,7 +510,9 @@ class TransferMonitor(StaticForm, w.VBox):
         if isinstance(err, (ValueError, PathTemplateError, DestinationRefused)):
             return str(err)
         if isinstance(err, globus_sdk.NetworkError):
-            return "Cannot reach Globus (connection refused or network down): nothing was done; try again when it answers."
+            return (
+                "Cannot reach Globus (connection refused or network down): nothing was done; try again when it answers."
+            )
         message = getattr(err, "message", None) or str(err)
         return f"Globus refused: {message}" if hasattr(err, "http_status") else f"{type(err).__name__}: {message}"
 
@@ -509,7 +527,9 @@ class TransferMonitor(StaticForm, w.VBox):
             return row
 
     def _on_change(self, changed: list[TaskProgress]) -> None:
-        self.problem.value = f'<span class="dkw-problem dkw-error">{escape(self.watcher.problem)}</span>' if self.watcher.problem else ""
+        self.problem.value = (
+            f'<span class="dkw-problem dkw-error">{escape(self.watcher.problem)}</span>' if self.watcher.problem else ""
+        )
         for p in changed:  # unfinished tasks, or ones ending this tick: none whose row was trimmed
             self._row(p).update(p)
         if changed:
@@ -571,7 +591,7 @@ class TransferMonitor(StaticForm, w.VBox):
             self._last_refresh = now
         try:
             model.refresh_local_files()
-        except Exception:  # a refresh is best effort
+        except Exception:  # noqa: BLE001 - a refresh is best effort
             pass
 
     def _timed_refresh(self) -> None:
@@ -581,7 +601,7 @@ class TransferMonitor(StaticForm, w.VBox):
         if self.model is not None and self.model.dataset is not None:
             try:
                 self.model.refresh_local_files()
-            except Exception:
+            except Exception:  # noqa: BLE001 - a timed refresh is best effort: the next one tries again
                 pass
 
     # ------------------------------------------------------------------ cancel
@@ -594,13 +614,15 @@ class TransferMonitor(StaticForm, w.VBox):
     def _cancel_from_row(self, task_id: str) -> None:
         try:
             self.cancel(task_id)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - reported to the user, never raised into the caller
             self._say(self._explain(err), error=True)
 
     # ------------------------------------------------------------------ messages, history
     def _say(self, text: str, *, error: bool = False, kind: str = "info") -> None:
         self._login_message = text == LOGIN_FIRST
-        cls = "dkw-transfer-message" + (" dkw-error" if error else " dkw-ok dkw-done" if kind == "done" else " dkw-text")
+        cls = "dkw-transfer-message" + (
+            " dkw-error" if error else " dkw-ok dkw-done" if kind == "done" else " dkw-text"
+        )
         self.message.value = f'<span class="{cls}">{escape(text)}</span>'
 
     def _render_history(self) -> None:
@@ -615,7 +637,9 @@ class TransferMonitor(StaticForm, w.VBox):
                 f"<tr><td>{escape(when)}</td><td>{escape(rec.get('label', ''))}</td>"
                 f"<td>{escape(summary.get('status', 'unknown'))}</td><td>{escape(rec['task_id'])}</td></tr>"
             )
-        self.history_html.value = f'<table class="dkw-history">{"".join(rows)}</table>' if rows else "<i>no earlier transfers</i>"
+        self.history_html.value = (
+            f'<table class="dkw-history">{"".join(rows)}</table>' if rows else "<i>no earlier transfers</i>"
+        )
         self.history.set_title(0, f"Earlier transfers ({len(rows)})")
 
     def close(self) -> None:

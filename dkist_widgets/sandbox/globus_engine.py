@@ -84,9 +84,10 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 __all__ = [
     "Endpoint",
@@ -223,12 +224,12 @@ def _iso(ts: float | None) -> str | None:
     """Task document time format: ``2021-09-02T18:04:47+00:00``."""
     if ts is None:
         return None
-    return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.fromtimestamp(ts, _dt.UTC).isoformat(timespec="seconds")
 
 
 def _event_time(ts: float) -> str:
     """Event / listing time format: ``2019-05-16 10:13:26+00:00``."""
-    return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat(sep=" ", timespec="seconds")
+    return _dt.datetime.fromtimestamp(ts, _dt.UTC).isoformat(sep=" ", timespec="seconds")
 
 
 def parse_deadline(value: Any) -> float | None:
@@ -243,7 +244,7 @@ def parse_deadline(value: Any) -> float | None:
     except ValueError:
         raise GlobusError(400, "ClientError.BadRequest", f"Invalid deadline {value!r}") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=_dt.UTC)
     return parsed.timestamp()
 
 
@@ -327,7 +328,7 @@ class _Task:
     subtasks_expired: int = 0
     # work
     scanned: bool = False
-    current: "_FileJob | None" = None
+    current: _FileJob | None = None
     pending: collections.deque = field(default_factory=collections.deque)
     retrying: list = field(default_factory=list)
     empty_dirs: list = field(default_factory=list)
@@ -395,9 +396,7 @@ class TransferEngine:
             if self._scheduler is not None:
                 return
             self._stopping = False
-            self._scheduler = threading.Thread(
-                target=self._schedule_loop, name="globus-sandbox-scheduler", daemon=True
-            )
+            self._scheduler = threading.Thread(target=self._schedule_loop, name="globus-sandbox-scheduler", daemon=True)
             self._scheduler.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -462,9 +461,7 @@ class TransferEngine:
         if not isinstance(doc, Mapping):
             raise GlobusError(400, "ClientError.BadRequest", "The request body must be a JSON object")
         if doc.get("DATA_TYPE") != "transfer":
-            raise GlobusError(
-                400, "ClientError.BadRequest", "DATA_TYPE must be 'transfer' for a transfer submission"
-            )
+            raise GlobusError(400, "ClientError.BadRequest", "DATA_TYPE must be 'transfer' for a transfer submission")
         submission_id = doc.get("submission_id")
         if not submission_id:
             raise GlobusError(400, "ClientError.BadRequest", "A submission_id is required")
@@ -472,9 +469,7 @@ class TransferEngine:
         destination = self._endpoint(doc.get("destination_endpoint"))
         items = doc.get("DATA") or []
         if not items:
-            raise GlobusError(
-                400, "ClientError.BadRequest.NoTransferItems", "A transfer requires at least one item"
-            )
+            raise GlobusError(400, "ClientError.BadRequest.NoTransferItems", "A transfer requires at least one item")
         clean_items = []
         for item in items:
             if not isinstance(item, Mapping) or item.get("DATA_TYPE", "transfer_item") != "transfer_item":
@@ -485,9 +480,7 @@ class TransferEngine:
             recursive = item.get("recursive")
             if recursive is not None and not isinstance(recursive, bool):
                 raise GlobusError(400, "ClientError.BadRequest", "recursive must be true, false or absent")
-            clean_items.append(
-                {"source_path": src_path, "destination_path": dst_path, "recursive": recursive}
-            )
+            clean_items.append({"source_path": src_path, "destination_path": dst_path, "recursive": recursive})
         sync_level = doc.get("sync_level")
         if isinstance(sync_level, str):
             if sync_level not in SYNC_LEVELS:
@@ -564,11 +557,7 @@ class TransferEngine:
 
     def task_docs(self, owner: str | None = None) -> list[dict]:
         with self._lock:
-            return [
-                self._doc(self._tasks[t])
-                for t in self._order
-                if owner is None or self._tasks[t].owner == owner
-            ]
+            return [self._doc(self._tasks[t]) for t in self._order if owner is None or self._tasks[t].owner == owner]
 
     def events(self, task_id: str, owner: str | None = None) -> list[dict]:
         """Events, newest first."""
@@ -679,7 +668,9 @@ class TransferEngine:
             return "Canceled", "The task has been cancelled successfully."
         return "CancelAccepted", "The cancel request has been accepted; the task will stop shortly."
 
-    def make_inactive(self, task_id: str, nice_status: str = "CREDENTIAL_EXPIRED", description: str | None = None) -> None:
+    def make_inactive(
+        self, task_id: str, nice_status: str = "CREDENTIAL_EXPIRED", description: str | None = None
+    ) -> None:
         """Turn a task INACTIVE (e.g. expired credentials) until :meth:`resume`."""
         description = description or nice_status.replace("_", " ").lower()
 
@@ -716,7 +707,9 @@ class TransferEngine:
     def fail(self, task_id: str, code: str = "PERMISSION_DENIED", description: str = "permission denied") -> None:
         """End a task FAILED with ``fatal_error={"code", "description"}``."""
         self._stop_or_apply(
-            task_id, "fail", {"code": code, "description": description},
+            task_id,
+            "fail",
+            {"code": code, "description": description},
             lambda task: self._finish_failed(task, code, description),
         )
 
@@ -855,7 +848,7 @@ class TransferEngine:
         except _FatalTaskError as err:
             with self._cond:
                 self._finish_failed(task, err.code, err.description)
-        except Exception as err:  # a bug or an unexpected OS error: fail visibly
+        except Exception as err:  # noqa: BLE001 - a bug or an unexpected OS error: fail visibly
             with self._cond:
                 self._finish_failed(task, "GENERIC_ERROR", f"{type(err).__name__}: {err}")
         finally:
@@ -994,7 +987,11 @@ class TransferEngine:
                         }
                     )
                     self._event(
-                        task, fault.code, fault.description.split(":")[0], f"{fault.description} (skipped)", is_error=True
+                        task,
+                        fault.code,
+                        fault.description.split(":")[0],
+                        f"{fault.description} (skipped)",
+                        is_error=True,
                     )
                     return
                 task.faults += 1
@@ -1040,7 +1037,10 @@ class TransferEngine:
             )
         if not task.source.allows(job.source, write=False):
             raise _PathFault(
-                "PERMISSION_DENIED", f"Permission denied: cannot read {job.source_path}", job.source_path, on_source=True
+                "PERMISSION_DENIED",
+                f"Permission denied: cannot read {job.source_path}",
+                job.source_path,
+                on_source=True,
             )
         try:
             st = os.stat(job.source)
@@ -1053,11 +1053,17 @@ class TransferEngine:
             ) from None
         except PermissionError:
             raise _PathFault(
-                "PERMISSION_DENIED", f"Permission denied: cannot read {job.source_path}", job.source_path, on_source=True
+                "PERMISSION_DENIED",
+                f"Permission denied: cannot read {job.source_path}",
+                job.source_path,
+                on_source=True,
             ) from None
         if not os.access(job.source, os.R_OK):
             raise _PathFault(
-                "PERMISSION_DENIED", f"Permission denied: cannot read {job.source_path}", job.source_path, on_source=True
+                "PERMISSION_DENIED",
+                f"Permission denied: cannot read {job.source_path}",
+                job.source_path,
+                on_source=True,
             )
         if self._sync_skips(task, job, st):
             with self._lock:
@@ -1145,7 +1151,10 @@ class TransferEngine:
             dst.parent.mkdir(parents=True, exist_ok=True)
         except PermissionError:
             raise _PathFault(
-                "PERMISSION_DENIED", f"Permission denied: cannot create {dst.parent.name}", job.destination_path, on_source=False
+                "PERMISSION_DENIED",
+                f"Permission denied: cannot create {dst.parent.name}",
+                job.destination_path,
+                on_source=False,
             ) from None
         except OSError as err:
             raise _PathFault("GENERIC_ERROR", str(err), job.destination_path, on_source=False) from None
@@ -1198,7 +1207,10 @@ class TransferEngine:
         except PermissionError:
             self._discard(task, tmp, copied)
             raise _PathFault(
-                "PERMISSION_DENIED", f"Permission denied: cannot write {job.destination_path}", job.destination_path, on_source=False
+                "PERMISSION_DENIED",
+                f"Permission denied: cannot write {job.destination_path}",
+                job.destination_path,
+                on_source=False,
             ) from None
         except FileNotFoundError:  # the source vanished between stat and open
             self._discard(task, tmp, copied)

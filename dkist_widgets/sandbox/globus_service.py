@@ -102,9 +102,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import endpoints as _endpoints
 from . import paths as _paths
@@ -153,6 +154,7 @@ def _replace_numbers(doc: Any, replacement: Any) -> Any:
     if isinstance(doc, list):
         return [_replace_numbers(v, replacement) for v in doc]
     return doc
+
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +238,7 @@ def _token_digest(token: str) -> str:
 class FaultPlan:
     """Faults waiting to happen; every method is also an ``inject`` kind."""
 
-    def __init__(self, service: "LoopbackGlobus"):
+    def __init__(self, service: LoopbackGlobus):
         self._svc = service
         self._lock = threading.Lock()
         self._storms: list[dict] = []  # {"status", "remaining", "route", "retry_after"}
@@ -252,15 +254,27 @@ class FaultPlan:
         self._add({"status": int(status), "remaining": int(count), "route": route, "retry_after": None})
 
     def unauthorized(self, count: int | None = None, route: str | None = None) -> None:
-        self._add({"status": 401, "remaining": None if count is None else int(count), "route": route, "retry_after": None})
+        self._add(
+            {"status": 401, "remaining": None if count is None else int(count), "route": route, "retry_after": None}
+        )
 
     def forbidden(self, count: int | None = 1, route: str | None = None) -> None:
-        self._add({"status": 403, "remaining": None if count is None else int(count), "route": route, "retry_after": None})
+        self._add(
+            {"status": 403, "remaining": None if count is None else int(count), "route": route, "retry_after": None}
+        )
 
     def malformed(self, shape: str = "html", count: int | None = 1, route: str | None = None) -> None:
         if shape not in MALFORMED_SHAPES:
             raise ValueError(f"unknown shape {shape!r}; one of {MALFORMED_SHAPES}")
-        self._add({"status": 200, "shape": shape, "remaining": None if count is None else int(count), "route": route, "retry_after": None})
+        self._add(
+            {
+                "status": 200,
+                "shape": shape,
+                "remaining": None if count is None else int(count),
+                "route": route,
+                "retry_after": None,
+            }
+        )
 
     def require_consent(self, endpoint_id: str | None, mfa: bool = False) -> None:
         with self._lock:
@@ -274,13 +288,17 @@ class FaultPlan:
             self._required_digest = None if token is None else _token_digest(token)
 
     # -- task-level faults
-    def task_inactive(self, task_id: str, nice_status: str = "CREDENTIAL_EXPIRED", description: str | None = None) -> None:
+    def task_inactive(
+        self, task_id: str, nice_status: str = "CREDENTIAL_EXPIRED", description: str | None = None
+    ) -> None:
         self._svc.engine.make_inactive(task_id, nice_status, description)
 
     def task_resume(self, task_id: str) -> None:
         self._svc.engine.resume(task_id)
 
-    def task_failed(self, task_id: str, code: str = "PERMISSION_DENIED", description: str = "permission denied") -> None:
+    def task_failed(
+        self, task_id: str, code: str = "PERMISSION_DENIED", description: str = "permission denied"
+    ) -> None:
         self._svc.engine.fail(task_id, code, description)
 
     def deny_destination(self, endpoint_id: str, path: str = "/") -> None:
@@ -386,7 +404,7 @@ class LoopbackGlobus(LoopbackService):
         self._counts_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "LoopbackGlobus":
+    def start(self) -> LoopbackGlobus:
         """Serve on 127.0.0.1; ``url`` is the base for ``TransferClient(base_url=...)`` /
         ``GLOBUS_SDK_SERVICE_URL_TRANSFER``."""
         if self._serve(_Server, _Handler, "globus-sandbox-http"):
@@ -449,8 +467,12 @@ class LoopbackGlobus(LoopbackService):
         if not path.startswith("/"):
             raise ValueError("a bookmark's path is absolute")
         doc = {
-            "DATA_TYPE": "bookmark", "id": str(uuid.uuid4()), "name": name,
-            "endpoint_id": endpoint_id, "path": path.rstrip("/") + "/", "pinned": bool(pinned),
+            "DATA_TYPE": "bookmark",
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "endpoint_id": endpoint_id,
+            "path": path.rstrip("/") + "/",
+            "pinned": bool(pinned),
         }
         self.bookmarks.append(doc)
         return doc
@@ -539,7 +561,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         # Only the request line and status: headers (and so tokens) are never logged.
         log.debug("%s " + format, self.client_address[0], *args)
 
@@ -625,13 +647,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drain()
                 status = storm["status"]
                 if status == 429:
-                    self._error(429, "RateLimitExceeded", "Rate limit exceeded; slow down", {"Retry-After": str(storm["retry_after"])})
+                    self._error(
+                        429,
+                        "RateLimitExceeded",
+                        "Rate limit exceeded; slow down",
+                        {"Retry-After": str(storm["retry_after"])},
+                    )
                 elif status == 401:
                     self._error(401, "AuthenticationFailed", "Token is not active")
                 elif status == 403:
                     self._error(403, "PermissionDenied", "You do not have permission to do this (sandbox fault)")
                 else:
-                    self._error(status, "ServiceUnavailable" if status == 503 else "InternalServerError", "The service is temporarily unavailable")
+                    self._error(
+                        status,
+                        "ServiceUnavailable" if status == 503 else "InternalServerError",
+                        "The service is temporarily unavailable",
+                    )
                 return
             if route == "unknown":
                 self._drain()
@@ -711,7 +742,7 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _api_task(self, id: str) -> None:  # noqa: A002
+    def _api_task(self, id: str) -> None:
         self._send(200, self._engine.task_doc(id))
 
     def _api_task_list(self) -> None:
@@ -720,21 +751,39 @@ class _Handler(BaseHTTPRequestHandler):
         if offset + limit > 1000:
             raise GlobusError(400, "ClientError.BadRequest", "offset + limit must not exceed 1000")
         docs = [d for d in self._engine.task_docs() if _task_matches(d, self._q("filter"))]
-        docs = _order(docs, self._q("orderby") or "request_time DESC", ("request_time", "completion_time", "label", "status", "task_id", "type", "nice_status"))
+        docs = _order(
+            docs,
+            self._q("orderby") or "request_time DESC",
+            ("request_time", "completion_time", "label", "status", "task_id", "type", "nice_status"),
+        )
         page = docs[offset : offset + limit]
         self._send(
             200,
-            {"DATA_TYPE": "task_list", "DATA": page, "length": len(page), "limit": limit, "offset": offset, "total": len(docs)},
+            {
+                "DATA_TYPE": "task_list",
+                "DATA": page,
+                "length": len(page),
+                "limit": limit,
+                "offset": offset,
+                "total": len(docs),
+            },
         )
 
-    def _api_event_list(self, id: str) -> None:  # noqa: A002
+    def _api_event_list(self, id: str) -> None:
         limit = self._int("limit", 10, 1, 1000)
         offset = self._int("offset", 0, 0, 10**9)
         events = self._engine.events(id)
         page = events[offset : offset + limit]
         self._send(
             200,
-            {"DATA_TYPE": "event_list", "DATA": page, "length": len(page), "limit": limit, "offset": offset, "total": len(events)},
+            {
+                "DATA_TYPE": "event_list",
+                "DATA": page,
+                "length": len(page),
+                "limit": limit,
+                "offset": offset,
+                "total": len(events),
+            },
         )
 
     def _marker_page(self, data_type: str, rows: list[dict]) -> None:
@@ -746,21 +795,27 @@ class _Handler(BaseHTTPRequestHandler):
             {"DATA_TYPE": data_type, "marker": marker, "next_marker": nxt if nxt < len(rows) else None, "DATA": page},
         )
 
-    def _api_successful_transfers(self, id: str) -> None:  # noqa: A002
+    def _api_successful_transfers(self, id: str) -> None:
         self._marker_page("successful_transfers", self._engine.successful_transfers(id))
 
-    def _api_skipped_errors(self, id: str) -> None:  # noqa: A002
+    def _api_skipped_errors(self, id: str) -> None:
         self._marker_page("skipped_errors", self._engine.skipped_errors(id))
 
-    def _api_cancel(self, id: str) -> None:  # noqa: A002
+    def _api_cancel(self, id: str) -> None:
         self._drain()
         code, message = self._engine.cancel(id)
         self._send(
             200,
-            {"DATA_TYPE": "result", "code": code, "message": message, "resource": f"/task/{id}/cancel", "request_id": secrets.token_urlsafe(6)},
+            {
+                "DATA_TYPE": "result",
+                "code": code,
+                "message": message,
+                "resource": f"/task/{id}/cancel",
+                "request_id": secrets.token_urlsafe(6),
+            },
         )
 
-    def _api_endpoint(self, id: str) -> None:  # noqa: A002
+    def _api_endpoint(self, id: str) -> None:
         self._send(200, self._svc.endpoint_doc(self._engine.get_endpoint(id)))
 
     def _api_endpoint_search(self) -> None:
@@ -770,7 +825,16 @@ class _Handler(BaseHTTPRequestHandler):
         offset = self._int("offset", 0, 0, 999)
         if scope == "all" and not fulltext:
             raise GlobusError(400, "ClientError.BadRequest", "filter_fulltext is required when filter_scope is 'all'")
-        known_scopes = {"all", "my-endpoints", "my-gcp-endpoints", "recently-used", "in-use", "shared-by-me", "shared-with-me", "administered-by-me"}
+        known_scopes = {
+            "all",
+            "my-endpoints",
+            "my-gcp-endpoints",
+            "recently-used",
+            "in-use",
+            "shared-by-me",
+            "shared-with-me",
+            "administered-by-me",
+        }
         if scope not in known_scopes:
             raise GlobusError(400, "ClientError.BadRequest", f"Unknown filter_scope {scope!r}")
         words = (fulltext or "").lower().split()
@@ -799,19 +863,26 @@ class _Handler(BaseHTTPRequestHandler):
         page = hits[offset : offset + limit]
         self._send(
             200,
-            {"DATA_TYPE": "endpoint_list", "DATA": page, "has_next_page": offset + limit < len(hits), "limit": limit, "offset": offset},
+            {
+                "DATA_TYPE": "endpoint_list",
+                "DATA": page,
+                "has_next_page": offset + limit < len(hits),
+                "limit": limit,
+                "offset": offset,
+            },
         )
 
     def _api_bookmark_list(self) -> None:
         self._send(200, {"DATA_TYPE": "bookmark_list", "DATA": list(self._svc.bookmarks)})
 
-    def _api_ls(self, id: str) -> None:  # noqa: A002
+    def _api_ls(self, id: str) -> None:
         ep = self._engine.get_endpoint(id)
         path = self._q("path") or ("/~/" if ep.is_globus_connect else "/")
         folder = ep.resolve(path)
         if not ep.allows(folder, write=False):
             raise GlobusError(
-                403, "EndpointPermissionDenied",
+                403,
+                "EndpointPermissionDenied",
                 f"Permission denied listing '{path}': not in the folders {ep.display_name} may access",
             )
         show_hidden = str(self._q("show_hidden", "1")).lower() not in ("0", "false", "no")
@@ -819,7 +890,9 @@ class _Handler(BaseHTTPRequestHandler):
         limit = min(self._int("limit", cap, 1, LS_PAGE_MAX), cap)
         offset = self._int("offset", 0, 0, 10**9)
         if not folder.exists():
-            raise GlobusError(404, "ClientError.NotFound", f"Directory '{path}' not found on endpoint {ep.display_name}")
+            raise GlobusError(
+                404, "ClientError.NotFound", f"Directory '{path}' not found on endpoint {ep.display_name}"
+            )
         if not folder.is_dir():
             raise GlobusError(502, "ExternalError.DirListingFailed.NotDirectory", f"'{path}' is not a directory")
         entries = []
@@ -854,7 +927,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "user": "sandbox",
                 }
             )
-        entries = _order(entries, self._q("orderby") or "name ASC", ("name", "type", "size", "last_modified", "permissions", "user", "group"))
+        entries = _order(
+            entries,
+            self._q("orderby") or "name ASC",
+            ("name", "type", "size", "last_modified", "permissions", "user", "group"),
+        )
         page = entries[offset : offset + limit]
         shown_path = path if path.endswith("/") else path + "/"
         self._send(
@@ -881,15 +958,24 @@ class _Handler(BaseHTTPRequestHandler):
         ep = self._engine.get_endpoint(id)
         folder = ep.resolve(path)
         if not ep.writable or not ep.allows(folder, write=True):
-            raise GlobusError(403, "EndpointPermissionDenied", f"Permission denied creating '{path}' on {ep.display_name}")
+            raise GlobusError(
+                403, "EndpointPermissionDenied", f"Permission denied creating '{path}' on {ep.display_name}"
+            )
         if folder.exists():
             raise GlobusError(502, "ExternalError.MkdirFailed.Exists", f"Path already exists, Error Path '{path}'")
         if not folder.parent.is_dir():
             raise GlobusError(404, "ClientError.NotFound", f"Directory '{posixpath_parent(path)}' not found")
         folder.mkdir()
-        self._send(202, {"DATA_TYPE": "mkdir_result", "code": "DirectoryCreated",
-                         "message": "The directory was created successfully",
-                         "request_id": secrets.token_urlsafe(6), "resource": self._resource})
+        self._send(
+            202,
+            {
+                "DATA_TYPE": "mkdir_result",
+                "code": "DirectoryCreated",
+                "message": "The directory was created successfully",
+                "request_id": secrets.token_urlsafe(6),
+                "resource": self._resource,
+            },
+        )
 
     def _check_consent(self, doc: Any) -> None:
         """Refuse a transfer touching a consent-required collection, as GCS v5 does.
@@ -1025,7 +1111,9 @@ class SandboxGlobusAdmin:
 
     def _call(self, method: str, route: str, doc: Any = None) -> dict:
         data = None if doc is None else json.dumps(doc).encode()
-        req = urllib.request.Request(self.url + route, data=data, method=method, headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + route, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return json.loads(resp.read())

@@ -61,13 +61,19 @@ def shared_collections() -> dict:
     guest_root = cluster_root / GUEST_HOST_PATH.strip("/")
     (guest_root / BOOKMARK_PATH.strip("/")).mkdir(parents=True, exist_ok=True)
     cluster = Endpoint(
-        CLUSTER_ENDPOINT_ID, CLUSTER_ENDPOINT_NAME, cluster_root,
+        CLUSTER_ENDPOINT_ID,
+        CLUSTER_ENDPOINT_NAME,
+        cluster_root,
         description="An institution's Globus Connect Server v5 collection (sandbox)",
     )
     guest = Endpoint(
-        GUEST_ENDPOINT_ID, GUEST_ENDPOINT_NAME, guest_root,
+        GUEST_ENDPOINT_ID,
+        GUEST_ENDPOINT_NAME,
+        guest_root,
         description="Guest collection on the institute cluster, shared with you (sandbox)",
-        host_endpoint_id=CLUSTER_ENDPOINT_ID, host_path=GUEST_HOST_PATH, shared_with_me=True,
+        host_endpoint_id=CLUSTER_ENDPOINT_ID,
+        host_path=GUEST_HOST_PATH,
+        shared_with_me=True,
     )
     return {CLUSTER_ENDPOINT_ID: cluster, GUEST_ENDPOINT_ID: guest}
 
@@ -79,6 +85,7 @@ def add_bookmark(globus) -> dict:
 
 #: Variables of :meth:`World.kernel_environment` that belong to kernels alone.
 KERNEL_ONLY = ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME")
+
 
 @dataclass
 class World:
@@ -168,9 +175,7 @@ class World:
         from .dkist_config import kernel_environment
 
         config_dir = config_dir or (paths.state_root() / "kernel-config")
-        env = kernel_environment(
-            config_dir, self.dataset_endpoint, self.download_endpoint, self.transfer_url
-        )
+        env = kernel_environment(config_dir, self.dataset_endpoint, self.download_endpoint, self.transfer_url)
         env.update(self.globus_environment())
         # The local endpoint's folder is these kernels' home, where dkist finds the
         # loopback endpoint as it finds Globus Connect Personal (sandbox/local_gcp.py).

@@ -118,7 +118,10 @@ def test_real_world_screens(open_notebook, page):
     assert mark_label == f"Bookmark: {mark_name} ({guest_name}, {mark_path})"
     # the laptop (Globus Connect Personal, the user's own collection) is "This computer", listed once
     assert [label.split(":")[0] for label in labels] == [
-        "This computer (configured destination)", "Shared with me", "Bookmark"]
+        "This computer (configured destination)",
+        "Shared with me",
+        "Bookmark",
+    ]
     # words: the same groups first, then every collection that matches ("Found")
     monitor.get_by_placeholder("find a collection or bookmark").fill("institute")
     monitor.get_by_role("button", name="Find").click()
@@ -128,14 +131,18 @@ def test_real_world_screens(open_notebook, page):
     monitor.get_by_role("button", name="Find").click()
     expect(select.locator("option")).to_have_count(len(labels))
     # a <select> opens as a native pop-up, which screenshots do not show: list it open
-    opened = "(el, n) => { el.dataset.css = el.style.cssText;" \
-             " el.parentElement.dataset.css = el.parentElement.style.cssText;" \
-             " el.size = n; el.style.height = el.style.width = 'auto';" \
-             " el.parentElement.style.height = el.parentElement.style.width = 'auto'; }"
+    opened = (
+        "(el, n) => { el.dataset.css = el.style.cssText;"
+        " el.parentElement.dataset.css = el.parentElement.style.cssText;"
+        " el.size = n; el.style.height = el.style.width = 'auto';"
+        " el.parentElement.style.height = el.parentElement.style.width = 'auto'; }"
+    )
     select.evaluate(opened, len(labels))
     _shot(page, "real_world_destinations", monitor.locator(".dkw-destination").first)
-    select.evaluate("el => { el.removeAttribute('size'); el.style.cssText = el.dataset.css;"
-                    " el.parentElement.style.cssText = el.parentElement.dataset.css; }")
+    select.evaluate(
+        "el => { el.removeAttribute('size'); el.style.cssText = el.dataset.css;"
+        " el.parentElement.style.cssText = el.parentElement.dataset.css; }"
+    )
 
     # -- 3. pick the bookmark: the root becomes its folder
     select.select_option(index=labels.index(mark_label))

@@ -60,8 +60,15 @@ def globus(roots):
         Endpoint(LAPTOP, "My laptop (test GCP)", roots["laptop"], is_globus_connect=True),
         Endpoint(WORKSTATION, "Solar lab workstation", roots["workstation"], mine=True),
         Endpoint(CLUSTER, "Institute cluster storage", roots["cluster"], description="mapped collection"),
-        Endpoint(GUEST, "Solar group share", roots["guest"], description="guest collection",
-                 host_endpoint_id=CLUSTER, host_path=HOST_PATH, shared_with_me=True),
+        Endpoint(
+            GUEST,
+            "Solar group share",
+            roots["guest"],
+            description="guest collection",
+            host_endpoint_id=CLUSTER,
+            host_path=HOST_PATH,
+            shared_with_me=True,
+        ),
         Endpoint(ELSEWHERE, "Solar archive at another university", roots["elsewhere"]),
     ]
     svc = LoopbackGlobus({ep.id: ep for ep in endpoints}, rate_bytes_per_s=None).start()
@@ -134,20 +141,32 @@ def test_search_puts_the_users_places_first_then_all_matches_without_duplicates(
 def test_picking_a_bookmark_sends_the_files_under_its_folder(globus, roots, tmp_path):
     from dkist_widgets.panels.transfers import TransferMonitor
 
-    settings = TransferSettings(transfer_url=globus.url, source_endpoint_id=SRC, destination_endpoint_id=LAPTOP,
-                                destination_local_root=roots["laptop"])
+    settings = TransferSettings(
+        transfer_url=globus.url,
+        source_endpoint_id=SRC,
+        destination_endpoint_id=LAPTOP,
+        destination_local_root=roots["laptop"],
+    )
     names = np.array([f"f{i}.fits" for i in range(N_FILES)])
     ds = dkist_samples.synthetic_dataset((2, 3), names=names, basepath=tmp_path / "nowhere")
     ds.meta["inventory"].update({"datasetId": DATASET, "primaryProposalId": PROPOSAL, "bucket": "data"})
     model = DatasetModel(ds)
     model.select_frames([0, 1, 2])
-    monitor = TransferMonitor(model, session=TransferSession(settings), store=TaskStore(tmp_path / "t.json"),
-                              active_interval=0.1, refresh_interval=0.2)
+    monitor = TransferMonitor(
+        model,
+        session=TransferSession(settings),
+        store=TaskStore(tmp_path / "t.json"),
+        active_interval=0.1,
+        refresh_interval=0.2,
+    )
     try:
         monitor.search_button.click()  # no words: own, shared and bookmarked places
         assert [value for _, value in monitor.endpoint.options].count(LAPTOP) == 1  # "This computer" only
         assert [label.split(":")[0] for label, _ in monitor.endpoint.options[1:]] == [
-            "My collection", "Shared with me", "Bookmark"]
+            "My collection",
+            "Shared with me",
+            "Bookmark",
+        ]
         monitor.search_text.value = "share"
         monitor.search_button.click()
         labels = [label for label, _ in monitor.endpoint.options]
@@ -166,8 +185,10 @@ def test_picking_a_bookmark_sends_the_files_under_its_folder(globus, roots, tmp_
         assert len(monitor.rows.children) == 1, monitor.message.value
         landed = roots["guest"] / MARK_PATH.strip("/") / "dkist" / PROPOSAL / DATASET
         source = roots["dkist"] / "data" / PROPOSAL / DATASET
-        expected = {name: hashlib.sha256((source / name).read_bytes()).hexdigest()
-                    for name in sorted({str(model.dataset.files.filenames[i]) for i in (0, 1, 2)})}
+        expected = {
+            name: hashlib.sha256((source / name).read_bytes()).hexdigest()
+            for name in sorted({str(model.dataset.files.filenames[i]) for i in (0, 1, 2)})
+        }
         deadline = time.monotonic() + 30
         while sorted(p.name for p in landed.glob("*.fits")) != sorted(expected):
             assert time.monotonic() < deadline, list(landed.glob("*"))

@@ -38,7 +38,13 @@ class TransferSession(TransferPlanner):
     accepts that; see ``TransferSettings.login_required``).
     """
 
-    def __init__(self, settings: TransferSettings | None = None, login: GlobusLogin | None = None, *, client: globus_sdk.TransferClient | None = None):
+    def __init__(
+        self,
+        settings: TransferSettings | None = None,
+        login: GlobusLogin | None = None,
+        *,
+        client: globus_sdk.TransferClient | None = None,
+    ):
         settings = settings or TransferSettings.from_environment()
         self.login = login
         authorizer = login.authorizer() if login is not None else globus_sdk.NullAuthorizer()
@@ -112,7 +118,14 @@ class TransferSession(TransferPlanner):
             return plan
         return replace(plan, local_dirs=())
 
-    def submit(self, plan: TransferPlan, *, destination_endpoint_id: str | None = None, sync_level: str | None = None, verify_checksum: bool | None = None) -> str:
+    def submit(
+        self,
+        plan: TransferPlan,
+        *,
+        destination_endpoint_id: str | None = None,
+        sync_level: str | None = None,
+        verify_checksum: bool | None = None,
+    ) -> str:
         """Submit one task for the plan; return its task id.
 
         When the files land on this machine, a folder that cannot be written or a disk
