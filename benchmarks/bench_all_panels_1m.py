@@ -14,7 +14,7 @@ steps, ``sandbox.headers_only``), cached in the test data cache by
 * peak RSS of the process (``ru_maxrss``; the sizes run in separate processes).
 
 The test suite runs the same checks at 100k frames
-(``tests/test_hostile_load.py::test_hundred_thousand_frames_in_every_panel_at_once``).
+(``tests/system/test_hostile_load.py::test_hundred_thousand_frames_in_every_panel_at_once``).
 
 Run::
 
@@ -35,12 +35,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))  # the repository root: tests.helpers
 RESULTS = HERE / "results" / "all_panels_1m.md"
 
 
 def measure(n_steps: int) -> dict:
-    import load_samples
+    from tests.helpers import load_samples
     import numpy as np
 
     t = time.perf_counter()
@@ -127,7 +127,7 @@ def main() -> None:
         "",
         "Goal (issue 9): a 1M-frame dataset in all panels at once with at most 10 MB of synced state. "
         "The file map's one byte per file (1 MB at 1M) is most of it; the header explorer sends binned "
-        "summaries, not rows. The test suite runs the 100k case (`tests/test_hostile_load.py`): at 1M, "
+        "summaries, not rows. The test suite runs the 100k case (`tests/system/test_hostile_load.py`): at 1M, "
         "generation (once, cached) and the load take over the suite's per-test budget.",
         "",
     ]

@@ -17,7 +17,7 @@ Measured in the kernel, per size:
 
 The dataset is the sandbox's headers-only VISP dataset (``sandbox.headers_only``:
 a real DKIST-style ASDF loaded by ``dkist.load_dataset``); ``--synthetic`` uses the
-faster in-memory generator of ``tests/header_samples.py`` instead.
+faster in-memory generator of ``tests/helpers/header_samples.py`` instead.
 
 Run: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_header_explorer.py [--sizes 100000 1000000]``
 """
@@ -67,7 +67,7 @@ def _new_widgets(before: set):
 def _load(n_frames: int, synthetic: bool, workdir: Path):
     n_steps = n_frames // 4
     if synthetic:
-        from tests.header_samples import visp_dataset
+        from tests.helpers.header_samples import visp_dataset
 
         return visp_dataset(n_steps, seed=1, n_filler=0)
     import dkist
@@ -222,7 +222,7 @@ def _report(rows, args) -> str:
         f"Run: `{' '.join(['benchmarks/bench_header_explorer.py'] + sys.argv[1:])}` on "
         f"{os.cpu_count()} cores (shared), {time.strftime('%Y-%m-%d')}. Dataset: "
         + (
-            "in-memory synthetic headers (`tests/header_samples.py`)"
+            "in-memory synthetic headers (`tests/helpers/header_samples.py`)"
             if args.synthetic
             else "sandbox headers-only VISP ASDF loaded with `dkist.load_dataset`"
         )

@@ -25,9 +25,9 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the repository root: tests.browser.lab
 
-from browser.lab import LabServer, launch_chromium, open_notebook  # noqa: E402
+from tests.browser.lab import LabServer, launch_chromium, open_notebook  # noqa: E402
 
 PLOT = ".bqplot path.line, .bqplot path.dot"
 

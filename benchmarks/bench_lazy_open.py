@@ -161,7 +161,7 @@ def write(rows: list[dict]) -> None:
         "",
         "Both stages report frames, data shape, the file names of three slices, the last `ATMOS_R0` and the",
         "middle `DATE-AVG`; the benchmark asserts they are equal. The full comparison (200 random slices,",
-        "every header column, pixel values) is `tests/test_lazy_open.py` at 100k frames.",
+        "every header column, pixel values) is `tests/core/test_lazy_open.py` at 100k frames.",
     ]
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS}")

@@ -6,7 +6,7 @@ A :class:`~dkist_widgets.panels.transfers.TransferMonitor` watches 6 tasks (3 co
 unfinished for the whole run; the watcher polls every 5 ms from its own thread and
 every tick changes each running task's bytes, so the rows are updated every tick.
 The soak is ``tests/load_samples.monitor_soak`` (the test
-``tests/test_hostile_load.py::test_memory_stays_flat_over_a_long_monitoring_run``
+``tests/system/test_hostile_load.py::test_memory_stays_flat_over_a_long_monitoring_run``
 runs a shorter one).
 
 Measured every ``--sample`` ticks after a ``gc.collect()``: tracemalloc's current
@@ -31,8 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import load_samples
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root
+from tests.helpers import load_samples
 
 RESULTS = Path(__file__).parent / "results" / "monitor_memory.md"
 
@@ -95,7 +95,7 @@ def main() -> None:
         "(Nagle + delayed ACK), so a 5 ms poll made one request per ~50 ms; with `TCP_NODELAY` a request takes ~1.4 ms. "
         "A monitor kept open through many transfers kept one row per task for ever (and ipywidgets' registry kept "
         "every row's widgets); it now keeps the 20 newest finished rows and the watcher the 50 newest finished tasks "
-        "(`tests/test_hostile_load.py::test_many_finished_tasks_keep_the_monitor_bounded`).",
+        "(`tests/system/test_hostile_load.py::test_many_finished_tasks_keep_the_monitor_bounded`).",
         "",
     ]
     text = "\n".join(lines)
