@@ -40,8 +40,9 @@ RESULTS = HERE / "results" / "all_panels_1m.md"
 
 
 def measure(n_steps: int) -> dict:
-    from tests.helpers import load_samples
     import numpy as np
+
+    from tests.helpers import load_samples
 
     t = time.perf_counter()
     path = load_samples.headers_only_asdf(n_steps)

@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_header_explorer_paint import PLOT, _measure  # noqa: E402
+
 from tests.browser.lab import LabServer, launch_chromium  # noqa: E402
 
 SIZES = (100_000, 1_000_000)
