@@ -25,13 +25,14 @@ own ``ds[...].files``, independently of the widgets.
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from .lab import VIEWPORT, ConsoleLog, open_notebook, screenshot
@@ -112,16 +113,7 @@ def _oracle(threshold):
 def test_1_sort_the_results_by_seeing(journey):
     page, nb = journey
     _tab(nb, "Search")
-    ready = _json(
-        nb,
-        "import json\nsp = ex.panel('Search')\n"
-        "print(json.dumps(hasattr(getattr(sp, 'results_box', None), 'header_layout')))",
-    )
-    if not ready:
-        pytest.skip(
-            "pending: clicking the results grid header needs the search panel's header-click sort "
-            "and its header_layout() (issue 14.1, search helper), not in main yet"
-        )
+    nb.run_cell("sp = ex.panel('Search')")
     layout = _json(nb, "print(json.dumps(sp.results_box.header_layout()))")
     r0_header = next(name for name, _w in layout["columns"] if "r0" in name or "Fried" in name)
     before = _json(nb, "print(json.dumps(sorted(sp.selected_ids)))")
@@ -264,20 +256,62 @@ def test_5_screenshots_light_and_dark(journey):
     nb.assert_no_problems()
 
 
-def test_6_transfer_the_selection_confirm_and_cancel(journey):
-    missing = [
-        name
-        for name, module in (
-            ("the transfer confirmation (issue 14.2)", "dkist_widgets.panels.search_transfer_confirm"),
-        )
-        if importlib.util.find_spec(module) is None
-    ]
-    if missing:
-        pytest.skip(
-            "pending: " + ", ".join(missing) + " is not in main yet; this step signs in, presses "
-            "'Selected frames', answers the confirmation (files, bytes, time) and cancels"
-        )
-    pytest.skip(
-        "pending: the confirmation is in main; the lead completes this step (sign in, 'Selected "
-        "frames', check the confirmation's files against len(sds.files), cancel, check nothing landed)"
+def _sign_in_through_panel(panel) -> None:
+    """What a person does: Log in, open the link (any browser), copy the code, paste it, Submit."""
+    panel.get_by_role("button", name="Log in to Globus").click()
+    link = panel.locator("a.dkw-login-link")
+    link.wait_for()
+    signin = requests.get(link.get_attribute("href"), timeout=10)  # the sign-in page, opened elsewhere
+    code = re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', signin.text).group(1)
+    panel.locator("input[type=password]").fill(code)
+    panel.get_by_role("button", name="Submit code").click()
+    expect(panel.locator(".dkw-login-state")).to_have_attribute("data-state", "logged_in", timeout=20_000)
+
+
+def test_6_sign_in_transfer_the_selection_and_cancel(journey, world):
+    """The notebook's words: "the Transfers tab: sign in, then press Selected frames", then
+    watch it and cancel. Oracles: the files on disk (each whole, each one of the selected
+    frames' files, fewer than all), Globus's own task document, the model's count."""
+    page, nb = journey
+    selected = set(_json(nb, "import json; print(json.dumps(sorted(ex.model.files_for_frames())))"))
+    assert selected, "the earlier steps left a selection"
+    _tab(nb, "Transfers")
+    monitor = nb.widget(".dkw-explorer .dkw-transfer-monitor").first
+    login = monitor.locator(".dkw-login").first
+    if login.locator(".dkw-login-state").get_attribute("data-state") != "logged_in":
+        _sign_in_through_panel(login)
+    world.globus.set_rate(150_000)  # slow enough to watch and cancel, as in a room
+    try:
+        start = monitor.locator(".dkw-start-selection")
+        expect(start).to_contain_text(f"{len(selected)} files")
+        start.click()
+        row = monitor.locator(".dkw-task-row").first
+        expect(row.locator(".dkw-task-status")).to_contain_text("copying", timeout=30_000)
+        screenshot(page, "journey_transfer_running", locator=monitor)
+        row.get_by_role("button", name="Cancel").click()
+        row.get_by_role("button", name="Yes, cancel it").click()
+        expect(row.locator(".dkw-task-status")).to_have_text("cancelled", timeout=30_000)
+    finally:
+        world.globus.set_rate(None)
+    state = _json(
+        nb,
+        "import json; t = ex.panel('Transfers').watcher.tasks()[0]; "
+        "d = ex.panel('Transfers').session.client.get_task(t.task_id).data; "
+        "print(json.dumps({'status': d['status'], 'code': (d.get('fatal_error') or {}).get('code'), "
+        "'n_local': int(ex.model.n_local_files)}))",
     )
+    assert state["status"] == "FAILED" and state["code"] == "CANCELED"
+    landed = [p for p in Path(world.local_endpoint_dir).rglob("*.fits") if p.name in selected]
+    strays = [
+        p
+        for p in Path(world.local_endpoint_dir).rglob("*")
+        if p.is_file() and p.suffix not in (".fits", ".json", ".txt", ".cfg", ".asdf")
+    ]
+    assert len(landed) < len(selected)  # cancelled before the end
+    assert not [p for p in strays if "dkist" in p.parts]  # no partial temporaries under the transfer's folder
+    archive = Path(world.archive_dir)
+    for path in landed:  # every file present is whole: the same bytes as the archive's
+        (source,) = archive.rglob(path.name)
+        assert path.read_bytes() == source.read_bytes(), path
+    assert state["n_local"] >= len(landed)
+    screenshot(page, "journey_transfer_cancelled", locator=monitor)
