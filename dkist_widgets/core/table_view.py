@@ -117,6 +117,9 @@ class TableView:
     filters: dict[str, str] = field(default_factory=dict)
     row_mask: np.ndarray | None = None  # over the frame's rows; None: all rows
     problems: dict[str, str] = field(default_factory=dict)
+    #: Per-column text of a value (e.g. r0 to the millimetre); sorting and filtering
+    #: still use the values themselves.
+    formats: dict = field(default_factory=dict)
     _order: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -166,7 +169,8 @@ class TableView:
         columns = []
         for name in self.frame.columns:
             values = self.frame[name].to_numpy()[positions]
-            columns.append([_cell_text(v) for v in values.tolist()])
+            text = self.formats.get(name, _cell_text)
+            columns.append([text(v) for v in values.tolist()])
         return [list(row) for row in zip(*columns)] if columns else []
 
     def position_of_frame(self, frame_id: int) -> int | None:

@@ -61,8 +61,10 @@ class FrameTable(anywidget.AnyWidget):
     height_rows = traitlets.Int(10).tag(sync=True)
     window_rows = traitlets.Int(WINDOW_ROWS).tag(sync=True)  # rows per window (the browser asks by it)
 
-    def __init__(self, frame, *, selected=None, frame_column: str = "frame", height_rows: int = 10, **kwargs):
-        self.view = TableView(frame, frame_column=frame_column)
+    def __init__(
+        self, frame, *, selected=None, frame_column: str = "frame", height_rows: int = 10, formats=None, **kwargs
+    ):
+        self.view = TableView(frame, frame_column=frame_column, formats=dict(formats or {}))
         self._selected = np.zeros(len(frame), dtype=bool) if selected is None else np.asarray(selected, bool)
         self._lock = threading.RLock()
         self._click_callbacks = []

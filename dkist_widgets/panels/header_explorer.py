@@ -36,6 +36,7 @@ import numpy as np
 from ..core.formatting import escape
 from ..core.header_selection import RECIPE_TRAITS, HeaderSelectionState
 from ..core.header_table import R0_KEY, HeaderTable, catalogue_problem, shared_header_table
+from ..core.units import r0_text
 from .frame_table import FrameTable
 from .header_controls import HeaderControls
 from .header_plot import HeaderPlot, value_text
@@ -100,6 +101,11 @@ def _stokes_axis(dataset) -> int | None:
         if any("stokes" in t for t in types[axis]):
             return axis
     return None
+
+
+def _r0_cell(value) -> str:
+    """A table cell of r0: rounded to the millimetre in the display unit ("—" when masked)."""
+    return r0_text(value, unit=False)
 
 
 class HeaderExplorer(StaticForm, w.VBox):
@@ -477,7 +483,10 @@ class HeaderExplorer(StaticForm, w.VBox):
                 keys.append(key)
         self._grid_keys = keys
         self._full_frame = self.table.frame_table(keys)
-        self.grid = FrameTable(self._full_frame, selected=self.model.selected_mask, height_rows=10)
+        # r0 reads as in the plot and the threshold box: the display unit, to the millimetre
+        self.grid = FrameTable(
+            self._full_frame, selected=self.model.selected_mask, height_rows=10, formats={R0_KEY: _r0_cell}
+        )
         self.grid.add_class("dkw-header-grid")
         self.grid.on_click(self._on_table_click)
         self._show_grid(self.grid)

@@ -113,7 +113,7 @@ def _oracle(threshold):
 def test_1_sort_the_results_by_seeing(journey):
     page, nb = journey
     _tab(nb, "Search")
-    nb.run_cell("sp = ex.panel('Search')")
+    nb.run_cell("import json\nsp = ex.panel('Search')")
     layout = _json(nb, "print(json.dumps(sp.results_box.header_layout()))")
     r0_header = next(name for name, _w in layout["columns"] if "r0" in name or "Fried" in name)
     before = _json(nb, "print(json.dumps(sorted(sp.selected_ids)))")

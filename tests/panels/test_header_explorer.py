@@ -268,3 +268,22 @@ def test_decimated_at_scale_and_summary_follows():
     t = explorer.table.time.values
     np.testing.assert_array_equal(ids, np.flatnonzero((t >= 1000) & (t <= 20000)))
     assert int(_summary_number(explorer, "files")) == len(set(np.asarray(ds.files.filenames)[ids]))
+
+
+def test_table_shows_r0_as_the_plot_does_but_sorts_by_the_values(ds, explorer):
+    """Issue 14.4: the table's r0 cells read in the display unit to the millimetre (as the
+    plot and the threshold box do); sorting still uses the exact values (oracle: numpy)."""
+    from dkist_widgets.core.units import r0_text
+
+    grid = explorer.grid
+    column = grid.columns.index("ATMOS_R0")
+    raw = np.ma.filled(np.ma.asarray(ds.headers["ATMOS_R0"], float), np.nan)
+    for row in grid.rows:
+        frame = int(row[grid.columns.index("frame")])
+        assert row[column] == r0_text(raw[frame], unit=False)
+        assert row[column] == "—" or re.fullmatch(r"\d+\.\d{3}", row[column])
+    grid.view.sort_column, grid.view.descending = "ATMOS_R0", True
+    grid.view.invalidate()
+    finite = np.flatnonzero(np.isfinite(raw))
+    expected = finite[np.argsort(-raw[finite], kind="stable")][:20]
+    assert np.array_equal(grid.view.frames(0, 20), expected)
