@@ -289,6 +289,7 @@ class SliceBuilder(StaticForm, w.VBox):
             self._following = False
         for control in self.axes:
             self._update_world(control)
+        self.refresh()  # the preview of what the controls now say (applied or not)
 
     def refresh(self) -> None:
         if not self.axes:

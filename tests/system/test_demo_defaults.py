@@ -24,7 +24,7 @@ import requests
 from dkist_widgets import cli
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SRC = "5d1c0e2a-0000-4000-8000-0000000000d1"
 DST = "5d1c0e2a-0000-4000-8000-0000000000d2"
 WORKSHOP_FILES = 80  # the workshop selection of KPLMQ in archive v5 (longest good-seeing run, every Stokes state)

@@ -140,7 +140,9 @@ def test_asdf_without_headers(world):
         fm = ex.panel("Slice & files").file_map
         picked = fm.select_rect([0, 0], [0, 4])
         assert len(picked) == 5 and ex.model.n_selected == 5
-        assert "Selected frames (5 files)" == ex.panel("Transfers").start_selection.description
+        # the button says the files and the bytes a transfer of them moves (issue 14.5)
+        moved = ex.model.download_bytes().short
+        assert f"Selected frames (5 files, {moved})" == ex.panel("Transfers").start_selection.description
     finally:
         ex.close()
 
@@ -187,7 +189,8 @@ def test_headers_missing_one_key(small, key, expected):
         assert len(ids) > 0 and ex.model.n_selected == len(ids)
         names = np.asarray(ds.files.filenames)[ids]
         assert sorted(ex.model.files_for_frames(ids)) == sorted(names)
-        assert ex.panel("Transfers").start_selection.description == f"Selected frames ({len(ids)} files)"
+        moved = ex.model.download_bytes(ids).short  # the bytes the transfer moves (issue 14.5)
+        assert ex.panel("Transfers").start_selection.description == f"Selected frames ({len(ids)} files, {moved})"
         if key == "ATMOS_R0":
             with pytest.raises(KeyError, match="ATMOS_R0"):
                 he.longest_good_run()

@@ -79,6 +79,7 @@ class TransferPlanner:
         self.settings = settings
         self.client = client
         self._listings: dict[tuple[str, str], dict[str, int]] = {}
+        self._listing_locks: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def source_endpoint(self) -> str:  # the session knows how to find it
@@ -92,9 +93,16 @@ class TransferPlanner:
         with self._lock:
             if key in self._listings:
                 return self._listings[key]
-        sizes = _list_all_files(self.client, endpoint_id, folder.rstrip("/") + "/")
-        with self._lock:
-            self._listings[key] = sizes
+            # one listing per folder even when the monitor's background size listing
+            # and a click's plan ask at once: the second waits for the first
+            folder_lock = self._listing_locks.setdefault(key, threading.Lock())
+        with folder_lock:
+            with self._lock:
+                if key in self._listings:
+                    return self._listings[key]
+            sizes = _list_all_files(self.client, endpoint_id, folder.rstrip("/") + "/")
+            with self._lock:
+                self._listings[key] = sizes
         return sizes
 
     def _size_of(self, folder: str, rel: str) -> int | None:
