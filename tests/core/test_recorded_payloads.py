@@ -45,6 +45,14 @@ def _recorded(method, case="default"):
 # --- globus-sdk's recorded Transfer responses -------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def production_globus_urls(monkeypatch):
+    """globus-sdk's recorded answers are registered at the production URLs: a loopback
+    world started earlier in this process moved globus-sdk elsewhere by environment."""
+    for name in ("GLOBUS_SDK_SERVICE_URL_TRANSFER", "GLOBUS_SDK_SERVICE_URL_AUTH", "GLOBUS_SDK_ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @responses.activate
 def test_recorded_task_list_reads_as_a_finished_task():
     recorded = _recorded(globus_sdk.TransferClient.task_list).json["DATA"][0]
