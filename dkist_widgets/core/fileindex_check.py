@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: dkist versions whose slicing FileIndex mirrors (checked against 1.18.1).
-SUPPORTED_DKIST = ">=1.17,<1.19"
+SUPPORTED_DKIST = ">=1.18,<1.19"
 
 logger = logging.getLogger("dkist_widgets.fileindex")
 
