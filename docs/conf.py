@@ -63,7 +63,10 @@ nb_execution_mode = os.environ.get("DKW_DOCS_EXECUTE", "force")
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_merge_streams = True
-# Widget views need a live kernel: the page shows each panel's static HTML form instead.
+# Widget views need a live kernel and scripts from the internet: the page shows each
+# panel's static HTML form instead (panels/static_form.py), and loads no widget scripts.
+nb_mime_priority_overrides = [("*", "application/vnd.jupyter.widget-view+json", None)]
+nb_ipywidgets_js: dict = {}
 suppress_warnings = ["mystnb.unknown_mime_type"]
 
 # ----------------------------------------------------------------- API pages
