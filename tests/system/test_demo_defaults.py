@@ -70,6 +70,10 @@ def test_demo_opens_the_workshop_notebook_at_the_demo_rate(tmp_path):
         assert answer.status_code in (301, 302), answer.status_code
         assert answer.headers["Location"].split("?")[0].endswith("/lab/tree/01_downloading_data.ipynb")
         assert (REPO / "notebooks" / "01_downloading_data.ipynb").is_file()
+        # the world starts beside JupyterLab: wait until the demo has said where it is
+        while not re.search(r"copies at ([\d.]+) MB/s per task", (tmp_path / "demo.log").read_text()):
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "demo.log").read_text()[-3000:]
+            time.sleep(0.5)
         said = (tmp_path / "demo.log").read_text()
         archive = Path(re.search(r"sample archive    : (\S+)", said).group(1))
         rate = float(re.search(r"copies at ([\d.]+) MB/s per task", said).group(1)) * 1e6
