@@ -24,17 +24,15 @@ Choices
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .formatting import human_bytes
+from .inventory import GIB, finite_number
 
 __all__ = ["DownloadBytes", "SizeEstimate", "estimate_file_size", "download_bytes"]
-
-GIB = 2**30
 
 #: Basis words shown after an estimate.
 INVENTORY = "inventory"
@@ -99,12 +97,9 @@ class DownloadBytes(NamedTuple):
 def estimate_file_size(inventory: Mapping[str, Any] | None, array_bytes_per_file: int) -> SizeEstimate:
     """The mean file size from the inventory (``datasetSize`` GiB / ``frameCount``), else the array bytes."""
     inventory = inventory or {}
-    try:
-        size_gib = float(inventory.get("datasetSize"))
-        count = float(inventory.get("frameCount"))
-    except (TypeError, ValueError):
-        size_gib = count = math.nan
-    if math.isfinite(size_gib) and math.isfinite(count) and size_gib > 0 and count > 0:
+    size_gib = finite_number(inventory.get("datasetSize"))
+    count = finite_number(inventory.get("frameCount"))
+    if size_gib is not None and count is not None and size_gib > 0 and count > 0:
         return SizeEstimate(size_gib * GIB / count, WHOLE_GIB if size_gib.is_integer() else INVENTORY)
     return SizeEstimate(float(array_bytes_per_file), ARRAY_DATA)
 

@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from .inventory import finite_number
+
 __all__ = [
     "R0_KEY",
     "R0_DISPLAY_UNIT",
@@ -71,19 +73,9 @@ def r0_decimals() -> int:
     return max(0, -math.floor(math.log10(step) + 1e-9))
 
 
-def _finite(value) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def r0_rounded(metres) -> float | None:
     """Metres -> the display unit, rounded to :func:`r0_decimals` (``None``: not a finite number)."""
-    number = _finite(metres)
+    number = finite_number(metres)
     return None if number is None else round(r0_to_display(number), r0_decimals())
 
 

@@ -30,7 +30,7 @@ import ipywidgets as w
 import numpy as np
 
 from ..core.formatting import escape, human_bytes, link_html
-from ..core.inventory import inventory_of
+from ..core.inventory import dataset_bytes, inventory_of
 from ..core.units import r0_label, r0_text
 from .static_form import StaticForm
 
@@ -144,10 +144,8 @@ def _fact_value(key, value) -> str:
     if value is None or value == "":
         return "<span class='dkw-muted'>—</span>"
     if key == "datasetSize":
-        try:
-            return escape(human_bytes(float(value) * 2**30))  # the inventory holds GiB
-        except (TypeError, ValueError):
-            return escape(value)
+        nbytes = dataset_bytes({"datasetSize": value})  # the inventory holds GiB
+        return escape(human_bytes(nbytes) if nbytes is not None else value)
     if key == "qualityAverageFriedParameter":  # metres in the inventory
         try:
             text = r0_text(value, unit=False)

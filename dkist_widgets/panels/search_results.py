@@ -45,6 +45,7 @@ import ipywidgets as w
 
 from ..core import search as core
 from ..core.formatting import escape, human_bytes
+from ..core.inventory import dataset_bytes
 from ..core.units import r0_decimals, r0_label, r0_rounded
 
 __all__ = ["ResultsGrid", "dataframe", "display_name", "display_value"]
@@ -52,7 +53,6 @@ __all__ = ["ResultsGrid", "dataframe", "display_name", "display_value"]
 #: Raw column -> how its header reads in the grid (units named).
 R0_COLUMN = "Average Fried Parameter"
 SIZE_COLUMN = "Dataset Size"
-_GIB = 2**30
 #: A header click is followed by its selection within this many seconds.
 HEADER_CLICK_WINDOW_S = 5.0
 _ARROWS = (" ▲", " ▼")
@@ -76,11 +76,10 @@ def display_value(column: str, value):
     if column in TIME_COLUMNS and isinstance(value, str) and len(value) > 19 and value[10:11] == "T":
         return value[:19].replace("T", " ")  # to the second; the records keep the full time
     if column == SIZE_COLUMN:
-        try:
-            gib = float(value)
-        except (TypeError, ValueError):
-            return "" if value is None else str(value)
-        return human_bytes(gib * _GIB) if math.isfinite(gib) else ""
+        nbytes = dataset_bytes({"datasetSize": value})
+        if nbytes is not None:
+            return human_bytes(nbytes)
+        return "" if value is None or isinstance(value, (int, float)) else str(value)
     return value
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import ipywidgets as w
 
 from ..core.formatting import escape, human_bytes, human_duration
+from ..core.inventory import dataset_bytes, finite_number
 
 __all__ = [
     "TransferConfirm",
@@ -56,7 +57,6 @@ DEFAULT_CONFIRM_BYTES = 10e9
 DEFAULT_CONFIRM_FILES = 1000
 #: Bytes per second assumed for the time estimate (a good Globus link).
 DEFAULT_RATE = 100e6
-_GIB = 2**30
 
 
 def setting(value: float | None, env: str, default: float) -> float:
@@ -70,16 +70,6 @@ def setting(value: float | None, env: str, default: float) -> float:
         except ValueError:
             raise ValueError(f"{env}={text!r} is not a number") from None
     return float(default)
-
-
-def _number(value) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
 
 
 @dataclass(frozen=True)
@@ -108,16 +98,16 @@ def transfer_size(records: Sequence[dict]) -> TransferSize:
     files, size, no_files, no_bytes = 0, 0.0, [], []
     for record in records:
         ds_id = str(record.get("datasetId"))
-        count = _number(record.get("frameCount"))
-        gib = _number(record.get("datasetSize"))
-        if count is None:
+        count = finite_number(record.get("frameCount"))
+        nbytes = dataset_bytes(record)
+        if count is None or count < 0:
             no_files.append(ds_id)
         else:
             files += int(count)
-        if gib is None:
+        if nbytes is None:
             no_bytes.append(ds_id)
         else:
-            size += gib * _GIB
+            size += nbytes
     return TransferSize(len(records), files, size, tuple(no_files), tuple(no_bytes))
 
 

@@ -63,6 +63,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ..core.inventory import finite_number
 from .endpoints import DKIST_ENDPOINT_ID
 
 __all__ = [
@@ -218,14 +219,7 @@ def _split_values(values: list[str]) -> list[str]:
 
 
 def _number(record: Mapping, key: str) -> float | None:
-    value = record.get(key)
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
+    return finite_number(record.get(key))
 
 
 def _slack(bound: float) -> float:
