@@ -89,3 +89,31 @@ def test_check_runs_on_first_use_only(monkeypatch):
     FileIndex.from_dataset(ds)
     FileIndex.from_dataset(load("eit"))
     assert calls == [len(ds.files)]
+
+
+def test_a_large_dataset_is_not_sliced_for_the_check_and_dkists_test_dataset_is_checked_instead(monkeypatch):
+    """dkist's ``ds[...]`` copies the whole header table: a dataset over
+    LARGEST_CHECKED frames must open without it, and the check still happens, on
+    dkist's own small test dataset in the background."""
+    import time as _time
+
+    from dkist_widgets.core import fileindex_check
+    from dkist_widgets.core.fileindex import FileIndex
+    from tests.helpers import dkist_samples
+
+    fileindex_check.reset()
+    ds = dkist_samples.load("large_visp")
+    monkeypatch.setattr(fileindex_check, "LARGEST_CHECKED", FileIndex.from_dataset(ds).n_frames - 1)
+    fileindex_check.reset()
+    sliced = []
+    real = fileindex_check._theirs
+    monkeypatch.setattr(fileindex_check, "_theirs", lambda d, item: sliced.append(d) or real(d, item))
+    FileIndex.from_dataset(ds)
+    assert ds not in sliced  # the dataset in hand was not sliced by dkist
+    deadline = _time.monotonic() + 60
+    while not fileindex_check._checked:
+        assert _time.monotonic() < deadline, "the background check did not run"
+        _time.sleep(0.05)
+    assert sliced and all(d is not ds for d in sliced)
+    assert fileindex_check.last_disagreement() is None
+    fileindex_check.reset()
