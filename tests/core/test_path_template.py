@@ -5,7 +5,7 @@ Oracles: dkist itself -- ``dkist.utils.inventory.path_format_keys()`` for the ke
 list, ``path_format_inventory`` for the values dkist fills from a record, and a real
 ``Fido.fetch(path=...)`` against the loopback data centre for where a file lands --
 and, for the destination rules carried over from ``core.transfers``, the literal
-paths those tests pinned (copied from ``tests/test_transfers.py``).
+paths those tests pinned (moved here from ``tests/core/test_transfers.py``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ TEXT_KEYS = (
 
 
 # ---------------------------------------------------------------------- destinations
-# (copied from tests/test_transfers.py, run against the engine)
+# (core.transfers.expand_destination is this engine's: one copy of these tests)
 @pytest.mark.parametrize(
     "template, root, expected",
     [

@@ -17,12 +17,10 @@ import pytest
 
 from dkist_widgets.core.model import DatasetModel
 from dkist_widgets.core.transfers import (
-    PathTemplateError,
     TaskStore,
     TransferSession,
     TransferSettings,
     TransferWatcher,
-    expand_destination,
     status_words,
 )
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
@@ -131,47 +129,7 @@ def dest_folder(dest: Path) -> Path:
 
 
 # ---------------------------------------------------------------------- paths
-@pytest.mark.parametrize(
-    "template, root, expected",
-    [
-        ("dkist/{proposal_id}/{dataset_id}", "/~/", "/~/dkist/pid_1_123/ABCDE/"),
-        ("{instrument}/{date}", "/~/solar", "/~/solar/VISP/2022-06-01/"),
-        ("", "/~/", "/~/"),
-        ("/~/x/{dataset_id}", "/~/", "/~/x/ABCDE/"),
-        ("a/./b//{year}/", "/data/", "/data/a/b/2022/"),
-    ],
-)
-def test_destination_templates_expand(template, root, expected):
-    fields = {
-        "dataset_id": DATASET,
-        "proposal_id": PROPOSAL,
-        "instrument": "VISP",
-        "date": "2022-06-01",
-        "year": "2022",
-    }
-    assert expand_destination(template, fields, root) == expected
-
-
-@pytest.mark.parametrize(
-    "template, fields, root, words",
-    [
-        ("{nope}", {}, "/~/", "Unknown field {nope}"),
-        ("../{dataset_id}", {"dataset_id": "A"}, "/~/", "'..'"),
-        ("a/../../b", {}, "/~/", "'..'"),
-        ("/etc/{dataset_id}", {"dataset_id": "A"}, "/~/", "not under the destination root"),
-        ("{dataset_id}", {"dataset_id": "../A"}, "/~/", "cannot be used as a folder name"),
-        ("{dataset_id}", {"dataset_id": "a/b"}, "/~/", "cannot be used as a folder name"),
-        ("{dataset_id:>10}", {"dataset_id": "A"}, "/~/", "may not have a format"),
-        ("{dataset_id!r}", {"dataset_id": "A"}, "/~/", "may not have a format"),
-        ("{", {}, "/~/", "unbalanced braces"),
-        ("{product_id}", {"product_id": None}, "/~/", "no value for {product_id}"),
-        ("x", {}, "relative/root", "must be an absolute Globus path"),
-    ],
-)
-def test_destination_templates_refused_with_reason(template, fields, root, words):
-    with pytest.raises(PathTemplateError) as err:
-        expand_destination(template, fields, root)
-    assert words in str(err.value)
+# Destination templates are the path-template engine's: tests/core/test_path_template.py.
 
 
 def test_status_words_are_plain():
@@ -493,7 +451,6 @@ def test_monitor_turns_a_consent_requirement_into_a_sign_in_then_starts_by_itsel
     """Issue 15.2 in the panel: a GCS v5 collection wants a consent; the click says so in one
     sentence, the login panel asks for exactly that consent, and once signed in the same
     transfer starts without another click; the files land (oracle: the files on disk)."""
-    import re
 
     import requests
 
@@ -501,6 +458,7 @@ def test_monitor_turns_a_consent_requirement_into_a_sign_in_then_starts_by_itsel
     from dkist_widgets.panels.transfers import TransferMonitor
     from dkist_widgets.sandbox.globus_auth_service import LoopbackGlobusAuth
     from dkist_widgets.sandbox.globus_service import data_access_scope
+    from tests.helpers.globus_login import auth_code_from
 
     auth = LoopbackGlobusAuth(access_token_lifetime=3600).start()
     auth.protect(globus)
@@ -511,8 +469,7 @@ def test_monitor_turns_a_consent_requirement_into_a_sign_in_then_starts_by_itsel
         )
 
         def paste_code(url):
-            page = requests.get(url, timeout=10)
-            login.finish_login(re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', page.text).group(1))
+            login.finish_login(auth_code_from(url))
 
         paste_code(login.start_login())
         globus.faults.require_consent(DST)
