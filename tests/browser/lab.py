@@ -667,3 +667,19 @@ def served_process(
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def sign_in_through_panel(panel, *, press_login: bool = True) -> None:
+    """What a person does in the login panel: Log in, open the link (any browser), copy
+    the code the page shows, paste it, Submit; then wait until it says logged in."""
+    from playwright.sync_api import expect
+
+    from tests.helpers.globus_login import auth_code_from
+
+    if press_login:
+        panel.get_by_role("button", name="Log in to Globus").click()
+    link = panel.locator("a.dkw-login-link")
+    link.wait_for()
+    panel.locator("input[type=password]").fill(auth_code_from(link.get_attribute("href")))
+    panel.get_by_role("button", name="Submit code").click()
+    expect(panel.locator(".dkw-login-state")).to_have_attribute("data-state", "logged_in", timeout=20_000)

@@ -19,10 +19,9 @@ import re
 import shutil
 from pathlib import Path
 
-import requests
 from playwright.sync_api import expect
 
-from .lab import screenshot
+from .lab import screenshot, sign_in_through_panel
 
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -80,16 +79,6 @@ def _kernel_json(nb, expression: str):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _paste_code_from_link(panel) -> None:
-    """What a person does with the link: open it (any browser), copy the code, paste it."""
-    link = panel.locator("a.dkw-login-link")
-    link.wait_for()
-    signin = requests.get(link.get_attribute("href"), timeout=10)
-    code = re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', signin.text).group(1)
-    panel.locator("input[type=password]").fill(code)
-    panel.get_by_role("button", name="Submit code").click()
-
-
 def test_real_world_screens(open_notebook, page):
     nb = open_notebook("real_world_screens.ipynb", SETUP, wait_for=".dkw-transfer-monitor")
     nb.assert_no_problems()
@@ -102,7 +91,7 @@ def test_real_world_screens(open_notebook, page):
     login.get_by_role("button", name="Log in to Globus").click()
     expect(login.locator("a.dkw-login-link")).to_be_visible()
     _shot(page, "real_world_login", login)
-    _paste_code_from_link(login)
+    sign_in_through_panel(login, press_login=False)
     expect(login.locator(".dkw-login-state")).to_have_attribute("data-state", "logged_in", timeout=20_000)
 
     # -- 2. Find with no words: the user's own collections, shared ones and bookmarks, labelled
@@ -161,7 +150,7 @@ def test_real_world_screens(open_notebook, page):
     _shot(page, "real_world_consent", monitor)
 
     # -- 5. sign in again through that link: the same transfer starts by itself
-    _paste_code_from_link(login)
+    sign_in_through_panel(login, press_login=False)
     row = monitor.locator(".dkw-task-row").first
     row.wait_for(state="visible", timeout=30_000)
     expect(row.locator(".dkw-task-status")).to_contain_text("done", timeout=60_000)

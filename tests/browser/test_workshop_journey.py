@@ -26,16 +26,14 @@ own ``ds[...].files``, independently of the widgets.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-import requests
 from playwright.sync_api import expect
 
-from .lab import VIEWPORT, ConsoleLog, open_notebook, screenshot
+from .lab import VIEWPORT, ConsoleLog, open_notebook, screenshot, sign_in_through_panel
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "01_downloading_data.ipynb"
@@ -256,18 +254,6 @@ def test_5_screenshots_light_and_dark(journey):
     nb.assert_no_problems()
 
 
-def _sign_in_through_panel(panel) -> None:
-    """What a person does: Log in, open the link (any browser), copy the code, paste it, Submit."""
-    panel.get_by_role("button", name="Log in to Globus").click()
-    link = panel.locator("a.dkw-login-link")
-    link.wait_for()
-    signin = requests.get(link.get_attribute("href"), timeout=10)  # the sign-in page, opened elsewhere
-    code = re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', signin.text).group(1)
-    panel.locator("input[type=password]").fill(code)
-    panel.get_by_role("button", name="Submit code").click()
-    expect(panel.locator(".dkw-login-state")).to_have_attribute("data-state", "logged_in", timeout=20_000)
-
-
 def test_6_sign_in_transfer_the_selection_and_cancel(journey, world):
     """The notebook's words: "the Transfers tab: sign in, then press Selected frames", then
     watch it and cancel. Oracles: the files on disk (each whole, each one of the selected
@@ -279,7 +265,7 @@ def test_6_sign_in_transfer_the_selection_and_cancel(journey, world):
     monitor = nb.widget(".dkw-explorer .dkw-transfer-monitor").first
     login = monitor.locator(".dkw-login").first
     if login.locator(".dkw-login-state").get_attribute("data-state") != "logged_in":
-        _sign_in_through_panel(login)
+        sign_in_through_panel(login)
     world.globus.set_rate(150_000)  # slow enough to watch and cancel, as in a room
     try:
         start = monitor.locator(".dkw-start-selection")

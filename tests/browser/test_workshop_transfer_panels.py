@@ -24,10 +24,9 @@ from __future__ import annotations
 import json
 import re
 
-import requests
 from playwright.sync_api import expect
 
-from .lab import screenshot
+from .lab import screenshot, sign_in_through_panel
 
 SETUP = [
     "import gzip, os, pathlib, shutil, tempfile\n"
@@ -215,19 +214,6 @@ def _contrast_failures(page, nb, theme: str) -> list[str]:
     return failures
 
 
-def _sign_in_through_panel(nb, page) -> None:
-    """What a person does: Log in, open the link (any browser), copy the code, paste it, Submit."""
-    panel = nb.widget(".dkw-login")
-    panel.get_by_role("button", name="Log in to Globus").click()
-    link = panel.locator("a.dkw-login-link")
-    link.wait_for()
-    signin = requests.get(link.get_attribute("href"), timeout=10)  # the sign-in page, opened elsewhere
-    code = re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', signin.text).group(1)
-    panel.locator("input[type=password]").fill(code)
-    panel.get_by_role("button", name="Submit code").click()
-    expect(panel.locator(".dkw-login-state")).to_have_attribute("data-state", "logged_in", timeout=20_000)
-
-
 def test_workshop_gestures_on_slice_builder_login_and_transfers(open_notebook, page, lab_server):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab_server.url)
     nb = open_notebook("workshop_transfer_panels.ipynb", SETUP, wait_for=".dkw-transfer-monitor")
@@ -244,7 +230,7 @@ def test_workshop_gestures_on_slice_builder_login_and_transfers(open_notebook, p
     expect(message).to_have_text(re.compile("Log in to Globus first"))
     expect(message).to_have_class(re.compile("dkw-error"))
     screenshot(page, "transfer_monitor_log_in_first_light", locator=monitor)
-    _sign_in_through_panel(nb, page)
+    sign_in_through_panel(nb.widget(".dkw-login"))
     expect(monitor.locator(".dkw-transfer-message")).to_have_count(0)
     assert "Log in to Globus first" not in monitor.inner_text()
 

@@ -10,19 +10,18 @@ the Auth service's record of what the new token carries, and the files on disk.
 from __future__ import annotations
 
 import os
-import re
 import time
 import urllib.parse
 
 import globus_sdk
 import pytest
-import requests
 from globus_sdk.gare import to_gare
 
 from dkist_widgets.core.globus_auth import ConsentRequired, GlobusLogin, consent_required_from
 from dkist_widgets.core.transfers import TransferSession, TransferSettings
 from dkist_widgets.sandbox.globus_auth_service import LoopbackGlobusAuth
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus, data_access_scope
+from tests.helpers.globus_login import auth_code_from
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -57,10 +56,9 @@ def world(tmp_path, auth):
 
 
 def sign_in(login: GlobusLogin, requirement=None) -> str:
+    """Sign in (for ``requirement`` when given); returns the link the person opened."""
     url = login.start_login(requirement)
-    page = requests.get(url, timeout=10)
-    code = re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', page.text).group(1)
-    login.finish_login(code)
+    login.finish_login(auth_code_from(url))
     return url
 
 

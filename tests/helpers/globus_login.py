@@ -16,7 +16,7 @@ import requests
 from dkist_widgets.core.globus_auth import GlobusLogin
 from dkist_widgets.sandbox.globus_auth_service import LoopbackGlobusAuth
 
-__all__ = ["auth", "new_login", "sign_in", "stored_tokens", "_state_of"]
+__all__ = ["auth", "auth_code_from", "new_login", "sign_in", "stored_tokens", "_state_of"]
 
 
 @pytest.fixture
@@ -31,12 +31,16 @@ def new_login(auth, paths, **kw) -> GlobusLogin:
     return GlobusLogin(auth_url=auth.url, **paths, **kw)
 
 
-def sign_in(login: GlobusLogin) -> str:
-    """Do what a person does: open the link elsewhere, read the code, paste it."""
-    url = login.start_login()
+def auth_code_from(url: str) -> str:
+    """Open the sign-in link as a browser elsewhere would and read the code the page shows."""
     page = requests.get(url, timeout=10)
-    assert page.status_code == 200 and page.url.startswith(login.auth_url.rstrip("/") + "/v2/web/auth-code")
-    code = re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', page.text).group(1)
+    assert page.status_code == 200 and "/v2/web/auth-code" in page.url, (page.status_code, page.url)
+    return re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', page.text).group(1)
+
+
+def sign_in(login: GlobusLogin, requirement=None) -> str:
+    """Do what a person does: open the link elsewhere, read the code, paste it. Returns the code."""
+    code = auth_code_from(login.start_login(requirement))
     login.finish_login(code)
     return code
 

@@ -13,12 +13,12 @@ import time
 import dkist
 import numpy as np
 import pytest
-import requests
 
 from dkist_widgets import explore
 from dkist_widgets.core.model import DatasetModel
 from dkist_widgets.explorer import PANEL_TITLES, Explorer
 from dkist_widgets.panels.overview import axes_description, overview_html
+from tests.helpers.globus_login import auth_code_from
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -186,9 +186,7 @@ def test_search_transfer_request_goes_to_the_monitor(world, monkeypatch, tmp_pat
     try:
         monitor = ex.panel("Transfers")
         login = monitor.login
-        url = login.start_login()
-        page = requests.get(url, timeout=10)
-        login.finish_login(re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', page.text).group(1))
+        login.finish_login(auth_code_from(login.start_login()))
         assert login.is_logged_in
         ex.show("Search")
         search = ex.panel("Search")

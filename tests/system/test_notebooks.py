@@ -28,8 +28,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import requests
 from nbclient import NotebookClient
+
+from tests.helpers.globus_login import auth_code_from
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -62,8 +63,7 @@ def sign_in(world, data_dir: Path, monkeypatch) -> None:
     for key in ("HOME", "XDG_CACHE_HOME", "DKIST_WIDGETS_SHARE_DKIST_LOGIN"):
         monkeypatch.setenv(key, world.kernel_environment()[key])
     login = GlobusLogin(auth_url=world.auth_url, reuse_dkist_cache=False)
-    page = requests.get(login.start_login(), timeout=10)
-    login.finish_login(re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', page.text).group(1))
+    login.finish_login(auth_code_from(login.start_login()))
     assert login.is_logged_in
 
 

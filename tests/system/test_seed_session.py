@@ -36,8 +36,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import requests
 from nbclient import NotebookClient
+
+from tests.helpers.globus_login import auth_code_from
 
 REPO = Path(__file__).resolve().parents[2]
 ENV_SEED_DIR = "DKIST_WIDGETS_SEED_DIR"
@@ -166,8 +167,7 @@ class DemoKernel:
         """The product's login, as a person on a remote hub does it."""
         self.run("from dkist_widgets.core.globus_auth import GlobusLogin\n_login = GlobusLogin()")
         url = self.value("_login.start_login()")
-        page = requests.get(url, timeout=10)
-        code = re.search(r'<code id="auth-code"[^>]*>([^<]+)</code>', page.text).group(1)
+        code = auth_code_from(url)
         self.run(f"_login.finish_login({code!r})")
         assert self.value("_login.state") == "logged_in"
 
