@@ -23,6 +23,7 @@ from dkist_widgets.panels.slice_builder import SliceBuilder
 from dkist_widgets.panels.transfers import LOGIN_FIRST, TransferMonitor
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
 from tests.helpers import dkist_samples
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -89,13 +90,6 @@ def settings_for(globus, dest) -> TransferSettings:
         destination_local_root=dest,
         login_required=False,
     )
-
-
-def wait_for(predicate, timeout=20.0, what=""):
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def shown_bytes(html: str) -> str:

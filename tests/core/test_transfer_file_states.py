@@ -8,7 +8,6 @@ file list. Also: a plan leaves the model as it was (issue 13).
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from dkist_widgets.core.model import DatasetModel
 from dkist_widgets.core.transfers import TaskStore, TransferFileStates, TransferSession, TransferSettings, fault_path
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
 from tests.helpers import dkist_samples
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -91,13 +91,6 @@ def model(tmp_path) -> DatasetModel:
 def landed_frames(dest: Path) -> set[int]:
     folder = dest / "dkist" / PROPOSAL / DATASET
     return {int(p.stem[1:]) for p in folder.glob("f*.fits")} if folder.is_dir() else set()
-
-
-def wait_for(predicate, timeout=20.0, what=""):
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def _model_state(model):

@@ -45,6 +45,7 @@ from dkist_widgets.sandbox.globus_engine import MAX_ACTIVE_TASKS_PER_USER, PARTI
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
 from tests.helpers import dkist_samples
 from tests.helpers.globus_login import _state_of, new_login, sign_in, stored_tokens
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -71,17 +72,6 @@ def sha(path: Path) -> str:
 def text_of(widget) -> str:
     """What the user reads in an HTML widget (tags dropped, entities decoded)."""
     return html.unescape(re.sub(r"<[^>]+>", " ", widget.value))
-
-
-def wait_for(condition, timeout: float = 20.0, what: str = "", poll: float = 0.05):
-    end = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(poll)
 
 
 def final_files(folder: Path) -> list[str]:
