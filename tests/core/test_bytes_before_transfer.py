@@ -21,8 +21,8 @@ from dkist_widgets.core.model import DatasetModel
 from dkist_widgets.core.transfers import TransferSettings
 from dkist_widgets.panels.slice_builder import SliceBuilder
 from dkist_widgets.panels.transfers import LOGIN_FIRST, TransferMonitor
-from dkist_widgets.sandbox.globus_service import LoopbackGlobus
 from tests.helpers import dkist_samples
+from tests.helpers.transfer_world import laptop_folder, start_loopback_globus
 from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -50,17 +50,12 @@ def archive(tmp_path) -> Path:
 
 @pytest.fixture
 def dest(tmp_path) -> Path:
-    d = tmp_path / "laptop"
-    d.mkdir()
-    return d
+    return laptop_folder(tmp_path)
 
 
 @pytest.fixture
 def globus(archive, dest):
-    svc = LoopbackGlobus(
-        {SRC: ("DKIST (test)", archive.parents[2], False), DST: ("Laptop (test)", dest, True)}, rate_bytes_per_s=None
-    )
-    svc.start()
+    svc = start_loopback_globus(SRC, archive.parents[2], DST, dest)
     yield svc
     svc.stop()
 
@@ -167,9 +162,7 @@ def test_log_in_first_message_clears_when_the_login_changes(tmp_path, archive, d
     from tests.helpers.globus_login import sign_in  # the person's sign-in: open the link, paste the code
 
     auth = LoopbackGlobusAuth(access_token_lifetime=3600).start()
-    svc = LoopbackGlobus(
-        {SRC: ("DKIST (test)", archive.parents[2], False), DST: ("Laptop (test)", dest, True)}, rate_bytes_per_s=None
-    ).start()
+    svc = start_loopback_globus(SRC, archive.parents[2], DST, dest)
     auth.protect(svc)
     login = GlobusLogin(
         auth_url=auth.url,

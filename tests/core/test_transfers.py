@@ -23,8 +23,7 @@ from dkist_widgets.core.transfers import (
     TransferWatcher,
     status_words,
 )
-from dkist_widgets.sandbox.globus_service import LoopbackGlobus
-from tests.helpers import dkist_samples
+from tests.helpers.transfer_world import laptop_folder, start_loopback_globus, synthetic_model, visp_inventory
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -60,20 +59,12 @@ def archive(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def dest(tmp_path) -> Path:
-    d = tmp_path / "laptop"
-    d.mkdir()
-    return d
+    return laptop_folder(tmp_path)
 
 
 @pytest.fixture
 def globus(archive, dest):
-    svc = LoopbackGlobus(
-        {SRC: ("DKIST (test)", archive, False), DST: ("Laptop (test)", dest, True)},
-        rate_bytes_per_s=None,
-        fault_retry_interval=0.2,
-        cancel_wait=2.0,
-    )
-    svc.start()
+    svc = start_loopback_globus(SRC, archive, DST, dest, fault_retry_interval=0.2, cancel_wait=2.0)
     yield svc
     svc.stop()
 
@@ -107,21 +98,12 @@ def make_watcher(watchers, session, store, **kw) -> TransferWatcher:
     return w
 
 
-INVENTORY = {
-    "datasetId": DATASET,
-    "primaryProposalId": PROPOSAL,
-    "bucket": "data",
-    "instrumentName": "VISP",
-    "startTime": "2022-06-01T10:00:00",
-}
+INVENTORY = visp_inventory(PROPOSAL, DATASET)
 
 
 @pytest.fixture
 def model(tmp_path) -> DatasetModel:
-    names = np.array([f"f{i}.fits" for i in range(N_FILES)])
-    ds = dkist_samples.synthetic_dataset(GRID, names=names, basepath=tmp_path / "nowhere")
-    ds.meta["inventory"].update(INVENTORY)
-    return DatasetModel(ds)
+    return synthetic_model(tmp_path / "nowhere", GRID, [f"f{i}.fits" for i in range(N_FILES)], INVENTORY)
 
 
 def dest_folder(dest: Path) -> Path:

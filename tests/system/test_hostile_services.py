@@ -43,8 +43,8 @@ from dkist_widgets.sandbox import globus_auth_service as _auth_service
 from dkist_widgets.sandbox import globus_service as _globus_service
 from dkist_widgets.sandbox.globus_engine import MAX_ACTIVE_TASKS_PER_USER, PARTIAL_SUFFIX
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
-from tests.helpers import dkist_samples
 from tests.helpers.globus_login import _state_of, new_login, sign_in, stored_tokens
+from tests.helpers.transfer_world import laptop_folder, start_loopback_globus, synthetic_model, visp_inventory
 from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -56,13 +56,7 @@ N_FILES = 8
 FILE_SIZE = 40_000
 GRID = (2, 4)
 NAMES = [f"f{i}.fits" for i in range(N_FILES)]
-INVENTORY = {
-    "datasetId": DATASET,
-    "primaryProposalId": PROPOSAL,
-    "bucket": "data",
-    "instrumentName": "VISP",
-    "startTime": "2022-06-01T10:00:00",
-}
+INVENTORY = visp_inventory(PROPOSAL, DATASET)
 
 
 def sha(path: Path) -> str:
@@ -103,9 +97,7 @@ def src_folder(archive: Path) -> Path:
 
 @pytest.fixture
 def dest(tmp_path) -> Path:
-    d = tmp_path / "laptop"
-    d.mkdir()
-    return d
+    return laptop_folder(tmp_path)
 
 
 def dest_folder(dest: Path, top: str = "dkist") -> Path:
@@ -113,13 +105,17 @@ def dest_folder(dest: Path, top: str = "dkist") -> Path:
 
 
 def new_service(archive: Path, dest: Path, port: int = 0, rate=None) -> LoopbackGlobus:
-    return LoopbackGlobus(
-        {SRC: ("DKIST (hostile test)", archive, False), DST: ("Laptop (hostile test)", dest, True)},
+    return start_loopback_globus(
+        SRC,
+        archive,
+        DST,
+        dest,
+        label="hostile test",
         rate_bytes_per_s=rate,
         port=port,
         fault_retry_interval=0.2,
         cancel_wait=2.0,
-    ).start()
+    )
 
 
 @pytest.fixture
@@ -175,9 +171,7 @@ def row_of(monitor, task_id):
 
 
 def model_at(basepath: Path) -> DatasetModel:
-    ds = dkist_samples.synthetic_dataset(GRID, names=np.array(NAMES), basepath=basepath)
-    ds.meta["inventory"].update(INVENTORY)
-    return DatasetModel(ds)
+    return synthetic_model(basepath, GRID, NAMES, INVENTORY)
 
 
 # ---------------------------------------------------------------------- 403
