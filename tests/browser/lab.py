@@ -42,7 +42,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import nbformat
+
+from tests.helpers.ports import free_port
 
 __all__ = [
     "CHROMIUM_PATH",
@@ -93,12 +94,6 @@ BENIGN_CONSOLE_PATTERNS: tuple[str, ...] = ()
 # --------------------------------------------------------------------------- lab
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     """Ask Linux to SIGTERM the lab if pytest dies without tearing it down."""
     try:
@@ -128,7 +123,7 @@ class LabServer:
         self.extra_env = dict(extra_env or {})
         self.startup_timeout = startup_timeout
         self.token = secrets.token_hex(24)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.root_dir = self.base_dir / "notebooks"
         self.log_path = self.base_dir / "lab.log"

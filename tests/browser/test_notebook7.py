@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from .lab import _free_port, screenshot, served_process, write_notebook
+from tests.helpers.ports import free_port
+
+from .lab import screenshot, served_process, write_notebook
 from .test_slice_builder_and_file_map import SETUP
 
 # the same cells as the JupyterLab test: dkist's 80-file VISP, a slice builder, a file map
@@ -22,7 +24,7 @@ def notebook7(tmp_path):
     root = tmp_path / "nb"
     root.mkdir()
     write_notebook(root / "n7.ipynb", CELLS)
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     for name in ("config", "data", "runtime"):
         env[f"JUPYTER_{name.upper()}_DIR"] = str(tmp_path / name)

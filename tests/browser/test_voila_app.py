@@ -10,13 +10,15 @@ import sys
 
 import pytest
 
-from .lab import _free_port, screenshot, served_process
+from tests.helpers.ports import free_port
+
+from .lab import screenshot, served_process
 
 
 @pytest.fixture
 def app_url(tmp_path):
     pytest.importorskip("voila")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
     env["JUPYTER_DATA_DIR"] = str(tmp_path / "data")

@@ -390,11 +390,9 @@ def test_slow_search_times_out(dc):
 
 
 def test_service_down(dc):
-    import socket
+    from tests.helpers.ports import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     with pytest.raises(core.SearchFailed, match="Cannot reach the data centre at http://127.0.0.1"):
         core.run_search(core.SearchRequest(), timeout=2, dataset_endpoint=f"http://127.0.0.1:{port}/datasets/")
 

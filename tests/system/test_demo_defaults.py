@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import requests
 
 from dkist_widgets import cli
 from dkist_widgets.sandbox.globus_service import LoopbackGlobus
+from tests.helpers.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = "5d1c0e2a-0000-4000-8000-0000000000d1"
@@ -30,15 +30,9 @@ DST = "5d1c0e2a-0000-4000-8000-0000000000d2"
 WORKSHOP_FILES = 80  # the workshop selection of KPLMQ in archive v5 (longest good-seeing run, every Stokes state)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.timeout(240)
 def test_demo_opens_the_workshop_notebook_at_the_demo_rate(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
