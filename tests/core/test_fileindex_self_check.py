@@ -104,6 +104,7 @@ def test_a_large_dataset_is_not_sliced_for_the_check_and_dkists_test_dataset_is_
     fileindex_check.reset()
     ds = dkist_samples.load("large_visp")
     monkeypatch.setattr(fileindex_check, "LARGEST_CHECKED", FileIndex.from_dataset(ds).n_frames - 1)
+    monkeypatch.setattr(fileindex_check, "BACKGROUND_DELAY_S", 0.0)
     fileindex_check.reset()
     sliced = []
     real = fileindex_check._theirs
@@ -117,3 +118,92 @@ def test_a_large_dataset_is_not_sliced_for_the_check_and_dkists_test_dataset_is_
     assert sliced and all(d is not ds for d in sliced)
     assert fileindex_check.last_disagreement() is None
     fileindex_check.reset()
+
+
+def _forget_in_memory_only():
+    """What a new kernel sees: nothing in memory, the result file on disk."""
+    fileindex_check._checked = False
+    fileindex_check._disagreement = None
+    fileindex_check._background_started = False
+
+
+def test_the_answer_is_remembered_per_set_of_versions(monkeypatch, tmp_path):
+    """A later kernel with the same versions slices nothing; other versions check again."""
+    monkeypatch.setenv("DKIST_WIDGETS_DATA_DIR", str(tmp_path))
+    fileindex_check.reset()
+    ds = load("large_visp")
+    calls = []
+    real = fileindex_check.check_against_dkist
+    monkeypatch.setattr(fileindex_check, "check_against_dkist", lambda *a, **k: calls.append(1) or real(*a, **k))
+    FileIndex.from_dataset(ds)
+    assert calls == [1]
+    import json
+
+    remembered = json.loads((tmp_path / fileindex_check.RESULT_FILE).read_text())
+    assert remembered == {fileindex_check._versions_key(): {"disagreement": None}}
+    assert "dkist==" in fileindex_check._versions_key() and "astropy==" in fileindex_check._versions_key()
+
+    _forget_in_memory_only()
+    FileIndex.from_dataset(ds)
+    assert calls == [1] and fileindex_check._checked  # remembered: nothing sliced
+
+    _forget_in_memory_only()
+    monkeypatch.setattr(fileindex_check, "_versions_key", lambda: "dkist==9.9 (another environment)")
+    FileIndex.from_dataset(ds)
+    assert calls == [1, 1]  # other versions: checked again, and remembered beside the first
+    assert len(json.loads((tmp_path / fileindex_check.RESULT_FILE).read_text())) == 2
+
+
+def test_a_remembered_disagreement_is_still_warned_in_a_new_kernel(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("DKIST_WIDGETS_DATA_DIR", str(tmp_path))
+    fileindex_check.reset()
+    ds = load("large_visp")
+    real = FileIndex.from_dataset(ds)
+    fileindex_check.reset()
+    wrong = OffByOneIndex(
+        real.fileuri_array, real.data_shape, real.in_file_shape, real.itemsize, loader_ndim=real.loader_ndim
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sentence = fileindex_check.check_once(ds, wrong)
+    assert sentence
+    _forget_in_memory_only()
+    with caplog.at_level(logging.WARNING, logger="dkist_widgets.fileindex"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert fileindex_check.check_once(ds, real) == sentence
+    assert [str(w.message) for w in caught if issubclass(w.category, fileindex_check.DkistSlicingDrift)] == [sentence]
+    assert fileindex_check.last_disagreement() == sentence
+
+
+def test_an_unwritable_data_dir_only_means_checking_again(monkeypatch, tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    monkeypatch.setattr(fileindex_check, "_result_path", lambda: blocked / fileindex_check.RESULT_FILE)
+    fileindex_check.reset()
+    ds = load("large_visp")
+    assert fileindex_check.check_once(ds, FileIndex.from_dataset(ds)) is None
+    assert fileindex_check._checked
+
+
+def test_the_background_check_waits_for_the_open_to_finish(monkeypatch, tmp_path):
+    """The large-dataset check starts BACKGROUND_DELAY_S after the open, not during it."""
+    import time as _time
+
+    monkeypatch.setenv("DKIST_WIDGETS_DATA_DIR", str(tmp_path))
+    ds = load("large_visp")
+    monkeypatch.setattr(fileindex_check, "LARGEST_CHECKED", FileIndex.from_dataset(ds).n_frames - 1)
+    monkeypatch.setattr(fileindex_check, "BACKGROUND_DELAY_S", 1.5)
+    fileindex_check.reset()
+    started = []
+    real = fileindex_check.check_against_dkist
+    monkeypatch.setattr(
+        fileindex_check, "check_against_dkist", lambda *a, **k: started.append(_time.monotonic()) or real(*a, **k)
+    )
+    opened = _time.monotonic()
+    FileIndex.from_dataset(ds)
+    deadline = opened + 60
+    while not fileindex_check._checked:
+        assert _time.monotonic() < deadline, "the background check did not run"
+        _time.sleep(0.05)
+    assert started and started[0] - opened >= 1.5
