@@ -95,7 +95,10 @@ class LoginPanel(StaticForm, w.VBox):
         state = self.login.state
         words, tone = _STATE_WORDS[state]
         self.status.value = f'<b class="dkw-login-state {tone}" data-state="{escape(state)}">{escape(words)}</b>'
-        self.feedback.value = f'<span class="dkw-login-message">{escape(self.login.message)}</span>'
+        message = self.login.message
+        # the state's own words are already on the first line: say them once
+        repeated = message.rstrip(".").strip() == words
+        self.feedback.value = "" if repeated else f'<span class="dkw-login-message">{escape(message)}</span>'
         awaiting = state == AWAITING_CODE
         url = self.login.authorize_url if awaiting else ""
         self.link.value = (

@@ -263,6 +263,7 @@ def test_tokens_never_reach_widgets_saved_notebooks_or_logs(auth, transfer, path
     panel.submit_button.click()
     assert login.state == LOGGED_IN and panel.code.value == ""
     assert "Logged in" in panel.status.value
+    assert "Logged in" not in panel.feedback.value  # the state is said once, on the first line
     session = session_for(transfer, login)
     monitor = TransferMonitor(None, session=session, store=TaskStore(tmp_path / "t.json"))
     try:
