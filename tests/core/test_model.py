@@ -380,3 +380,34 @@ def test_preview_equals_dkist_on_headers_only_asdf(headers_only_dataset):
                 assert list(sliced.headers["FILENAME"]) == list(ds.headers["FILENAME"][preview.frame_ids])
 
     check()
+
+
+def test_which_files_are_on_disk_agrees_with_the_file_system(tmp_path):
+    """``refresh_local_files``' listing rule against ``os.path.isfile`` per name: sub-folders,
+    a name that is the prefix of another, a folder named like a file, a missing basepath."""
+    import os
+
+    from dkist_widgets.core.model import _exists_under
+
+    uris = np.array(
+        [
+            "a.fits",
+            "a.fits.long_name_that_a_fixed_width_cast_would_cut.fits",
+            "sub/b.fits",
+            "sub/deeper/c.fits",
+            "sub/missing.fits",
+            "folder.fits",
+            "ünïcode.fits",
+        ]
+    )
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "folder.fits").mkdir()
+    for name in ["a.fits", "sub/b.fits", "sub/deeper/c.fits", "ünïcode.fits", "not_in_the_dataset.fits"]:
+        (tmp_path / name).write_bytes(b"x")
+    expected = np.array([os.path.isfile(tmp_path / u) for u in uris])
+    assert expected.sum() == 4  # the oracle sees files both on the top level and in sub-folders
+    assert _exists_under(tmp_path, uris).tolist() == expected.tolist()
+    assert _exists_under(tmp_path / "nowhere", uris).tolist() == [False] * uris.size
+    assert _exists_under(None, uris).tolist() == [False] * uris.size
+    flat = uris[[0, 1, 5, 6]]  # no sub-folder in any name: one listing
+    assert _exists_under(tmp_path, flat).tolist() == [os.path.isfile(tmp_path / u) for u in flat]
