@@ -184,11 +184,3 @@ print("OK", type(e).__name__, len(ds.files), p.n_files)
     result = _run(built, code)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().startswith("OK Explorer ")
-
-
-def test_plain_install_size_is_recorded(built):
-    """The plain install's size, printed for the record (docs/install.md quotes it)."""
-    site = next((built["venv"] / "lib").glob("python*/site-packages"))
-    total = sum(f.stat().st_size for f in site.rglob("*") if f.is_file() and not f.is_symlink())
-    print(f"\nplain install: {total / 1e6:.0f} MB in site-packages")
-    assert total > 0
