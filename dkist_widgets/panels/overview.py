@@ -153,8 +153,16 @@ def _fact_value(key, value) -> str:
             return escape(value)
         return escape(text if text != "—" else f"{value} (not a number)")
     if isinstance(value, (list, tuple)):
-        return escape(", ".join(str(v) for v in value))
-    return escape(value)
+        return escape(", ".join(_plain(v) for v in value))
+    return escape(_plain(value))
+
+
+def _plain(value) -> str:
+    """A value as a person reads it: floats to 10 significant digits, so the binary
+    representation error of a number such as 631.711 does not show as 631.7109999999999."""
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)
 
 
 def correlation_html(axes: dict) -> str:

@@ -234,3 +234,12 @@ def test_explore_in_background_shows_a_skeleton_then_the_same_explorer(world, ar
         explore(tmp_path / "nothing.asdf", background=True)
     with pytest.raises(TypeError, match="explore\\(\\) takes"):
         explore(42, background=True)
+
+
+def test_overview_shows_inventory_numbers_as_written_not_their_binary_error(visp):
+    """A wavelength the inventory computed as 631.7109999999999 (binary rounding) reads 631.711."""
+    ds = visp[:]
+    ds.meta["inventory"] = dict(ds.meta["inventory"], wavelengthMax=631.7109999999999, wavelengthMin=628.786)
+    html = overview_html(ds)
+    assert "631.711<" in html and "631.7109999" not in html
+    assert "628.786<" in html
