@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["human_bytes", "human_duration", "escape", "safe_url", "link_html"]
+__all__ = ["human_bytes", "human_duration", "percent", "escape", "safe_url", "link_html"]
 
 _UNITS = ["B", "kB", "MB", "GB", "TB", "PB"]
 
@@ -26,6 +26,21 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000.0
     raise AssertionError("unreachable")
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` of ``whole`` to one decimal (``12.5%``); never ``0.0%`` for some, nor
+    ``100.0%`` for not all (``<0.1%``, ``>99.9%``): 1 file of a million is not none."""
+    if whole <= 0 or part <= 0:
+        return "0%"
+    if part >= whole:
+        return "100%"
+    fraction = part / whole
+    if fraction < 0.0005:
+        return "<0.1%"
+    if fraction >= 0.9995:
+        return ">99.9%"
+    return f"{fraction:.1%}"
 
 
 def human_duration(seconds: float) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.formatting import escape, safe_url
+from ..core.formatting import escape, percent, safe_url
 from ..core.header_table import describe_key
 from ..core.units import R0_DISPLAY_SCALE, R0_DISPLAY_UNIT, R0_KEY
 from .header_plot import value_text
@@ -37,13 +37,12 @@ def summary_html(model, table) -> str:
     ids = model.selected_frames
     n = int(ids.size)
     total = table.n_frames
-    fraction = n / total if total else 0.0
     bytes_text = f"{model.download_bytes(ids).short} to download"
     parts = [
         f"<b data-testid='frames'>{n}</b> of {total} frames",
         f"<b data-testid='files'>{n}</b> files",
         f"<span data-testid='bytes'>{escape(bytes_text)}</span>",
-        f"<span data-testid='fraction'>{fraction:.1%}</span> of the dataset",
+        f"<span data-testid='fraction'>{percent(n, total)}</span> of the dataset",
     ]
     if n and len(table.stokes.names) > 1:
         counts = np.bincount(table.stokes.codes[ids], minlength=len(table.stokes.names))

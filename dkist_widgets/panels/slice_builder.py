@@ -25,7 +25,7 @@ from __future__ import annotations
 import ipywidgets as w
 import numpy as np
 
-from ..core.formatting import escape, human_bytes
+from ..core.formatting import escape, human_bytes, percent
 from ..core.world_coords import describe_world_at, pixel_axis_names
 from .copy_button import CodeSnippet
 from .static_assets import theme_style
@@ -303,7 +303,7 @@ class SliceBuilder(StaticForm, w.VBox):
         total = self.model.n_frames
         fraction = preview.n_files / total if total else 0.0
         self.bar.value = fraction
-        self.bar.description = f"{fraction:.0%}"
+        self.bar.description = percent(preview.n_files, total)
         names = pixel_axis_names(self._single_dataset())
         dropped = ", ".join(escape(names[i]) for i in preview.dropped_axes) or "none"
         download = f"{escape(preview.download_bytes.text)} to download"

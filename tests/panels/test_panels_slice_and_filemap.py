@@ -177,3 +177,15 @@ def test_slice_builder_follows_tiles_and_slice_of_a_vbi_mosaic(tiled):
     model.select_tiles(mask)  # in code again
     assert builder._tile_buttons[first].value is False
     assert builder.preview.n_files == model.working_preview.n_files == n_expected - 1
+
+
+def test_slice_builder_bar_says_the_fraction_of_files_to_a_tenth(visp):
+    """10 of 80 files is 12.5 %, and one file of a large dataset is not 0 %."""
+    builder = SliceBuilder(DatasetModel(visp))
+    total = builder.model.n_frames
+    builder.axes[0].mode.value = "index"
+    builder.axes[1].mode.value = "index"
+    n = len(visp[builder.item].files)  # dkist's own count
+    assert builder.preview.n_files == n
+    assert builder.bar.description == (f"{n / total:.1%}" if n / total >= 0.0005 else "<0.1%")
+    assert builder.bar.description not in ("0%", "0.0%")
