@@ -482,10 +482,12 @@ class HeaderExplorer(StaticForm, w.VBox):
             if key and key not in keys and self.table.has(key):
                 keys.append(key)
         self._grid_keys = keys
-        self._full_frame = self.table.frame_table(keys)
+        # the table's own columns: the first window reads its rows only, sorts are the
+        # table's cached column orders (shared by every build over this dataset)
+        self._grid_rows = self.table.rows(keys)
         # r0 reads as in the plot and the threshold box: the display unit, to the millimetre
         self.grid = FrameTable(
-            self._full_frame, selected=self.model.selected_mask, height_rows=10, formats={R0_KEY: _r0_cell}
+            self._grid_rows, selected=self.model.selected_mask, height_rows=10, formats={R0_KEY: _r0_cell}
         )
         self.grid.add_class("dkw-header-grid")
         self.grid.on_click(self._on_table_click)
@@ -502,15 +504,14 @@ class HeaderExplorer(StaticForm, w.VBox):
     @property
     def _grid_frame(self):
         """The table's rows in view order (after its filters, sort and "only selected")."""
-        return self._full_frame.iloc[self.grid.view.order].reset_index(drop=True)
+        return self._grid_rows.to_frame(self.grid.view.order)
 
     def _add_table_column(self, key: str) -> None:
         if self.grid is None or key in self._grid_keys or not self.table.has(key):
             return
         self._grid_keys.append(key)
-        extra = self.table.frame_table([key])
-        self._full_frame[key] = extra[key].to_numpy()
-        self.grid.set_frame(self._full_frame)
+        self._grid_rows = self.table.rows(self._grid_keys)
+        self.grid.set_frame(self._grid_rows)
 
     def _refresh_grid_rows(self) -> None:
         if self.grid is not None:
