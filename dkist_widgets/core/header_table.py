@@ -59,6 +59,8 @@ __all__ = [
     "HeaderTable",
     "HeaderRows",
     "shared_header_table",
+    "read_ahead",
+    "plot_keys",
     "TimeAxis",
     "StokesGroups",
     "KeyInfo",
@@ -783,6 +785,43 @@ def shared_header_table(model, *, grid_shape=None, stokes_axis=None) -> HeaderTa
         per_dataset.clear()  # keep one per dataset: older column sets are not asked for again
         per_dataset[key] = table
         return table
+
+
+def read_ahead(headers, keys: Iterable[str]) -> threading.Thread | None:
+    """Start reading ``keys`` of a lazily held header table (``HeaderColumns``) in a thread.
+
+    A panel calls this before building its widgets: inflating a column (zlib releases
+    the GIL) then overlaps the Python work of building them. Columns already read, keys
+    absent and tables held in memory are skipped (``None`` when nothing is left to read).
+    Errors are left for the caller's own read to raise.
+    """
+    is_loaded = getattr(headers, "is_loaded", None)
+    arrays = getattr(headers, "arrays", None)
+    if is_loaded is None or arrays is None:
+        return None
+    names = set(headers.colnames)
+    wanted = [k for k in dict.fromkeys(keys) if k in names and not is_loaded(k)]
+    if not wanted:
+        return None
+
+    def read() -> None:
+        for key in wanted:
+            try:
+                arrays(key)
+            except Exception:  # noqa: BLE001 - the panel's own read of this column says what is wrong
+                return
+
+    thread = threading.Thread(target=read, name="dkw-header-read-ahead", daemon=True)
+    thread.start()
+    return thread
+
+
+def plot_keys(headers, key: str | None = None) -> list[str]:
+    """The columns the header explorer's first plot reads: the time key it will use (the
+    first of ``DATE-AVG``/``DATE-BEG`` present), ``key`` (default ``ATMOS_R0``), ``AO_LOCK``."""
+    names = set(headers.colnames)
+    time_key = next((k for k in TIME_KEYS if k in names), None)
+    return [k for k in (time_key, key or R0_KEY, R0_KEY, "AO_LOCK") if k]
 
 
 def _stokes_names(size: int) -> tuple[str, ...]:

@@ -35,7 +35,14 @@ import numpy as np
 
 from ..core.formatting import escape
 from ..core.header_selection import RECIPE_TRAITS, HeaderSelectionState
-from ..core.header_table import R0_KEY, HeaderTable, catalogue_problem, shared_header_table
+from ..core.header_table import (
+    R0_KEY,
+    HeaderTable,
+    catalogue_problem,
+    plot_keys,
+    read_ahead,
+    shared_header_table,
+)
 from ..core.units import r0_text
 from .frame_table import FrameTable
 from .header_controls import HeaderControls
@@ -103,6 +110,15 @@ def _stokes_axis(dataset) -> int | None:
     return None
 
 
+def _read_plot_columns_ahead(model, key) -> None:
+    """Start reading the columns the first plot needs when the dataset was opened lazily."""
+    if model.dataset is None or model.is_tiled:
+        return
+    headers = model.headers
+    if headers is not None:
+        read_ahead(headers, plot_keys(headers, key))
+
+
 def _r0_cell(value) -> str:
     """A table cell of r0: rounded to the millimetre in the display unit ("—" when masked)."""
     return r0_text(value, unit=False)
@@ -136,6 +152,7 @@ class HeaderExplorer(StaticForm, w.VBox):
         super().__init__(**kwargs)
         self.add_class("dkw-header-explorer")
         self.model = model
+        _read_plot_columns_ahead(model, key)  # inflating them overlaps building the widgets below
         self.state = HeaderSelectionState()
         self.table: HeaderTable | None = None
         self._initial_key = key
