@@ -267,7 +267,7 @@ class HeaderTable:
         """``numeric(key)[frame_ids]``, without reading the whole column when it is held
         lazily and not read yet (a table window's rows)."""
         cached = self._numeric.get(key)
-        ids = np.asarray(frame_ids, dtype=np.int64)
+        ids = self._positions(frame_ids)
         if cached is not None or ids.size > self.n_frames // 8:
             return self.numeric(key)[ids]
         self.require(key)
@@ -298,6 +298,14 @@ class HeaderTable:
             self._derived[cache_key] = float(np.median(finite)) if finite.size else None
         return self._derived[cache_key]
 
+    def _positions(self, frame_ids) -> np.ndarray:
+        """Frame ids as int64 positions (a boolean mask -> its ids; negative ids count from the end)."""
+        ids = np.asarray(frame_ids)
+        if ids.dtype == bool:
+            return np.flatnonzero(ids).astype(np.int64)
+        ids = ids.astype(np.int64, copy=False)
+        return np.where(ids < 0, ids + self.n_frames, ids) if ids.size and ids.min() < 0 else ids
+
     def _arrays_at(self, key: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(data, mask)`` of ``key`` at ``ids``; a lazily held column answers from its
         first rows without being read whole (``HeaderColumns.take``)."""
@@ -317,7 +325,7 @@ class HeaderTable:
         if frame_ids is None:
             data, mask = _column_arrays(self.headers[key])
         else:
-            data, mask = self._arrays_at(key, np.asarray(frame_ids, dtype=np.int64))
+            data, mask = self._arrays_at(key, self._positions(frame_ids))
         out = data.astype(str)
         out[mask] = ""
         return out
