@@ -233,6 +233,8 @@ class HeaderExplorer(StaticForm, w.VBox):
         stokes_axis = None if model.is_tiled else _stokes_axis(ds)
         # one table per dataset, shared by every panel (times parsed, series decimated once)
         table = shared_header_table(model, grid_shape=grid_shape, stokes_axis=stokes_axis)
+        # the table needs no time axis: built first, while the time column may still be read ahead
+        self._build_grid(table)
         self.state.start(table, self._initial_key)  # before self.table is set: nothing is pushed
         self.table = table
         self._key_problem = ""
@@ -242,7 +244,6 @@ class HeaderExplorer(StaticForm, w.VBox):
                 0, f"{R0_KEY} is not in these headers: plotting {self.state.key or 'nothing'} instead"
             )
         self.controls.show(table)
-        self._build_grid()
         self.plot.show(table)
         self._on_key(None)
         self._refresh_summary()
@@ -493,15 +494,15 @@ class HeaderExplorer(StaticForm, w.VBox):
 
     # ------------------------------------------------------------------ table
 
-    def _build_grid(self) -> None:
-        keys = [k for k in self._table_keys if self.table.has(k)]
+    def _build_grid(self, table: HeaderTable) -> None:
+        keys = [k for k in self._table_keys if table.has(k)]
         for key in (self._initial_key, R0_KEY):  # the plotted key is a column from the start
-            if key and key not in keys and self.table.has(key):
+            if key and key not in keys and table.has(key):
                 keys.append(key)
         self._grid_keys = keys
         # the table's own columns: the first window reads its rows only, sorts are the
         # table's cached column orders (shared by every build over this dataset)
-        self._grid_rows = self.table.rows(keys)
+        self._grid_rows = table.rows(keys)
         # r0 reads as in the plot and the threshold box: the display unit, to the millimetre
         self.grid = FrameTable(
             self._grid_rows, selected=self.model.selected_mask, height_rows=10, formats={R0_KEY: _r0_cell}
