@@ -760,6 +760,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+_PER_COLUMN = ("sort", "median", "has_missing")  # HeaderTable._derived entries of one column alone
 _SHARED: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
 _SHARED_LOCK = threading.Lock()
 
@@ -788,6 +789,10 @@ def shared_header_table(model, *, grid_shape=None, stokes_axis=None) -> HeaderTa
         for old in per_dataset.values():  # same header object, other columns: reuse what was computed
             if old.headers is headers:
                 table._numeric.update({k: v for k, v in old._numeric.items() if k in table._key_set})
+                # what depends on one column only (not on the grid's Stokes axis): sort orders, medians
+                table._derived.update(
+                    {k: v for k, v in old._derived.items() if k[0] in _PER_COLUMN and k[1] in table._key_set}
+                )
                 if "time" in old.__dict__:
                     table.__dict__["time"] = old.__dict__["time"]
         per_dataset.clear()  # keep one per dataset: older column sets are not asked for again

@@ -362,10 +362,12 @@ def test_shared_header_table_is_built_once_per_dataset(visp_with_fits):
     x_cm, y_cm = first.decimated("ATMOS_R0", 50, display=in_cm)
     x_m, y_m = first.decimated("ATMOS_R0", 50)
     assert np.array_equal(x_cm, x_m, equal_nan=True) and np.allclose(y_cm, y_m * 100, equal_nan=True)
+    order = first.sort_order("ATMOS_R0", descending=True)
     values = np.arange(model.n_frames, dtype=float)
     model.headers.add_column(MaskedColumn(values, name="PIX_MEAN", mask=np.zeros(values.size, bool)))
     second = shared_header_table(model, grid_shape=grid, stokes_axis=0)
     assert second is not first and "PIX_MEAN" in second.keys and second.time is time_axis
+    assert second.sort_order("ATMOS_R0", descending=True) is order  # a column's sort order is kept too
     assert np.array_equal(second.numeric("PIX_MEAN"), values)
     assert "PIX_MEAN" in model.dataset.headers.colnames  # ds.headers, built later, has it too
     other = DatasetModel.from_asdf(visp_with_fits)
