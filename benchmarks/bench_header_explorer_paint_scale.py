@@ -9,11 +9,15 @@ way every entry point opens them (``core.dataset_files.open_dataset_file``, lazy
 Sizes alternate so load on the shared machine falls on both.
 
     .venv/bin/python benchmarks/bench_header_explorer_paint_scale.py [repeats]
-    (writes benchmarks/results/header_explorer_paint_scale.md)
+    (writes benchmarks/results/header_explorer_paint_scale.md; the notes after its first
+    "## " heading are kept as they are)
+
+The machine's 1-minute load average is read before every measurement and stated.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import sys
@@ -42,11 +46,14 @@ def main(repeats: int = 3) -> str:
     lab = LabServer(base_dir=work / "lab").start()
     runs: dict[int, list[float | None]] = {n: [] for n in SIZES}
     overheads = []
+    loads: list[float] = []
+    load_start = os.getloadavg()
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             for i in range(repeats):
                 for n in SIZES:
+                    loads.append(os.getloadavg()[0])
                     seconds, overhead, _calls, _ms = _measure(
                         browser,
                         lab,
@@ -78,6 +85,12 @@ def main(repeats: int = 3) -> str:
         f"sizes alternating, {repeats} runs each. Harness: an empty cell takes "
         f"{statistics.median(overheads):.2f} s (median).",
         "",
+        f"Load average (1 min) before each measurement: {min(loads):.2f} to {max(loads):.2f} "
+        f"(median {statistics.median(loads):.2f}); 1/5/15 min at the start {load_start[0]:.2f} / "
+        f"{load_start[1]:.2f} / {load_start[2]:.2f}, at the end "
+        + " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        + ".",
+        "",
         "| frames | median | runs |",
         "|---:|---:|---|",
     ]
@@ -91,4 +104,7 @@ def main(repeats: int = 3) -> str:
 if __name__ == "__main__":
     text = main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
     print(text)
-    (HERE / "results" / "header_explorer_paint_scale.md").write_text(text)
+    out = HERE / "results" / "header_explorer_paint_scale.md"
+    old = out.read_text() if out.exists() else ""
+    notes = old[old.index("\n## ") :] if "\n## " in old else ""
+    out.write_text(text + notes)

@@ -119,9 +119,7 @@ class HeaderSelectionState(traitlets.HasTraits):
         mid-range at a value the box shows exactly."""
         self.key = key  # not under hold_trait_notifications: _key_changed must run first
         self.direction = "off"
-        values = table.numeric(key) if key is not None and table.has(key) else np.zeros(0)
-        finite = values[np.isfinite(values)]
-        median = float(np.median(finite)) if finite.size else None
+        median = table.median(key) if key is not None and table.has(key) else None  # once per dataset
         if median is not None and key == R0_KEY:  # to what r0 means (a millimetre), so the box shows it exactly
             median = round(median, max(0, -math.floor(math.log10(R0_PRECISION_M) + 1e-9)))
         self.threshold = median

@@ -33,9 +33,12 @@ tested and benchmarked on a plain astropy ``Table`` of a million rows:
   (:meth:`HeaderTable.decimated`) are computed once. For a dataset opened lazily the
   headers are :class:`~dkist_widgets.core.lazy_open.HeaderColumns`: only the columns
   used are read, text is 1-byte, and times are parsed from it directly.
-* **Grid rows** (:meth:`HeaderTable.frame_table`): a pandas DataFrame of a few
-  chosen keys plus a stable ``frame`` column, for a windowed grid that sorts and
-  filters in the kernel and sends only the visible rows.
+* **Grid rows** (:meth:`HeaderTable.rows`): the table's own columns as the rows of a
+  windowed grid that sorts and filters in the kernel and sends only the visible rows:
+  a window reads only its rows (a lazily held column not read yet is inflated only
+  up to them), a sort is the column's stable order, computed once per key and
+  direction per dataset (:meth:`HeaderTable.sort_order`), a filter is a mask over the
+  column. :meth:`HeaderTable.frame_table` gives the same values as a pandas DataFrame.
 """
 
 from __future__ import annotations
@@ -50,10 +53,14 @@ from typing import Any
 import numpy as np
 
 from .key_catalogue import KeyInfo, catalogue_problem, describe_key, key_catalogue  # re-exported
+from .table_view import FrameColumns, stable_order
 
 __all__ = [
     "HeaderTable",
+    "HeaderRows",
     "shared_header_table",
+    "read_ahead",
+    "plot_keys",
     "TimeAxis",
     "StokesGroups",
     "KeyInfo",
@@ -207,12 +214,12 @@ class HeaderTable:
             self.grid_shape = None  # the headers do not match the file grid: ignore it
             stokes_axis = None
         self.stokes_axis = stokes_axis
-        if instrument is None and "INSTRUME" in self.keys and self.n_frames:
-            instrument = str(headers["INSTRUME"][0])
-        self.instrument = (instrument or "").strip()
-        self._numeric: dict[str, np.ndarray] = {}
-        self._derived: dict[tuple, Any] = {}  # cached series and decimations
         self._key_set = set(self.keys)
+        self._numeric: dict[str, np.ndarray] = {}
+        self._derived: dict[tuple, Any] = {}  # cached series, decimations, sort orders
+        if instrument is None and "INSTRUME" in self.keys and self.n_frames:
+            instrument = str(self.column_text("INSTRUME", [0])[0])  # row 0 only: not the whole column
+        self.instrument = (instrument or "").strip()
 
     def __len__(self) -> int:
         return self.n_frames
@@ -251,20 +258,62 @@ class HeaderTable:
         if cached is not None:
             return cached
         self.require(key)
-        data, mask = _column_arrays(self.headers[key])
-        kind = data.dtype.kind
-        if kind in "biuf":
-            values = data.astype(np.float64, copy=True)
-        elif kind in "US":
-            values = _strings_to_float(data)
-        elif kind == "O":
-            values = _objects_to_float(data)
-        else:
-            raise ValueError(f"header key {key!r} holds {data.dtype}, not numbers")
-        values[mask] = np.nan
+        values = _to_float(key, *_column_arrays(self.headers[key]))
         values.flags.writeable = False
         self._numeric[key] = values
         return values
+
+    def numeric_at(self, key: str, frame_ids) -> np.ndarray:
+        """``numeric(key)[frame_ids]``, without reading the whole column when it is held
+        lazily and not read yet (a table window's rows)."""
+        cached = self._numeric.get(key)
+        ids = self._positions(frame_ids)
+        if cached is not None or ids.size > self.n_frames // 8:
+            return self.numeric(key)[ids]
+        self.require(key)
+        return _to_float(key, *self._arrays_at(key, ids))
+
+    def has_missing(self, key: str) -> bool:
+        """Whether some frame has no value of numeric ``key`` (masked, NaN or unparseable).
+
+        For integer and boolean columns only the mask is read (no value can be NaN).
+        """
+        cache_key = ("has_missing", key)
+        found = self._derived.get(cache_key)
+        if found is None:
+            has_masked = getattr(self.headers, "has_masked", None)
+            if key not in self._numeric and self._kind(key) in "biu":  # no NaN: missing = masked
+                found = has_masked(key) if has_masked is not None else bool(_column_arrays(self.headers[key])[1].any())
+            else:
+                found = not bool(np.isfinite(self.numeric(key)).all())
+            self._derived[cache_key] = found
+        return found
+
+    def median(self, key: str) -> float | None:
+        """Median of the finite values of ``key`` (None without one), computed once."""
+        cache_key = ("median", key)
+        if cache_key not in self._derived:
+            values = self.numeric(key)
+            finite = values[np.isfinite(values)]
+            self._derived[cache_key] = float(np.median(finite)) if finite.size else None
+        return self._derived[cache_key]
+
+    def _positions(self, frame_ids) -> np.ndarray:
+        """Frame ids as int64 positions (a boolean mask -> its ids; negative ids count from the end)."""
+        ids = np.asarray(frame_ids)
+        if ids.dtype == bool:
+            return np.flatnonzero(ids).astype(np.int64)
+        ids = ids.astype(np.int64, copy=False)
+        return np.where(ids < 0, ids + self.n_frames, ids) if ids.size and ids.min() < 0 else ids
+
+    def _arrays_at(self, key: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(data, mask)`` of ``key`` at ``ids``; a lazily held column answers from its
+        first rows without being read whole (``HeaderColumns.take``)."""
+        take = getattr(self.headers, "take", None)
+        if take is not None:
+            return take(key, ids)
+        data, mask = _column_arrays(self.headers[key])
+        return data[ids], mask[ids]
 
     def valid(self, key: str) -> np.ndarray:
         """Boolean per frame: ``key`` has a finite value."""
@@ -273,9 +322,10 @@ class HeaderTable:
     def column_text(self, key: str, frame_ids=None) -> np.ndarray:
         """``key`` as strings (masked -> ``""``), for display."""
         self.require(key)
-        data, mask = _column_arrays(self.headers[key])
-        ids = slice(None) if frame_ids is None else np.asarray(frame_ids)
-        data, mask = data[ids], mask[ids]
+        if frame_ids is None:
+            data, mask = _column_arrays(self.headers[key])
+        else:
+            data, mask = self._arrays_at(key, self._positions(frame_ids))
         out = data.astype(str)
         out[mask] = ""
         return out
@@ -310,6 +360,15 @@ class HeaderTable:
         """The frame number as an x axis."""
         return TimeAxis(values=np.arange(self.n_frames, dtype=np.float64), source="frame", message="")
 
+    def x_range(self, x: str = "time") -> tuple[float, float]:
+        """Smallest and largest finite value on axis ``x`` (``(0, 1)`` without one), computed once."""
+        cache_key = ("x_range", x)
+        if cache_key not in self._derived:
+            values = self.axis(x).values
+            finite = values[np.isfinite(values)]
+            self._derived[cache_key] = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        return self._derived[cache_key]
+
     def axis(self, x: str = "time") -> TimeAxis:
         if x == "time":
             return self.time
@@ -322,8 +381,9 @@ class HeaderTable:
         """Stokes state of every frame (see the module docstring for the rules)."""
         n = self.n_frames
         if self.stokes_axis is not None and self.grid_shape is not None:
-            codes = np.unravel_index(np.arange(n), self.grid_shape)[self.stokes_axis].astype(np.int8)
             size = self.grid_shape[self.stokes_axis]
+            after = int(np.prod(self.grid_shape[self.stokes_axis + 1 :], dtype=np.int64))
+            codes = ((np.arange(n, dtype=np.int64) // after) % size).astype(np.int8)  # C-order index on that axis
             return StokesGroups(
                 codes=codes, names=_stokes_names(size), source=f"Stokes axis {self.stokes_axis} of the file grid"
             )
@@ -538,7 +598,7 @@ class HeaderTable:
                 continue
             if self.is_numeric(key):
                 kind = self._kind(key)
-                values = self.numeric(key)[ids]
+                values = self.numeric_at(key, ids)
                 if kind in "iu" and np.isfinite(values).all():
                     values = values.astype(np.int64)
                 elif kind == "b" and np.isfinite(values).all():
@@ -546,6 +606,104 @@ class HeaderTable:
                 columns[key] = values
             else:
                 columns[key] = self.column_text(key, ids)
+        return pd.DataFrame(columns, copy=False)
+
+    def grid_values(self, key: str, frame_ids) -> np.ndarray:
+        """``key`` at ``frame_ids`` as the grid shows it: integers and booleans as such when
+        no frame of the dataset lacks a value (else float with NaN), other numbers as float,
+        text as ``str`` (masked -> ``""``); :meth:`frame_table` of all frames holds the same."""
+        ids = np.asarray(frame_ids, dtype=np.int64)
+        if not self.is_numeric(key):
+            return self.column_text(key, ids)
+        values = self.numeric_at(key, ids)
+        kind = self._kind(key)
+        if kind in "iu" and not self.has_missing(key):
+            return values.astype(np.int64)
+        if kind == "b" and not self.has_missing(key):
+            return values.astype(bool)
+        return values
+
+    def rows(self, keys: Sequence[str]) -> HeaderRows:
+        """The grid's rows as columns of this table (``frame`` then the ``keys`` present),
+        one row per frame in frame order; for :class:`~dkist_widgets.panels.frame_table.FrameTable`.
+
+        Nothing is copied per row: a window reads the rows it shows, a sort is the
+        column's order kept by this table (:meth:`sort_order`), a filter a mask over
+        :meth:`numeric` or the column's text.
+        """
+        return HeaderRows(self, keys)
+
+    def sort_order(self, key: str, descending: bool = False) -> np.ndarray:
+        """Frame ids sorted by ``key``: stable, missing values last in both directions
+        (numbers by value, text by its string), computed once per key and direction."""
+        cache_key = ("sort", key, bool(descending))
+        found = self._derived.get(cache_key)
+        if found is None:
+            numeric = self.is_numeric(key)
+            values = self.numeric(key) if numeric else self.column_text(key)
+            found = _frozen(stable_order(values, numeric=numeric, descending=descending))
+            self._derived[cache_key] = found
+        return found
+
+
+class HeaderRows(FrameColumns):
+    """Rows of a :class:`HeaderTable` for a table view: the ``frame`` column and some keys
+    (:meth:`HeaderTable.rows`). Row ``i`` is frame ``i``."""
+
+    frame_column = FRAME_COLUMN
+
+    def __init__(self, table: HeaderTable, keys: Sequence[str]):
+        super().__init__()
+        self.table = table
+        self.keys = [k for k in dict.fromkeys(keys) if table.has(k) and k != FRAME_COLUMN]
+
+    @property
+    def columns(self) -> list[str]:
+        return [FRAME_COLUMN, *self.keys]
+
+    def __len__(self) -> int:
+        return self.table.n_frames
+
+    def is_numeric(self, column: str) -> bool:
+        return column == FRAME_COLUMN or self.table.is_numeric(column)
+
+    def numbers(self, column: str) -> np.ndarray:
+        if column == FRAME_COLUMN:
+            return np.arange(self.table.n_frames, dtype=np.float64)
+        return self.table.numeric(column)
+
+    def texts(self, column: str) -> np.ndarray:
+        if column == FRAME_COLUMN:
+            return np.arange(self.table.n_frames).astype(str)
+        return self.table.column_text(column)
+
+    def cells(self, column: str, positions) -> list:
+        ids = np.asarray(positions, dtype=np.int64)
+        if column == FRAME_COLUMN:
+            return ids.tolist()
+        return self.table.grid_values(column, ids).tolist()
+
+    def frame_ids(self, positions=None) -> np.ndarray:
+        if positions is None:
+            return self.table.all_frames()
+        return np.asarray(positions, dtype=np.int64)
+
+    def has_frame(self, frame_id: int) -> bool:
+        return 0 <= int(frame_id) < self.table.n_frames
+
+    def sort_order(self, column: str, descending: bool = False) -> np.ndarray:
+        if column == FRAME_COLUMN:
+            order = self.table.all_frames()
+            return order[::-1] if descending else order
+        return self.table.sort_order(column, descending)
+
+    def to_frame(self, positions=None):
+        import pandas as pd
+
+        ids = self.table.all_frames() if positions is None else np.asarray(positions, dtype=np.int64)
+        columns = {FRAME_COLUMN: ids}
+        for key in self.keys:
+            columns[key] = self.table.grid_values(key, ids)
         return pd.DataFrame(columns, copy=False)
 
 
@@ -574,6 +732,21 @@ def _column_arrays(column) -> tuple[np.ndarray, np.ndarray]:
     return data, mask
 
 
+def _to_float(key: str, data: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Column values -> float64 (NaN where masked or not a number); a new array."""
+    kind = data.dtype.kind
+    if kind in "biuf":
+        values = data.astype(np.float64, copy=True)
+    elif kind in "US":
+        values = _strings_to_float(data)
+    elif kind == "O":
+        values = _objects_to_float(data)
+    else:
+        raise ValueError(f"header key {key!r} holds {data.dtype}, not numbers")
+    values[mask] = np.nan
+    return values
+
+
 def _stokes_key(stokes):
     if stokes is None or isinstance(stokes, (str, int, np.integer)):
         return stokes
@@ -587,6 +760,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+_PER_COLUMN = ("sort", "median", "has_missing")  # HeaderTable._derived entries of one column alone
 _SHARED: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
 _SHARED_LOCK = threading.Lock()
 
@@ -615,11 +789,52 @@ def shared_header_table(model, *, grid_shape=None, stokes_axis=None) -> HeaderTa
         for old in per_dataset.values():  # same header object, other columns: reuse what was computed
             if old.headers is headers:
                 table._numeric.update({k: v for k, v in old._numeric.items() if k in table._key_set})
+                # what depends on one column only (not on the grid's Stokes axis): sort orders, medians
+                table._derived.update(
+                    {k: v for k, v in old._derived.items() if k[0] in _PER_COLUMN and k[1] in table._key_set}
+                )
                 if "time" in old.__dict__:
                     table.__dict__["time"] = old.__dict__["time"]
         per_dataset.clear()  # keep one per dataset: older column sets are not asked for again
         per_dataset[key] = table
         return table
+
+
+def read_ahead(headers, keys: Iterable[str]) -> threading.Thread | None:
+    """Start reading ``keys`` of a lazily held header table (``HeaderColumns``) in a thread.
+
+    A panel calls this before building its widgets: inflating a column (zlib releases
+    the GIL) then overlaps the Python work of building them. Columns already read, keys
+    absent and tables held in memory are skipped (``None`` when nothing is left to read).
+    Errors are left for the caller's own read to raise.
+    """
+    is_loaded = getattr(headers, "is_loaded", None)
+    arrays = getattr(headers, "arrays", None)
+    if is_loaded is None or arrays is None:
+        return None
+    names = set(headers.colnames)
+    wanted = [k for k in dict.fromkeys(keys) if k in names and not is_loaded(k)]
+    if not wanted:
+        return None
+
+    def read() -> None:
+        for key in wanted:
+            try:
+                arrays(key)
+            except Exception:  # noqa: BLE001 - the panel's own read of this column says what is wrong
+                return
+
+    thread = threading.Thread(target=read, name="dkw-header-read-ahead", daemon=True)
+    thread.start()
+    return thread
+
+
+def plot_keys(headers, key: str | None = None) -> list[str]:
+    """The columns the header explorer's first plot reads: the time key it will use (the
+    first of ``DATE-AVG``/``DATE-BEG`` present), ``key`` (default ``ATMOS_R0``), ``AO_LOCK``."""
+    names = set(headers.colnames)
+    time_key = next((k for k in TIME_KEYS if k in names), None)
+    return [k for k in (time_key, key or R0_KEY, R0_KEY, "AO_LOCK") if k]
 
 
 def _stokes_names(size: int) -> tuple[str, ...]:

@@ -22,6 +22,13 @@ Choices
   (the panel shows that text; nothing is raised at the user).
 * **Text** of the cells: numbers with up to 6 significant digits, integers as
   integers, booleans as ``true``/``false``, missing values as an em dash.
+* **Rows come from columns** (:class:`FrameColumns`): a pandas DataFrame
+  (:class:`DataFrameColumns`) or the header table's own column arrays
+  (:meth:`~dkist_widgets.core.header_table.HeaderTable.rows`), so a window of a
+  million-frame table reads the dozen rows it shows and nothing is copied per row.
+  A sort is the column's stable order over all rows (cached by the columns: the
+  header table keeps one per column per dataset) with the rows filtered out
+  dropped; filters are boolean masks over whole columns.
 """
 
 from __future__ import annotations
@@ -31,7 +38,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["TableView", "parse_numeric_filter", "FilterError", "MISSING_TEXT"]
+__all__ = [
+    "TableView",
+    "FrameColumns",
+    "DataFrameColumns",
+    "stable_order",
+    "parse_numeric_filter",
+    "FilterError",
+    "MISSING_TEXT",
+]
 
 MISSING_TEXT = "—"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -106,11 +121,125 @@ def _cell_text(value) -> str:
     return text if text else MISSING_TEXT
 
 
+def stable_order(values: np.ndarray, *, numeric: bool, descending: bool = False) -> np.ndarray:
+    """Positions of ``values`` in sort order: stable (ties keep position order), missing
+    values (NaN; ``""`` for text) last in both directions."""
+    if numeric:
+        key = np.asarray(values, dtype=float)
+        return np.argsort(-key if descending else key, kind="stable")  # NaN sorts last either way
+    text = np.asarray(values).astype(str)
+    missing = text == ""
+    ranks = np.unique(text, return_inverse=True)[1].reshape(text.shape)  # ranks, so strings can descend too
+    return np.lexsort((-ranks if descending else ranks, missing))
+
+
+class FrameColumns:
+    """The rows a :class:`TableView` sees, as whole columns (no row objects).
+
+    Subclasses give :attr:`columns` (the frame column first), ``len``, and for a
+    column: whether it is numeric, its values over all rows as float (:meth:`numbers`)
+    or text (:meth:`texts`, ``""`` when missing), and the values of some rows for
+    display (:meth:`cells`). :meth:`sort_order` is cached per column and direction.
+    """
+
+    frame_column: str = "frame"
+
+    def __init__(self):
+        self._orders: dict[tuple[str, bool], np.ndarray] = {}
+
+    @property
+    def columns(self) -> list[str]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def is_numeric(self, column: str) -> bool:
+        raise NotImplementedError
+
+    def numbers(self, column: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def texts(self, column: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def cells(self, column: str, positions: np.ndarray) -> list:
+        """Values of ``column`` at row ``positions`` as Python objects, for :func:`_cell_text`."""
+        raise NotImplementedError
+
+    def frame_ids(self, positions=None) -> np.ndarray:
+        raise NotImplementedError
+
+    def has_frame(self, frame_id: int) -> bool:
+        return bool(np.any(self.frame_ids() == frame_id))
+
+    def sort_order(self, column: str, descending: bool = False) -> np.ndarray:
+        """All row positions sorted by ``column`` (see :func:`stable_order`), cached."""
+        key = (column, bool(descending))
+        found = self._orders.get(key)
+        if found is None:
+            numeric = self.is_numeric(column)
+            found = stable_order(
+                self.numbers(column) if numeric else self.texts(column), numeric=numeric, descending=descending
+            )
+            found.flags.writeable = False
+            self._orders[key] = found
+        return found
+
+    def to_frame(self, positions=None):
+        """A pandas DataFrame of rows ``positions`` (default: all), in that order."""
+        raise NotImplementedError
+
+
+class DataFrameColumns(FrameColumns):
+    """:class:`FrameColumns` over a pandas DataFrame holding a frame column."""
+
+    def __init__(self, frame, frame_column: str = "frame"):
+        super().__init__()
+        self.frame = frame
+        self.frame_column = frame_column
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def _values(self, column: str) -> np.ndarray:
+        return self.frame[column].to_numpy()
+
+    def is_numeric(self, column: str) -> bool:
+        return self._values(column).dtype.kind in "iufb"
+
+    def numbers(self, column: str) -> np.ndarray:
+        return self._values(column).astype(float)
+
+    def texts(self, column: str) -> np.ndarray:
+        return self._values(column).astype(str)
+
+    def cells(self, column: str, positions) -> list:
+        return self._values(column)[positions].tolist()
+
+    def frame_ids(self, positions=None) -> np.ndarray:
+        ids = self._values(self.frame_column)
+        return ids if positions is None else ids[positions]
+
+    def to_frame(self, positions=None):
+        return self.frame if positions is None else self.frame.iloc[positions].reset_index(drop=True)
+
+
+def as_frame_columns(frame, frame_column: str = "frame") -> FrameColumns:
+    """``frame`` (a :class:`FrameColumns` or a DataFrame) as :class:`FrameColumns`."""
+    return frame if isinstance(frame, FrameColumns) else DataFrameColumns(frame, frame_column)
+
+
 @dataclass
 class TableView:
-    """Rows of a DataFrame (with a ``frame`` column) seen through filters, a mask and a sort."""
+    """Rows of a table of frames (a DataFrame with a ``frame`` column, or any
+    :class:`FrameColumns`) seen through filters, a mask and a sort."""
 
-    frame: object  # pandas.DataFrame
+    frame: object  # pandas.DataFrame or FrameColumns
     frame_column: str = "frame"
     sort_column: str | None = None
     descending: bool = False
@@ -121,10 +250,14 @@ class TableView:
     #: still use the values themselves.
     formats: dict = field(default_factory=dict)
     _order: np.ndarray | None = field(default=None, repr=False)
+    source: FrameColumns | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.set_frame(self.frame)
 
     @property
     def columns(self) -> list[str]:
-        return [str(c) for c in self.frame.columns]
+        return self.source.columns
 
     @property
     def order(self) -> np.ndarray:
@@ -157,20 +290,21 @@ class TableView:
 
     def set_frame(self, frame) -> None:
         self.frame = frame
+        self.source = as_frame_columns(frame, self.frame_column)
+        self.frame_column = self.source.frame_column
         self.invalidate()
 
     def frames(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Frame ids of view rows ``start:stop``."""
-        return self.frame[self.frame_column].to_numpy()[self.order[start:stop]]
+        return self.source.frame_ids(self.order[start:stop])
 
     def rows_text(self, start: int, stop: int) -> list[list[str]]:
         """The cells' text of view rows ``start:stop`` (column order of :attr:`columns`)."""
         positions = self.order[max(0, start) : max(0, stop)]
         columns = []
-        for name in self.frame.columns:
-            values = self.frame[name].to_numpy()[positions]
+        for name in self.source.columns:
             text = self.formats.get(name, _cell_text)
-            columns.append([text(v) for v in values.tolist()])
+            columns.append([text(v) for v in self.source.cells(name, positions)])
         return [list(row) for row in zip(*columns)] if columns else []
 
     def position_of_frame(self, frame_id: int) -> int | None:
@@ -181,39 +315,29 @@ class TableView:
     # ------------------------------------------------------------------ internals
 
     def _compute_order(self) -> np.ndarray:
-        n = len(self.frame)
-        keep = np.ones(n, dtype=bool) if self.row_mask is None else self.row_mask.copy()
-        if keep.shape != (n,):
-            keep = np.ones(n, dtype=bool)
+        source = self.source
+        n = len(source)
+        keep = None if self.row_mask is None or self.row_mask.shape != (n,) else self.row_mask.copy()
         self.problems = {}
+        columns = set(source.columns)
         for column, text in self.filters.items():
-            if column not in self.frame.columns:
+            if column not in columns:
                 self.problems[column] = f"no column {column}"
                 continue
-            values = self.frame[column].to_numpy()
-            if values.dtype.kind in "iufb":
+            if source.is_numeric(column):
                 try:
                     test = parse_numeric_filter(text)
                 except FilterError as err:
                     self.problems[column] = str(err)
                     continue
-                if test is not None:
-                    keep &= test(values.astype(float))
+                if test is None:
+                    continue
+                passed = test(source.numbers(column))
             else:
                 needle = text.strip().lower()
-                keep &= np.char.find(np.char.lower(values.astype(str)), needle) >= 0
-        positions = np.flatnonzero(keep)
-        if self.sort_column is None or positions.size == 0:
-            return positions
-        values = self.frame[self.sort_column].to_numpy()[positions]
-        if values.dtype.kind in "iufb":
-            key = values.astype(float)
-            missing = np.isnan(key)
-            key[missing] = 0.0
-        else:
-            text = values.astype(str)
-            missing = text == ""
-            key = np.unique(text, return_inverse=True)[1]  # ranks, so strings can descend too
-        if self.descending:
-            key = -key
-        return positions[np.lexsort((key, missing))]  # stable; missing values last, then by key
+                passed = np.char.find(np.char.lower(source.texts(column)), needle) >= 0
+            keep = passed if keep is None else keep & passed
+        if self.sort_column is None:
+            return np.arange(n, dtype=np.int64) if keep is None else np.flatnonzero(keep)
+        order = source.sort_order(self.sort_column, self.descending)  # all rows, cached per column
+        return order if keep is None else order[keep[order]]  # a stable sort of the rows kept

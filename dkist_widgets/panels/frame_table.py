@@ -39,9 +39,12 @@ WINDOW_ROWS = 60  # rows sent per window (the view shows ~10; the rest is scroll
 
 
 class FrameTable(anywidget.AnyWidget):
-    """Windowed, sortable, filterable table over a DataFrame with a ``frame`` column.
+    """Windowed, sortable, filterable table over a DataFrame with a ``frame`` column, or
+    over :class:`~dkist_widgets.core.table_view.FrameColumns` (e.g. the header table's
+    own columns, :meth:`~dkist_widgets.core.header_table.HeaderTable.rows`: no row is
+    copied until it is shown).
 
-    ``selected``: bool mask over the DataFrame rows (drawn highlighted).
+    ``selected``: bool mask over the rows (drawn highlighted).
     ``on_click(callback)``: ``callback(frame_id)`` when a row is clicked.
     """
 
@@ -131,7 +134,7 @@ class FrameTable(anywidget.AnyWidget):
         view = self.view
         with self.hold_sync():
             self.columns = view.columns
-            self.n_total = len(view.frame)
+            self.n_total = len(view.source)
             self.n_rows = view.n_rows
             self.problem = "; ".join(f"filter on {c}: {why}" for c, why in view.problems.items())
             if reset_window or self.window_start >= max(1, self.n_rows):
@@ -175,7 +178,7 @@ class FrameTable(anywidget.AnyWidget):
             self._clicked(frame_id)
 
     def _clicked(self, frame_id: int) -> None:
-        if not np.any(self.view.frame[self.view.frame_column].to_numpy() == frame_id):
+        if not self.view.source.has_frame(frame_id):
             return  # not a row of this table (e.g. a click from a stale view after a reload)
         self.marked_frame = frame_id
         for callback in list(self._click_callbacks):

@@ -35,7 +35,14 @@ import numpy as np
 
 from ..core.formatting import escape
 from ..core.header_selection import RECIPE_TRAITS, HeaderSelectionState
-from ..core.header_table import R0_KEY, HeaderTable, catalogue_problem, shared_header_table
+from ..core.header_table import (
+    R0_KEY,
+    HeaderTable,
+    catalogue_problem,
+    plot_keys,
+    read_ahead,
+    shared_header_table,
+)
 from ..core.units import r0_text
 from .frame_table import FrameTable
 from .header_controls import HeaderControls
@@ -103,6 +110,15 @@ def _stokes_axis(dataset) -> int | None:
     return None
 
 
+def _read_plot_columns_ahead(model, key) -> None:
+    """Start reading the columns the first plot needs when the dataset was opened lazily."""
+    if model.dataset is None or model.is_tiled:
+        return
+    headers = model.headers
+    if headers is not None:
+        read_ahead(headers, plot_keys(headers, key))
+
+
 def _r0_cell(value) -> str:
     """A table cell of r0: rounded to the millimetre in the display unit ("—" when masked)."""
     return r0_text(value, unit=False)
@@ -136,6 +152,7 @@ class HeaderExplorer(StaticForm, w.VBox):
         super().__init__(**kwargs)
         self.add_class("dkw-header-explorer")
         self.model = model
+        _read_plot_columns_ahead(model, key)  # inflating them overlaps building the widgets below
         self.state = HeaderSelectionState()
         self.table: HeaderTable | None = None
         self._initial_key = key
@@ -216,6 +233,8 @@ class HeaderExplorer(StaticForm, w.VBox):
         stokes_axis = None if model.is_tiled else _stokes_axis(ds)
         # one table per dataset, shared by every panel (times parsed, series decimated once)
         table = shared_header_table(model, grid_shape=grid_shape, stokes_axis=stokes_axis)
+        # the table needs no time axis: built first, while the time column may still be read ahead
+        self._build_grid(table)
         self.state.start(table, self._initial_key)  # before self.table is set: nothing is pushed
         self.table = table
         self._key_problem = ""
@@ -225,7 +244,6 @@ class HeaderExplorer(StaticForm, w.VBox):
                 0, f"{R0_KEY} is not in these headers: plotting {self.state.key or 'nothing'} instead"
             )
         self.controls.show(table)
-        self._build_grid()
         self.plot.show(table)
         self._on_key(None)
         self._refresh_summary()
@@ -476,16 +494,18 @@ class HeaderExplorer(StaticForm, w.VBox):
 
     # ------------------------------------------------------------------ table
 
-    def _build_grid(self) -> None:
-        keys = [k for k in self._table_keys if self.table.has(k)]
+    def _build_grid(self, table: HeaderTable) -> None:
+        keys = [k for k in self._table_keys if table.has(k)]
         for key in (self._initial_key, R0_KEY):  # the plotted key is a column from the start
-            if key and key not in keys and self.table.has(key):
+            if key and key not in keys and table.has(key):
                 keys.append(key)
         self._grid_keys = keys
-        self._full_frame = self.table.frame_table(keys)
+        # the table's own columns: the first window reads its rows only, sorts are the
+        # table's cached column orders (shared by every build over this dataset)
+        self._grid_rows = table.rows(keys)
         # r0 reads as in the plot and the threshold box: the display unit, to the millimetre
         self.grid = FrameTable(
-            self._full_frame, selected=self.model.selected_mask, height_rows=10, formats={R0_KEY: _r0_cell}
+            self._grid_rows, selected=self.model.selected_mask, height_rows=10, formats={R0_KEY: _r0_cell}
         )
         self.grid.add_class("dkw-header-grid")
         self.grid.on_click(self._on_table_click)
@@ -502,15 +522,14 @@ class HeaderExplorer(StaticForm, w.VBox):
     @property
     def _grid_frame(self):
         """The table's rows in view order (after its filters, sort and "only selected")."""
-        return self._full_frame.iloc[self.grid.view.order].reset_index(drop=True)
+        return self._grid_rows.to_frame(self.grid.view.order)
 
     def _add_table_column(self, key: str) -> None:
         if self.grid is None or key in self._grid_keys or not self.table.has(key):
             return
         self._grid_keys.append(key)
-        extra = self.table.frame_table([key])
-        self._full_frame[key] = extra[key].to_numpy()
-        self.grid.set_frame(self._full_frame)
+        self._grid_rows = self.table.rows(self._grid_keys)
+        self.grid.set_frame(self._grid_rows)
 
     def _refresh_grid_rows(self) -> None:
         if self.grid is not None:

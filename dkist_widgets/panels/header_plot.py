@@ -235,9 +235,7 @@ class HeaderPlot:
         # r0 ticks to the millimetre it means ("0.080"), other keys to 3 significant digits
         self.y_axis.tick_format = f".{r0_decimals()}f" if key == R0_KEY else ".3g"
         shown = set(state.stokes)
-        values = table.axis(state.x).values
-        finite = values[np.isfinite(values)]
-        self._x_range = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        self._x_range = table.x_range(state.x)
         marks = [self.unlocked_mark, self.intervals_mark]
         for name, mark in self.series_marks.items():
             if key is None or (name not in shown and len(self.series_marks) > 1):
@@ -305,19 +303,18 @@ class HeaderPlot:
             return np.nan
         if state.threshold_on:
             return float(to_display(state.key, state.threshold))
-        values = table.numeric(state.key)
-        finite = values[np.isfinite(values)]
-        return float(to_display(state.key, float(np.median(finite)))) if finite.size else np.nan
+        median = table.median(state.key)  # computed once per dataset
+        return float(to_display(state.key, median)) if median is not None else np.nan
 
     def draw_selection(self) -> None:
         """Highlight the model's selected frames on the plotted series (decimated like them)."""
         table, key = self.table, self.state.key
         if table is None or key is None or not table.has(key):
             return
-        mask = self.model.selected_mask
+        mask = self.model.selected_mask if self.model.n_selected else None
         xs, ys = [], []
         for name, mark in self.series_marks.items():
-            if not mark.visible:
+            if not mark.visible or mask is None:  # nothing selected: nothing to highlight
                 continue
             x, y, ids = table.series(key, x=self.state.x, stokes=None if name == "all" else name)
             sel = mask[ids] if mask.size == table.n_frames else np.zeros(ids.size, dtype=bool)

@@ -246,3 +246,53 @@ def test_frame_table(headers, table):
 def test_no_headers_is_a_clear_error():
     with pytest.raises(ValueError, match="no header table"):
         HeaderTable(None)
+
+
+def test_grid_rows_from_columns_match_pandas():
+    """The explorer's table rows (HeaderTable.rows, no DataFrame) against pandas over the
+    astropy Table: first window, sorts both ways (missing last, ties in frame order),
+    filters with a sort, and the text of a window."""
+    import pandas as pd
+
+    from dkist_widgets.core.table_view import TableView
+
+    headers = synthetic_visp_headers(1000, seed=5)  # 4,000 frames
+    dindex3 = MaskedColumn(np.asarray(headers["DINDEX3"]), mask=np.arange(len(headers)) % 97 == 0)
+    headers.replace_column("DINDEX3", dindex3)  # a masked integer column: shown as float, sorted missing last
+    keys = ["DATE-AVG", "ATMOS_R0", "AO_LOCK", "OOBSHIFT", "DINDEX3", "DINDEX4", "OBJECT"]
+    table = HeaderTable(headers)
+    oracle = pd.DataFrame(
+        {
+            FRAME_COLUMN: np.arange(len(headers)),
+            **{k: np.ma.filled(np.ma.asarray(headers[k], dtype=float), np.nan) for k in keys[1:6]},
+            "DATE-AVG": np.asarray(headers["DATE-AVG"], dtype=str),
+            "OBJECT": np.asarray(headers["OBJECT"], dtype=str),
+        }
+    )
+    view = TableView(table.rows(keys))
+    assert view.columns == [FRAME_COLUMN, *keys] and view.n_rows == len(headers)
+    window = view.source.to_frame(view.order[:60])
+    for key in keys:
+        np.testing.assert_array_equal(window[key].to_numpy(), oracle[key].to_numpy()[:60], err_msg=key)
+    assert window["DINDEX4"].dtype.kind == "i" and window["DINDEX3"].dtype.kind == "f"
+    assert window["AO_LOCK"].dtype.kind == "b"
+
+    def pandas_order(frame, key, descending):
+        return frame.sort_values(key, ascending=not descending, kind="stable", na_position="last")[FRAME_COLUMN]
+
+    for key in ("ATMOS_R0", "DINDEX3", "DINDEX4", "DATE-AVG", FRAME_COLUMN):
+        for descending in (False, True):
+            view.set_sort(key, descending)
+            expected = pandas_order(oracle, key, descending).to_numpy()
+            np.testing.assert_array_equal(view.frames(), expected, err_msg=f"{key} {descending}")
+    # sort orders are the table's, computed once per key and direction
+    assert table.sort_order("ATMOS_R0", True) is table.sort_order("ATMOS_R0", True)
+    view.set_filters({"ATMOS_R0": ">0.08", "DATE-AVG": "T17:1"})
+    view.set_sort("ATMOS_R0", True)
+    kept = oracle[(oracle["ATMOS_R0"] > 0.08) & oracle["DATE-AVG"].str.contains("T17:1")]
+    assert 0 < view.n_rows < len(headers)
+    np.testing.assert_array_equal(view.frames(), pandas_order(kept, "ATMOS_R0", True).to_numpy())
+    first = view.rows_text(0, 3)
+    row = kept.loc[first_frame := int(first[0][0])]
+    assert first_frame == pandas_order(kept, "ATMOS_R0", True).iloc[0]
+    assert first[0][1] == row["DATE-AVG"] and first[0][2] == f"{row['ATMOS_R0']:.6g}"

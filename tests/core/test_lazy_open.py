@@ -362,11 +362,32 @@ def test_shared_header_table_is_built_once_per_dataset(visp_with_fits):
     x_cm, y_cm = first.decimated("ATMOS_R0", 50, display=in_cm)
     x_m, y_m = first.decimated("ATMOS_R0", 50)
     assert np.array_equal(x_cm, x_m, equal_nan=True) and np.allclose(y_cm, y_m * 100, equal_nan=True)
+    order = first.sort_order("ATMOS_R0", descending=True)
     values = np.arange(model.n_frames, dtype=float)
     model.headers.add_column(MaskedColumn(values, name="PIX_MEAN", mask=np.zeros(values.size, bool)))
     second = shared_header_table(model, grid_shape=grid, stokes_axis=0)
     assert second is not first and "PIX_MEAN" in second.keys and second.time is time_axis
+    assert second.sort_order("ATMOS_R0", descending=True) is order  # a column's sort order is kept too
     assert np.array_equal(second.numeric("PIX_MEAN"), values)
     assert "PIX_MEAN" in model.dataset.headers.colnames  # ds.headers, built later, has it too
     other = DatasetModel.from_asdf(visp_with_fits)
     assert shared_header_table(other, grid_shape=grid, stokes_axis=0) is not second
+
+
+def test_read_ahead_reads_the_plot_columns_in_a_thread():
+    from astropy.table import Table
+
+    from dkist_widgets.core.header_table import HeaderTable, plot_keys, read_ahead
+    from dkist_widgets.core.lazy_open import open_lazily
+
+    compact = open_lazily(load_samples.headers_only_asdf(STEPS_100K)).meta.header_columns
+    keys = plot_keys(compact)
+    assert keys[0] == "DATE-AVG" and "ATMOS_R0" in keys and "AO_LOCK" in keys
+    thread = read_ahead(compact, [*keys, "NOT_A_KEY"])
+    thread.join(60)
+    assert {k for k in compact.colnames if compact.is_loaded(k)} == set(keys)
+    assert read_ahead(compact, keys) is None  # nothing left to read
+    assert read_ahead(Table({"DATE-AVG": ["2026-01-01T00:00:00"]}), keys) is None  # held in memory
+    # what was read ahead is what a table reads itself
+    fresh = open_lazily(load_samples.headers_only_asdf(STEPS_100K)).meta.header_columns
+    np.testing.assert_array_equal(HeaderTable(compact).time.values, HeaderTable(fresh).time.values)

@@ -287,3 +287,50 @@ def test_table_shows_r0_as_the_plot_does_but_sorts_by_the_values(ds, explorer):
     finite = np.flatnonzero(np.isfinite(raw))
     expected = finite[np.argsort(-raw[finite], kind="stable")][:20]
     assert np.array_equal(grid.view.frames(0, 20), expected)
+
+
+def test_table_of_100k_lazily_opened_frames_reads_only_its_window(monkeypatch):
+    """At 100k frames opened lazily the explorer's first table window is built from the
+    columns: no all-rows DataFrame, no row beyond the window converted, and the columns
+    only the table shows are not read whole. Sorting uses the shared table's cached order."""
+    from dkist_widgets.core.dataset_files import open_dataset_file
+    from dkist_widgets.core.header_table import HeaderTable
+    from dkist_widgets.panels.frame_table import WINDOW_ROWS
+    from tests.helpers.load_samples import headers_only_asdf
+
+    path = headers_only_asdf(25_000)  # 4 x 25,000 = 100k frames
+    ds = open_dataset_file(path)
+    compact = ds.meta.header_columns
+    asked: list[int] = []
+    grid_values = HeaderTable.grid_values
+
+    def counting(self, key, frame_ids):
+        asked.append(np.asarray(frame_ids).size)
+        return grid_values(self, key, frame_ids)
+
+    def no_frame_table(*_args, **_kwargs):
+        raise AssertionError("the explorer built a DataFrame of the header table")
+
+    monkeypatch.setattr(HeaderTable, "grid_values", counting)
+    monkeypatch.setattr(HeaderTable, "frame_table", no_frame_table)
+    model = DatasetModel(ds, refresh_local=False)
+    explorer = HeaderExplorer(model)
+    grid = explorer.grid
+    assert grid.n_rows == len(compact) == 100_000 and len(grid.rows) == WINDOW_ROWS
+    assert asked and max(asked) <= WINDOW_ROWS  # rows converted: the window's only
+    table_only = ["OOBSHIFT", "DINDEX3", "LIGHTLVL", "XPOSURE"]
+    assert set(table_only) <= set(grid.columns)
+    assert not [k for k in table_only if compact.is_loaded(k)]  # not inflated whole for a window
+    # the window's text against the columns read whole from a second, independent open
+    oracle = open_dataset_file(path).meta.header_columns
+    for key in ("DATE-AVG", "DINDEX3", "OOBSHIFT"):
+        column = grid.columns.index(key)
+        values = np.asarray(oracle.arrays(key)[0][:WINDOW_ROWS]).astype(str)
+        assert [row[column] for row in grid.rows] == list(values), key
+    # sorting reads the column once; the order is the shared table's, reused by a second build
+    grid.sort = ["DINDEX3", True]
+    expected = np.lexsort((np.arange(100_000), -np.asarray(oracle.arrays("DINDEX3")[0])))[:WINDOW_ROWS]
+    assert [int(row[0]) for row in grid.rows] == expected.tolist()
+    again = HeaderExplorer(model)
+    assert again.table is explorer.table
+    assert again.table.sort_order("DINDEX3", True) is explorer.table.sort_order("DINDEX3", True)

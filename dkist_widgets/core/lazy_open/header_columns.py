@@ -34,6 +34,9 @@ from .blocks import BlockFile
 
 __all__ = ["HeaderColumns", "ColumnSpec"]
 
+_PIECE_BYTES = 1 << 22  # a text column is inflated and made compact this many bytes at a time
+_PREFIX_ROWS = 10_000  # rows up to which HeaderColumns.take inflates only a column's first bytes
+
 
 @dataclass
 class ColumnSpec:
@@ -270,22 +273,109 @@ class HeaderColumns:
             raise UnusualLayout(f"block {source} holds {len(raw)} bytes, fewer than {length} x {dtype}")
         return np.frombuffer(raw, dtype=dtype, count=length)
 
+    def _read_rows(self, source: int, dtype: np.dtype, n_rows: int) -> np.ndarray:
+        """The first ``n_rows`` values of a block (only that much of it inflated)."""
+        raw = self._blocks.read_prefix(source, dtype.itemsize * n_rows)
+        if len(raw) < dtype.itemsize * n_rows:
+            raise UnusualLayout(f"block {source} holds {len(raw)} bytes, fewer than {n_rows} x {dtype}")
+        return np.frombuffer(raw, dtype=dtype, count=n_rows)
+
     def _load(self, spec: ColumnSpec) -> None:
-        values = self._read(spec.source, spec.dtype, spec.length)
         mask = None
         if spec.mask_source is not None:
             mask = self._read(spec.mask_source, np.dtype(bool), spec.length).copy()
             mask.flags.writeable = False
-        if values.dtype.kind in "US" and values.size and (values == values[0]).all():
+        if spec.dtype.kind == "U":
+            self._values[spec.name] = self._load_text(spec)
+            self._masks[spec.name] = mask
+            return
+        values = self._read(spec.source, spec.dtype, spec.length)
+        if values.dtype.kind == "S" and values.size and (values == values[0]).all():
             self._values[spec.name] = _Constant(np.array(values[0], dtype=spec.dtype.newbyteorder("=")), spec.length)
         else:
-            if values.dtype.kind == "U":
-                values = _ascii_bytes(values)
-            else:
-                values = values.astype(values.dtype.newbyteorder("="), copy=True)
+            values = values.astype(values.dtype.newbyteorder("="), copy=True)
             values.flags.writeable = False
             self._values[spec.name] = values
         self._masks[spec.name] = mask
+
+    def _load_text(self, spec: ColumnSpec):
+        """A 4-byte text column, inflated piece by piece and made compact as it comes:
+        one value (:class:`_Constant`) when all are equal, else 1-byte text when ASCII."""
+        dtype = spec.dtype
+        native = dtype.newbyteorder("=")
+        length = spec.length
+        out = None  # 1-byte text, allocated once a value differs from the first
+        first = None
+        row = 0
+        rows_per_piece = max(1, _PIECE_BYTES // max(1, dtype.itemsize))
+        for piece in self._blocks.iter_read(spec.source, rows_per_piece * dtype.itemsize, stop=dtype.itemsize * length):
+            values = np.frombuffer(piece, dtype=dtype).astype(native, copy=False)
+            n = values.size
+            if first is None and n:
+                first = np.array(values[0], dtype=native)
+            if out is None and n and (values == first).all():
+                row += n
+                continue
+            compact = _ascii_bytes(values)
+            head = _ascii_bytes(first.reshape(1)) if out is None else None
+            if compact.dtype.kind != "S" or (head is not None and head.dtype.kind != "S"):
+                return self._read_text_whole(spec)  # not ASCII: kept as 4-byte text
+            if out is None:
+                out = np.empty(length, dtype=compact.dtype)
+                out[:row] = head[0]
+            out[row : row + n] = compact
+            row += n
+        if row < length:
+            raise UnusualLayout(f"block {spec.source} holds {row} values, fewer than {length}")
+        if out is None:
+            if first is None:
+                values = np.zeros(0, dtype=native)
+                values.flags.writeable = False
+                return values
+            return _Constant(first, length)
+        out.flags.writeable = False
+        return out
+
+    def _read_text_whole(self, spec: ColumnSpec) -> np.ndarray:
+        values = self._read(spec.source, spec.dtype, spec.length).astype(spec.dtype.newbyteorder("="), copy=True)
+        values.flags.writeable = False
+        return values
+
+    # ---------------------------------------------------------------- rows without the whole column
+
+    def take(self, key: str, rows) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, mask)`` of ``key`` at ``rows`` (ints; mask all False where unmasked).
+
+        A column not read yet whose rows are all near the top (the table's first window)
+        is not read whole: only the blocks' first bytes up to the last row asked for are
+        inflated. Values are the file's (4-byte text stays 4-byte; ``astype(str)`` gives
+        the same strings as the compact column).
+        """
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        if rows.size and (rows.min() < 0 or rows.max() >= self._length):
+            raise IndexError(f"rows out of range for {self._length} rows")
+        spec = self._specs.get(key)
+        if spec is None and key not in self._added:
+            raise KeyError(key)
+        n_rows = int(rows.max()) + 1 if rows.size else 0
+        if key in self._added or self.is_loaded(key) or n_rows > max(_PREFIX_ROWS, self._length // 8):
+            values, mask = self.arrays(key)
+            return values[rows], (mask[rows] if mask is not None else np.zeros(rows.size, dtype=bool))
+        values = self._read_rows(spec.source, spec.dtype, n_rows).astype(spec.dtype.newbyteorder("="))
+        mask = np.zeros(rows.size, dtype=bool)
+        if spec.mask_source is not None:
+            mask = self._read_rows(spec.mask_source, np.dtype(bool), n_rows)[rows].copy()
+        return values[rows], mask
+
+    def has_masked(self, key: str) -> bool:
+        """Whether any value of ``key`` is masked (reads the mask only, not the values)."""
+        if key in self._added or self.is_loaded(key):
+            mask = self.arrays(key)[1]
+            return bool(mask is not None and np.any(mask))
+        spec = self._specs[key]
+        if spec.mask_source is None:
+            return False
+        return bool(self._read(spec.mask_source, np.dtype(bool), spec.length).any())
 
 
 def _ascii_bytes(values: np.ndarray) -> np.ndarray:
