@@ -48,7 +48,8 @@ __all__ = [
 #: small test dataset instead, in a background thread.
 LARGEST_CHECKED = 10_000
 
-#: dkist versions whose slicing FileIndex mirrors (checked against 1.18.1).
+#: dkist versions whose slicing FileIndex mirrors (checked against 1.18.1 with astropy 8
+#: and 1.18.0 with astropy 7.0, the oldest versions pyproject.toml allows).
 SUPPORTED_DKIST = ">=1.18,<1.19"
 
 logger = logging.getLogger("dkist_widgets.fileindex")
