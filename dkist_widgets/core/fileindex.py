@@ -11,7 +11,7 @@ with one exception: when the dataset has exactly **one** file, dkist drops the f
 axes altogether and ``data.shape`` is the in-file shape. So the first
 ``n_file_axes`` data axes are the file axes, the rest lie inside every file.
 
-Slicing ``ds[item]`` then (dkist 1.18.1, ndcube 2.4, astropy 8):
+Slicing ``ds[item]`` then (dkist 1.18, ndcube 2.4, astropy 8; astropy 7.x below):
 
 * slices the dask array (numpy basic indexing: ``output shape``);
 * slices ``fileuri_array`` with the first ``n_file_axes`` entries of the item
@@ -53,6 +53,23 @@ Quirks mirrored rather than "fixed", because the point is to say what dkist does
   as "to the end"), it selects no file;
 * slices on axes inside the files clip like numpy (``slice(0, 10**6)`` is fine).
 
+The table is dkist's behaviour with astropy 8, whose ``simplify_basic_index`` checks
+the item. dkist 1.18 with astropy 7.0-7.2 (``sanitize_slices``, the oldest versions
+pyproject.toml allows) differs, and the index follows whichever astropy is
+installed, asking astropy itself once per process (``ellipsis_counts_as_an_axis``,
+``bools_reach_numpy``, ``negatives_reach_numpy``, ``step_rejected_on_sliced_wcs``):
+
+* ``...`` counts as an axis: ``ds[:, 0, 0, 0, ...]`` on a 4-d dataset raises;
+* ``True``/``False`` reach numpy as booleans when dkist indexes ``fileuri_array``:
+  the data is row 1/0, but ``ds[True].files`` lists every file and ``ds[False]``
+  none (a boolean scalar adds an axis instead of taking one);
+* negative ints and slice starts count from the end, except on a file axis where
+  dkist's header slicing meets a negative coordinate (it raises unless the file
+  selection is empty), and a negative stop on a file axis is only rejected when it
+  falls before the start;
+* on a dataset that is itself a slice (its WCS is a ``SlicedLowLevelWCS``) any
+  explicit slice step, even 1, raises.
+
 Frames: a frame id is a row of ``ds.headers``, which is the C-order flat position in
 ``fileuri_array`` (``ds.files.filenames[i]`` is the file of header row ``i``).
 
@@ -67,7 +84,7 @@ from __future__ import annotations
 import numbers
 import operator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from math import prod
 from typing import Any
 
@@ -116,7 +133,7 @@ def normalise_item(item: Any) -> tuple:
     n_ellipsis = 0
     for entry in item:
         if type(entry) is int:
-            if entry < 0:
+            if entry < 0 and not negatives_reach_numpy():
                 raise ValueError(f"dkist rejects the negative index {entry}: count from the start of the axis instead")
             out.append(entry)
         elif entry is Ellipsis:
@@ -146,11 +163,13 @@ def normalise_item(item: Any) -> tuple:
                 start = _as_index(start, "the slice start")
             if stop is not None and type(stop) is not int:
                 stop = _as_index(stop, "the slice stop")
-            if start is not None and start < 0:
+            if start is not None and start < 0 and not negatives_reach_numpy():
                 raise ValueError(
                     f"dkist rejects the negative slice start {start}: count from the start of the axis instead"
                 )
             out.append(slice(start, stop))
+        elif type(entry) is bool and bools_reach_numpy():
+            out.append(entry)  # kept: dkist's file slicing differs from an int (astropy < 8)
         else:
             if isinstance(entry, (list, tuple, np.ndarray)):
                 raise ValueError(
@@ -158,16 +177,112 @@ def normalise_item(item: Any) -> tuple:
                     "lists and arrays of indices (fancy indexing) are not supported"
                 )
             value = _as_index(entry, "the index")
-            if value < 0:
+            if value < 0 and not negatives_reach_numpy():
                 raise ValueError(f"dkist rejects the negative index {value}: count from the start of the axis instead")
             out.append(value)
     return tuple(out)
+
+
+@cache
+def ellipsis_counts_as_an_axis() -> bool:
+    """Whether the installed astropy counts ``...`` as one of the WCS's axes.
+
+    dkist checks an item's length with astropy's ``sanitize_slices`` (file manager and
+    WCS alike). Up to astropy 7.2 that compares ``len(item)`` *including* the ``...``
+    with the number of axes, so ``ds[:, 0, 0, 0, ...]`` on a 4-d dataset raises
+    ``ValueError`` although numpy lets ``...`` stand for no axis; astropy 8.0
+    (``simplify_basic_index``) follows numpy. Asked of astropy itself, once, so the
+    index mirrors whichever astropy is installed.
+    """
+    try:
+        from astropy.wcs.wcsapi.wrappers.sliced_wcs import sanitize_slices
+    except ImportError:  # pragma: no cover - astropy is a dependency; moved in a future astropy
+        return False
+    try:
+        sanitize_slices((0, Ellipsis), 1)
+    except ValueError:
+        return True
+    except Exception:  # noqa: BLE001 - pragma: no cover - any other answer: follow numpy
+        return False
+    return False
+
+
+@cache
+def negatives_reach_numpy() -> bool:
+    """Whether the installed astropy lets negative ints and slice starts through.
+
+    Astropy 8.0's ``simplify_basic_index`` rejects them (dkist gives it no axis
+    sizes); up to astropy 7.2 ``sanitize_slices`` passes them on, so they count from
+    the end as in numpy, except where dkist's header slicing meets them on a file
+    axis (see :meth:`FileIndex._check_header_slicing`). Asked of astropy itself, once.
+    """
+    try:
+        from astropy.wcs.wcsapi.wrappers.sliced_wcs import sanitize_slices
+
+        sanitize_slices((-1,), 1)
+    except Exception:  # noqa: BLE001 - astropy 8 raises; any failure: follow astropy 8
+        return False
+    return True
+
+
+@cache
+def bools_reach_numpy() -> bool:
+    """Whether the installed astropy leaves ``True``/``False`` in an item as booleans.
+
+    Up to astropy 7.2, ``sanitize_slices`` keeps them, and dkist's file manager then
+    indexes ``fileuri_array`` with them: numpy reads a boolean *scalar* as a new
+    length-1 (``True``) or length-0 (``False``) axis that consumes no file axis, so
+    ``ds[True].files`` lists every file (and ``ds[False].files`` none) while the
+    data is row 1 (row 0). Astropy 8.0 turns them into ints first (``ds[True] ==
+    ds[1]``). Asked of astropy itself, once.
+    """
+    try:
+        from astropy.wcs.wcsapi.wrappers.sliced_wcs import sanitize_slices
+
+        return sanitize_slices((True,), 1)[0] is True
+    except Exception:  # noqa: BLE001 - pragma: no cover - any other answer: follow astropy 8
+        return False
+
+
+@cache
+def step_rejected_on_sliced_wcs() -> bool:
+    """Whether the installed astropy rejects slicing an already sliced WCS with an
+    explicit step of 1.
+
+    Up to astropy 7.2, ``combine_slices`` refuses any slice whose step is not
+    ``None``, so ``ds[0][0:9:1]`` raises ``ValueError`` while ``ds[0][0:9]`` works
+    (a dataset loaded from an ASDF has a gWCS, not a sliced one, and is not
+    affected). Astropy 8.0 accepts a step of 1. Asked of astropy itself, once.
+    """
+    try:
+        from astropy.wcs.wcsapi.wrappers.sliced_wcs import combine_slices
+
+        combine_slices(slice(None), slice(None, None, 1))
+    except ValueError:
+        return True
+    except Exception:  # noqa: BLE001 - pragma: no cover - any other answer: follow astropy 8
+        return False
+    return False
+
+
+def _has_sliced_wcs(ds) -> bool:
+    try:
+        from astropy.wcs.wcsapi import SlicedLowLevelWCS
+
+        return isinstance(getattr(ds.wcs, "low_level_wcs", ds.wcs), SlicedLowLevelWCS)
+    except Exception:  # noqa: BLE001 - pragma: no cover - no WCS: nothing to reject
+        return False
 
 
 def _expand(item: tuple, ndim: int) -> list:
     """Replace ``...`` and pad with full slices to ``ndim`` entries (``ValueError`` if too long)."""
     entries = list(item)
     if Ellipsis in entries:
+        if len(entries) > ndim and ellipsis_counts_as_an_axis():
+            raise ValueError(
+                f"dkist (with astropy < 8) rejects an item with {len(entries) - 1} indices and '...' "
+                f"on a dataset with {ndim} axes: leave out the '...'"
+            )
         at = entries.index(Ellipsis)
         entries[at : at + 1] = [slice(None)] * (ndim - len(entries) + 1)
     if len(entries) > ndim:
@@ -308,6 +423,10 @@ class FileIndex:
     file_sizes
         Optional on-disk size in bytes of every file, in frame order (C order over
         ``fileuri_array``); negative or NaN means unknown.
+    sliced_wcs
+        ``ds.wcs`` is already an astropy ``SlicedLowLevelWCS`` (the dataset is itself
+        a slice): with astropy < 8 any explicit slice step, even 1, is then rejected
+        (:func:`step_rejected_on_sliced_wcs`).
     """
 
     def __init__(
@@ -319,6 +438,7 @@ class FileIndex:
         *,
         loader_ndim: int | None = None,
         file_sizes: np.ndarray | None = None,
+        sliced_wcs: bool = False,
     ):
         self.fileuri_array = np.asarray(fileuri_array)
         self.grid_shape = tuple(int(n) for n in self.fileuri_array.shape)
@@ -339,6 +459,7 @@ class FileIndex:
                 f"{self.grid_shape}: not a layout dkist produces"
             )
         self.ndim = len(self.data_shape)
+        self.sliced_wcs = bool(sliced_wcs)
         self.frame_bytes = prod(self.in_file_shape) * self.itemsize
         # C-order strides of the file grid, in frames.
         strides = []
@@ -373,6 +494,7 @@ class FileIndex:
             ds.data.dtype.itemsize,
             loader_ndim=loader_ndim,
             file_sizes=file_sizes,
+            sliced_wcs=_has_sliced_wcs(ds),
         )
         # Once per process: compare a few answers with dkist's own ds[item]
         # (fileindex_check.py says why and what happens when they disagree).
@@ -430,6 +552,13 @@ class FileIndex:
         a few microseconds whatever the number of files.
         """
         parsed = normalise_item(item)
+        if self.sliced_wcs and step_rejected_on_sliced_wcs():
+            for entry in item if isinstance(item, (tuple, list)) else (item,):
+                if isinstance(entry, slice) and entry.step is not None:
+                    raise ValueError(
+                        f"dkist (with astropy < 8) rejects the slice {_fmt_slice_raw(entry)} on a dataset "
+                        "that is itself a slice: leave out the step"
+                    )
         ndim = self.ndim
         entries = _expand(parsed, ndim)
         if self._unsliceable_reason:
@@ -444,7 +573,7 @@ class FileIndex:
             size = data_shape[axis]
             if type(entry) is slice:
                 stop = entry.stop
-                if axis < k and stop is not None and stop < 0:
+                if axis < k and stop is not None and stop < 0 and not negatives_reach_numpy():
                     raise ValueError(
                         f"dkist rejects the slice {_fmt_slice_raw(entry)} on file axis {axis}: "
                         "a negative stop breaks its header slicing; use an explicit stop"
@@ -455,9 +584,9 @@ class FileIndex:
                 canonical.append(slice(lo, hi))
                 shape.append(hi - lo)
             else:
-                if entry >= size:
+                if entry >= size or entry < -size:
                     raise IndexError(f"index {entry} is out of bounds for axis {axis} with size {size}")
-                canonical.append(entry)
+                canonical.append(entry + size if entry < 0 else entry)
                 dropped.append(axis)
         if len(dropped) == ndim:
             raise ValueError(
@@ -472,19 +601,38 @@ class FileIndex:
                 file_entries = _expand(parsed, self.loader_ndim)[:k]
                 self._check_header_slicing(file_entries)
                 file_item = tuple(_canonical_file_entry(e, n) for e, n in zip(file_entries, self.grid_shape))
-            grid = tuple([e.stop - e.start for e in file_item if type(e) is slice])
+            if any(type(e) is bool for e in file_item):
+                file_item, grid = self._boolean_file_item(file_item)
+            else:
+                grid = tuple([e.stop - e.start for e in file_item if type(e) is slice])
         else:
             file_item = ()
             grid = self.grid_shape
         return ResolvedItem(tuple(canonical), file_item, tuple(shape), tuple(dropped), grid, prod(grid))
+
+    def _boolean_file_item(self, file_item: tuple) -> tuple[tuple, tuple[int, ...]]:
+        """File selection of a file item holding booleans (astropy < 8, see
+        :func:`bools_reach_numpy`): ``fileuri_array[file_item]`` in numpy's terms.
+
+        The booleans consume no axis: the other entries index the file axes in order,
+        and any ``False`` empties the selection. Returned as a canonical file item
+        (same files, same C order) and numpy's own result shape.
+        """
+        grid = np.broadcast_to(np.zeros((), dtype=np.int8), self.grid_shape)[file_item].shape
+        rest = [e for e in file_item if type(e) is not bool]
+        rest += [slice(0, n) for n in self.grid_shape[len(rest) :]]
+        if not all(e for e in file_item if type(e) is bool):
+            rest = [slice(0, 0), *(slice(0, n) for n in self.grid_shape[1:])]
+        return tuple(rest), tuple(grid)
 
     def _check_header_slicing(self, file_entries: list) -> None:
         """Mirror the failures of ``dkist.Dataset._slice_headers`` (dkist 1.18.1).
 
         It builds ``np.mgrid`` over ``slice(start or 0, stop or n)`` per file axis
         (``stop=0`` reads as "to the end") and ravels the grid against the file-grid
-        shape: a negative extent raises, and so does any coordinate past the end
-        when the grid is not empty.
+        shape: a negative extent raises, and so does any coordinate past the end, or
+        before the start (a negative int or start, which reach it with astropy < 8
+        only), when the grid is not empty.
         """
         if (
             len(file_entries) == 1
@@ -505,13 +653,19 @@ class FileIndex:
                     f"dkist rejects the slice {_fmt_slice_raw(entry)} on file axis {axis}: "
                     f"its start is past its stop (an empty file-axis slice needs start == stop)"
                 )
-            if hi > size and too_far is None:
+            if too_far is None and (hi > size or lo < 0):
                 too_far = (axis, entry, size)
             extents.append(hi - lo)
         if too_far is not None and prod(extents) > 0:
             axis, entry, size = too_far
+            what = _fmt_slice_raw(entry) if isinstance(entry, slice) else f"index {entry}"
+            if (entry.start or 0) < 0 if isinstance(entry, slice) else entry < 0:
+                raise ValueError(
+                    f"dkist rejects the {what} on file axis {axis}: its header slicing does not "
+                    "count from the end; count from the start of the axis instead"
+                )
             raise ValueError(
-                f"dkist rejects the slice {_fmt_slice_raw(entry)} on file axis {axis}: "
+                f"dkist rejects the slice {what} on file axis {axis}: "
                 f"it runs past the {size} files along that axis (stop at {size} at most)"
             )
 
@@ -656,7 +810,7 @@ def _canonical_file_entry(entry, size):
     if isinstance(entry, slice):
         lo, hi, _ = entry.indices(size)
         return slice(lo, max(lo, hi))
-    return entry
+    return entry + size if entry < 0 else entry
 
 
 def _runs(row: np.ndarray) -> list[tuple[int, int]]:

@@ -68,7 +68,8 @@ RESULT_FILE = "fileindex-check.json"
 #: The distributions whose versions decide how dkist slices (the key of the remembered answer).
 DECIDING_DISTRIBUTIONS = ("dkist", "ndcube", "gwcs", "astropy", "numpy", "dkist-widgets")
 
-#: dkist versions whose slicing FileIndex mirrors (checked against 1.18.1).
+#: dkist versions whose slicing FileIndex mirrors (checked against 1.18.1 with astropy 8
+#: and 1.18.0 with astropy 7.0, the oldest versions pyproject.toml allows).
 SUPPORTED_DKIST = ">=1.18,<1.19"
 
 logger = logging.getLogger("dkist_widgets.fileindex")

@@ -185,6 +185,12 @@ def write_dataset_asdf(
     normalised = to_plain(record)
     record.clear()
     record.update(normalised)
+    # dkist-inventory < 1.11 does not derive the quality report's key; the same name
+    # as its generate_quality_report_filename (1.11), so the sandbox serves one layout.
+    record.setdefault(
+        "qualityReportObjectKey",
+        f"{record['primaryProposalId']}/{record['datasetId']}/{record['datasetId']}_quality_report.pdf",
+    )
     path = dataset_dir / Path(record["asdfObjectKey"]).name
     kwargs = {"all_array_storage": "internal"}
     if compress:

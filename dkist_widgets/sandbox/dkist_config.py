@@ -35,6 +35,9 @@ symlinked in (plus a legacy ``~/.astropy/config`` as ``astropy`` when that is
 where the user's astropy config lives), and the user's own ``dkist.cfg``, if any,
 is copied with only the ``[net]`` endpoints changed. Entries the user adds to the
 real config home later are not mirrored until :func:`kernel_environment` runs again.
+Where symlinks are not permitted (Windows without developer mode or admin rights:
+``OSError``), the entries are copied instead; copies are listed in
+``.dkist-widgets-copies`` and copied afresh on every run.
 
 Caveat: refreshing the search values writes the loopback's values into dkist's
 *user* cache file (``~/.local/share/dkist/api_search_values.json``); a later session
@@ -46,6 +49,7 @@ against the real data centre uses them until they are older than ``attr_max_age`
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -185,12 +189,42 @@ def write_dkist_cfg(
     return cfg_path
 
 
+COPIES_FILE = ".dkist-widgets-copies"
+
+
+def _link_or_copy(link: Path, target: Path) -> bool:
+    """Symlink ``link`` -> ``target``; copy ``target`` there when the platform refuses
+    symlinks (``OSError``, e.g. Windows without developer mode). True if copied."""
+    try:
+        link.symlink_to(target, target_is_directory=target.is_dir())
+        return False
+    except OSError:
+        if target.is_dir():
+            shutil.copytree(target, link, symlinks=True, ignore_dangling_symlinks=True)
+        else:
+            shutil.copy2(target, link)
+        return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _mirror(config_dir: Path, original: Path) -> None:
-    """Symlink the user's config entries (all but ``dkist``) into ``config_dir``."""
+    """Symlink (or copy) the user's config entries (all but ``dkist``) into ``config_dir``."""
     if not original.is_dir() or original.resolve() == config_dir.resolve():
         return
+    record = config_dir / COPIES_FILE
+    # Copies made by an earlier run are refreshed: removed here, made again below.
+    for name in record.read_text(encoding="utf-8").splitlines() if record.is_file() else []:
+        if name and name not in (".", "..") and Path(name).name == name:
+            _remove(config_dir / name)
+    copied: list[str] = []
     for entry in original.iterdir():
-        if entry.name == "dkist":
+        if entry.name in ("dkist", COPIES_FILE):
             continue
         link = config_dir / entry.name
         if link.is_symlink():
@@ -199,11 +233,17 @@ def _mirror(config_dir: Path, original: Path) -> None:
             link.unlink()
         elif link.exists():
             continue  # something real of ours (or the user's) lives there: leave it
-        link.symlink_to(entry)
+        if _link_or_copy(link, entry):
+            copied.append(entry.name)
     legacy_astropy = Path.home() / ".astropy" / "config"
     astropy_link = config_dir / "astropy"
     if not (original / "astropy").exists() and legacy_astropy.is_dir() and not astropy_link.exists():
-        astropy_link.symlink_to(legacy_astropy)
+        if _link_or_copy(astropy_link, legacy_astropy):
+            copied.append("astropy")
+    if copied:
+        record.write_text("\n".join(copied) + "\n", encoding="utf-8")
+    else:
+        record.unlink(missing_ok=True)
 
 
 def _seed_search_values(dataset_endpoint: str, timeout: float = 5.0) -> bool:

@@ -150,7 +150,7 @@ class Endpoint:
         text = os.path.normpath(str(path))
         for folder, writable in self.restrict_paths:
             base = os.path.normpath(str(folder))
-            inside = text == base or text.startswith(base.rstrip("/") + "/")
+            inside = text == base or text.startswith(os.path.join(base, ""))  # base + os.sep
             if inside and (writable or not write):
                 return True
         return False

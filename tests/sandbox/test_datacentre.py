@@ -680,3 +680,32 @@ def test_kernel_environment_keeps_other_config(tmp_path, monkeypatch):
     assert cfg["net"]["dataset_endpoint"] == "http://127.0.0.1:8/datasets/"
     with pytest.raises(ValueError, match="end with '/'"):
         kernel_environment(target, "http://127.0.0.1:8/datasets", "http://127.0.0.1:8/download")
+
+
+def test_kernel_environment_copies_config_where_symlinks_are_refused(tmp_path, monkeypatch):
+    """Windows without developer mode refuses symlinks (OSError 1314): entries are copied,
+    and copied afresh on the next run so an edit of the user's file reaches the kernels."""
+
+    def refuse(self, target, target_is_directory=False):
+        raise OSError(1314, "A required privilege is not held by the client")
+
+    monkeypatch.setattr(Path, "symlink_to", refuse)
+    monkeypatch.setattr(os, "symlink", refuse)
+    user_config = tmp_path / "user-config"
+    (user_config / "matplotlib").mkdir(parents=True)
+    (user_config / "matplotlib" / "matplotlibrc").write_text("lines.linewidth: 3\n")
+    (user_config / "sunpyrc").write_text("[general]\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(user_config))
+    target = tmp_path / "kernel-config"
+    env = kernel_environment(target, "http://127.0.0.1:9/datasets/", "http://127.0.0.1:9/download")
+    assert env == {"XDG_CONFIG_HOME": str(target.absolute())}
+    assert not (target / "matplotlib").is_symlink()
+    assert (target / "matplotlib" / "matplotlibrc").read_text() == "lines.linewidth: 3\n"
+    assert (target / "sunpyrc").read_text() == "[general]\n"
+    assert (target / "dkist" / "dkist.cfg").is_file()
+    (user_config / "matplotlib" / "matplotlibrc").write_text("lines.linewidth: 5\n")
+    (user_config / "sunpyrc").unlink()
+    kernel_environment(target, "http://127.0.0.1:8/datasets/", "http://127.0.0.1:8/download")
+    assert (target / "matplotlib" / "matplotlibrc").read_text() == "lines.linewidth: 5\n"
+    assert not (target / "sunpyrc").exists()
+    assert (target / "dkist" / "dkist.cfg").is_file()  # never touched by the refresh

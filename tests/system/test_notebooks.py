@@ -112,6 +112,12 @@ def test_there_are_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_signed_in(path, world, tmp_path, monkeypatch):
+    from dkist_widgets.sandbox.archive import ensure_archive
+
+    # The session's archive (the one the world serves), found before sign_in points
+    # DKIST_WIDGETS_DATA_DIR at this test's folder: afterwards ensure_archive() would
+    # generate a second archive there (minutes on a busy machine: the 300 s timeout).
+    archive = ensure_archive()
     data_dir = tmp_path / "data"
     home = fresh_home(world)
     sign_in(world, data_dir, monkeypatch)
@@ -128,9 +134,7 @@ def test_notebook_runs_signed_in(path, world, tmp_path, monkeypatch):
         assert (home / "sunpy" / "data" / "KPLMQ").is_dir()
         import dkist
 
-        from dkist_widgets.sandbox.archive import ensure_archive
-
-        ds = dkist.load_dataset(ensure_archive().asdf_path("KPLMQ"))
+        ds = dkist.load_dataset(archive.asdf_path("KPLMQ"))
         snippet = re.search(r"as a slice: (ds\[[^\]]*\])", out).group(1)
         expected = set(eval(snippet, {"ds": ds}).files.filenames)
         landed = {p.name for p in (local / "dkist" / "pid_1_123" / "KPLMQ").glob("*.fits")}
