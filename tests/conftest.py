@@ -35,6 +35,12 @@ def _default_test_data_dir() -> Path:
 os.environ.setdefault("DKIST_WIDGETS_DATA_DIR", str(_default_test_data_dir()))
 os.environ.setdefault("DKIST_WIDGETS_TEST_ARCHIVE", "sample")
 
+# Tests run offline: astropy uses the Earth-orientation tables it ships instead of trying to
+# download newer ones (astropy 7.0 in the oldest-versions job tried, and warned, per time).
+from astropy.utils import iers  # noqa: E402
+
+iers.conf.auto_download = False
+
 
 def pytest_report_header(config):
     return [
