@@ -594,18 +594,8 @@ class HeaderTable:
         ids = self.all_frames() if frame_ids is None else _ids(frame_ids)
         columns = {FRAME_COLUMN: ids}
         for key in keys:
-            if key not in self._key_set or key == FRAME_COLUMN:
-                continue
-            if self.is_numeric(key):
-                kind = self._kind(key)
-                values = self.numeric_at(key, ids)
-                if kind in "iu" and np.isfinite(values).all():
-                    values = values.astype(np.int64)
-                elif kind == "b" and np.isfinite(values).all():
-                    values = values.astype(bool)
-                columns[key] = values
-            else:
-                columns[key] = self.column_text(key, ids)
+            if key in self._key_set and key != FRAME_COLUMN:
+                columns[key] = self.grid_values(key, ids)  # one rule for the grid's types
         return pd.DataFrame(columns, copy=False)
 
     def grid_values(self, key: str, frame_ids) -> np.ndarray:
