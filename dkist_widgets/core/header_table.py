@@ -60,6 +60,8 @@ __all__ = [
     "HeaderRows",
     "shared_header_table",
     "read_ahead",
+    "read_plot_columns_ahead",
+    "time_values",
     "plot_keys",
     "TimeAxis",
     "StokesGroups",
@@ -340,17 +342,13 @@ class HeaderTable:
             if key not in self._key_set:
                 problems.append(f"{key} is absent")
                 continue
-            moments = _parse_times(self.headers[key])
-            ok = ~np.isnat(moments)
-            if not ok.any():
+            values, origin, n_unreadable = time_values(self.headers, key)
+            if values is None:
                 problems.append(f"{key} holds no readable time")
                 continue
-            origin = moments[ok].min()
-            values = np.full(moments.shape, np.nan)
-            values[ok] = (moments[ok] - origin).astype(np.int64) / 1e6
             message = "; ".join(problems)
-            if not ok.all():
-                message = "; ".join(filter(None, [message, f"{int((~ok).sum())} frames have no readable {key}"]))
+            if n_unreadable:
+                message = "; ".join(filter(None, [message, f"{n_unreadable} frames have no readable {key}"]))
             return TimeAxis(values=values, source=key, origin=origin, message=message)
         problems.append("frames are placed by frame number")
         return TimeAxis(values=np.arange(self.n_frames, dtype=np.float64), source="frame", message="; ".join(problems))
@@ -790,33 +788,49 @@ def shared_header_table(model, *, grid_shape=None, stokes_axis=None) -> HeaderTa
         return table
 
 
-def read_ahead(headers, keys: Iterable[str]) -> threading.Thread | None:
-    """Start reading ``keys`` of a lazily held header table (``HeaderColumns``) in a thread.
+def read_ahead(headers, keys: Iterable[str], *, time_key: str | None = None) -> threading.Thread | None:
+    """Start reading ``keys`` of a lazily held header table (``HeaderColumns``) in a thread,
+    and parsing ``time_key`` (one of them) into :func:`time_values`.
 
-    A panel calls this before building its widgets: inflating a column (zlib releases
-    the GIL) then overlaps the Python work of building them. Columns already read, keys
-    absent and tables held in memory are skipped (``None`` when nothing is left to read).
-    Errors are left for the caller's own read to raise.
+    Called when a dataset is opened lazily (:func:`read_plot_columns_ahead`) and by a
+    panel before it builds its widgets: inflating a column (zlib releases the GIL) then
+    overlaps other work. Columns already read, keys absent and tables held in memory are
+    skipped (``None`` when nothing is left to do). Errors are left for the caller's own
+    read to raise.
     """
     is_loaded = getattr(headers, "is_loaded", None)
     arrays = getattr(headers, "arrays", None)
-    if is_loaded is None or arrays is None:
+    has_derived = getattr(headers, "has_derived", None)
+    if is_loaded is None or arrays is None or has_derived is None:
         return None
     names = set(headers.colnames)
     wanted = [k for k in dict.fromkeys(keys) if k in names and not is_loaded(k)]
-    if not wanted:
+    parse = time_key if time_key in names and not has_derived(time_key, "time_values") else None
+    if not wanted and parse is None:
         return None
 
     def read() -> None:
-        for key in wanted:
-            try:
+        try:
+            if parse is not None:  # the time axis first: the plot needs it before anything else
+                time_values(headers, parse)
+            for key in wanted:
                 arrays(key)
-            except Exception:  # noqa: BLE001 - the panel's own read of this column says what is wrong
-                return
+        except Exception:  # noqa: BLE001 - the panel's own read of this column says what is wrong
+            return
 
     thread = threading.Thread(target=read, name="dkw-header-read-ahead", daemon=True)
     thread.start()
     return thread
+
+
+def read_plot_columns_ahead(headers, key: str | None = None) -> threading.Thread | None:
+    """Start reading what the header explorer's first plot needs (:func:`plot_keys`) and
+    parsing its time column, in a thread (see :func:`read_ahead`)."""
+    if headers is None:
+        return None
+    keys = plot_keys(headers, key)
+    time_key = next((k for k in TIME_KEYS if k in set(headers.colnames)), None)
+    return read_ahead(headers, keys, time_key=time_key)
 
 
 def plot_keys(headers, key: str | None = None) -> list[str]:
@@ -854,6 +868,30 @@ def _objects_to_float(data: np.ndarray) -> np.ndarray:
         except (TypeError, ValueError):
             pass
     return out
+
+
+def time_values(headers, key: str) -> tuple[np.ndarray | None, Any, int]:
+    """``(seconds since the earliest time or None when no value is readable, that earliest
+    time, number of unreadable values)`` of time column ``key``.
+
+    Computed once per column of a lazily opened header table
+    (:meth:`~.lazy_open.HeaderColumns.derived`: the read-ahead started when the dataset
+    is opened, :func:`read_ahead`, may already have done it); every call on an astropy
+    ``Table`` parses the column again (the table may have been edited in between).
+    """
+
+    def compute():
+        moments = _parse_times(headers[key])
+        ok = ~np.isnat(moments)
+        if not ok.any():
+            return None, None, int(moments.size)
+        origin = moments[ok].min()
+        values = np.full(moments.shape, np.nan)
+        values[ok] = (moments[ok] - origin).astype(np.int64) / 1e6
+        return _frozen(values), origin, int((~ok).sum())
+
+    derived = getattr(headers, "derived", None)
+    return compute() if derived is None else derived(key, "time_values", compute)
 
 
 def _parse_times(column) -> np.ndarray:

@@ -39,8 +39,7 @@ from ..core.header_table import (
     R0_KEY,
     HeaderTable,
     catalogue_problem,
-    plot_keys,
-    read_ahead,
+    read_plot_columns_ahead,
     shared_header_table,
 )
 from ..core.units import r0_text
@@ -114,9 +113,7 @@ def _read_plot_columns_ahead(model, key) -> None:
     """Start reading the columns the first plot needs when the dataset was opened lazily."""
     if model.dataset is None or model.is_tiled:
         return
-    headers = model.headers
-    if headers is not None:
-        read_ahead(headers, plot_keys(headers, key))
+    read_plot_columns_ahead(model.headers, key)
 
 
 def _r0_cell(value) -> str:

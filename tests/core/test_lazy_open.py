@@ -391,3 +391,62 @@ def test_read_ahead_reads_the_plot_columns_in_a_thread():
     # what was read ahead is what a table reads itself
     fresh = open_lazily(load_samples.headers_only_asdf(STEPS_100K)).meta.header_columns
     np.testing.assert_array_equal(HeaderTable(compact).time.values, HeaderTable(fresh).time.values)
+
+
+def test_opening_a_dataset_reads_and_parses_the_plot_columns_ahead(monkeypatch):
+    """``open_dataset_file`` starts the explorer's first columns in a thread: the time
+    column parsed once, the same values a table of dkist's headers gives; off, nothing."""
+    import threading
+
+    from dkist_widgets.core import dataset_files
+    from dkist_widgets.core.header_table import HeaderTable, plot_keys
+
+    path = load_samples.headers_only_asdf(STEPS_100K)
+    monkeypatch.setattr(dataset_files, "READ_PLOT_COLUMNS_AHEAD", False)
+    compact = dataset_files.open_dataset_file(path).meta.header_columns
+    assert not any(compact.is_loaded(k) for k in compact.colnames)
+    assert not compact.has_derived("DATE-AVG", "time_values")
+
+    monkeypatch.setattr(dataset_files, "READ_PLOT_COLUMNS_AHEAD", True)
+    ds = dataset_files.open_dataset_file(path)
+    compact = ds.meta.header_columns
+    for thread in [t for t in threading.enumerate() if t.name == "dkw-header-read-ahead"]:
+        thread.join(60)
+    assert {k for k in compact.colnames if compact.is_loaded(k)} == set(plot_keys(compact))
+    assert compact.has_derived("DATE-AVG", "time_values")
+    ahead = HeaderTable(compact).time
+    assert ahead.values is HeaderTable(compact).time.values  # parsed once, shared
+    ref = HeaderTable(_dkist(path).headers).time
+    assert ahead.source == ref.source == "DATE-AVG" and ahead.origin == ref.origin
+    np.testing.assert_array_equal(ahead.values, ref.values)
+
+
+def test_derived_values_are_computed_once_and_forgotten_when_the_column_is_replaced():
+    import threading
+    import time
+
+    from astropy.table import Column
+
+    from dkist_widgets.core.header_table import HeaderTable
+    from dkist_widgets.core.lazy_open import open_lazily
+
+    compact = open_lazily(load_samples.headers_only_asdf(STEPS_100K)).meta.header_columns
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return object()
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(compact.derived("ATMOS_R0", "x", slow))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and len({id(g) for g in got}) == 1
+    before = HeaderTable(compact).time
+    n = len(compact)
+    compact.replace_column("DATE-AVG", Column(["2026-01-01T00:00:00"] * (n - 1) + ["2026-01-01T00:00:10"]))
+    after = HeaderTable(compact).time
+    assert after.values is not before.values and after.values[-1] == 10.0 and after.values[0] == 0.0

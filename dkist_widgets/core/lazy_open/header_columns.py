@@ -129,6 +129,8 @@ class HeaderColumns:
         self._masks: dict[str, np.ndarray | None] = {}
         self._added: dict[str, Any] = {}  # astropy columns added by panels
         self._lock = threading.Lock()
+        self._derived: dict[tuple[str, str], Any] = {}  # (key, what) -> computed from that column
+        self._derived_locks: dict[tuple[str, str], threading.Lock] = {}
         self._table = None
         self._length = specs[0].length if specs else 0
         for spec in specs:
@@ -203,6 +205,23 @@ class HeaderColumns:
     def is_loaded(self, key: str) -> bool:
         return key in self._values or key in self._added
 
+    def derived(self, key: str, what: str, compute):
+        """``compute()``, a value computed from column ``key`` only (e.g. its parsed times),
+        computed once per column: a second caller, in any thread, waits for the first and
+        gets the same object. Forgotten when ``key`` is replaced (:meth:`replace_column`)."""
+        entry = (key, what)
+        if entry in self._derived:
+            return self._derived[entry]
+        with self._lock:
+            lock = self._derived_locks.setdefault(entry, threading.Lock())
+        with lock:
+            if entry not in self._derived:
+                self._derived[entry] = compute()
+            return self._derived[entry]
+
+    def has_derived(self, key: str, what: str) -> bool:
+        return (key, what) in self._derived
+
     def add_column(self, column, name: str | None = None) -> None:
         name = name or column.info.name
         if name in self:
@@ -219,6 +238,8 @@ class HeaderColumns:
             raise ValueError(f"column {name!r} has {len(column)} rows, the table {self._length}")
         column.info.name = name
         self._added[name] = column
+        for entry in [e for e in self._derived if e[0] == name]:
+            del self._derived[entry]
         table = self._table
         if table is not None:  # keep ds.headers in step once it exists
             if name in table.colnames:
