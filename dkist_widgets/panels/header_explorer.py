@@ -31,9 +31,10 @@ Few widget models
 -----------------
 In a live kernel each widget model is a message, a hop through the server and a
 model and view in the browser before the panel paints, so a first build makes few
-(about 80 at a million frames with four Stokes states, from 133): the parts share
-their layouts and styles (:mod:`.shared_looks`). The empty placeholder of the table
-is made only when there is no table to show.
+(about 75 at a million frames with four Stokes states, from 133): the parts share
+their layouts and styles (:mod:`.shared_looks`), and marks not drawn yet are made
+on first use (:mod:`.header_plot`). The empty placeholder of the table is made only
+when there is no table to show.
 """
 
 from __future__ import annotations
@@ -106,6 +107,11 @@ _CONTROL_PARTS = (
 )
 
 
+def _plot_part(name: str) -> property:
+    """``explorer.<name>`` is ``explorer.plot.<name>`` (some marks are made on first use)."""
+    return property(lambda self: getattr(self.plot, name), doc=f"The plot's ``{name}``.")
+
+
 def _stokes_axis(dataset) -> int | None:
     """Axis of the file grid holding Stokes (from the dataset's physical types), if any."""
     try:
@@ -171,8 +177,6 @@ class HeaderExplorer(StaticForm, w.VBox):
         self.looks = looks = SharedLooks()  # layouts and styles of this panel's parts: never changed
         self.plot = HeaderPlot(self.state, model, n_bins=n_bins)
         self.controls = HeaderControls(self.state, looks)
-        for name in _PLOT_PARTS:
-            setattr(self, name, getattr(self.plot, name))
         for name in _CONTROL_PARTS:
             setattr(self, name, getattr(self.controls, name))
         self.key_info = looks.html()
@@ -361,7 +365,8 @@ class HeaderExplorer(StaticForm, w.VBox):
     @property
     def shown_stokes(self) -> list[str]:
         """Names of the Stokes states plotted (and that the UI criteria apply to)."""
-        return [name for name in self.plot.series_marks if name in self.state.stokes]
+        names = self.table.stokes.names if self.table is not None else self.plot.series_marks
+        return [name for name in names if name in self.state.stokes]
 
     @property
     def _marked_frame(self) -> int | None:
@@ -560,3 +565,8 @@ class HeaderExplorer(StaticForm, w.VBox):
         if self.table is None:
             why = "no dataset is open" if self.model.dataset is None else "its header rows do not match its files"
             raise ValueError(f"the header explorer has no usable header table: {why}")
+
+
+for _name in _PLOT_PARTS:  # explorer.figure, explorer.brush, ...: the plot's
+    setattr(HeaderExplorer, _name, _plot_part(_name))
+del _name
