@@ -31,7 +31,7 @@ Few widget models
 -----------------
 In a live kernel each widget model is a message, a hop through the server and a
 model and view in the browser before the panel paints, so a first build makes few
-(about 75 at a million frames with four Stokes states, from 133): the parts share
+(76 at a million frames with four Stokes states, from 133): the parts share
 their layouts and styles (:mod:`.shared_looks`), and marks not drawn yet are made
 on first use (:mod:`.header_plot`). The empty placeholder of the table is made only
 when there is no table to show.

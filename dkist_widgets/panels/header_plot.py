@@ -31,11 +31,13 @@ Choices
   and a view in the browser before the panel paints, so the first build makes only
   what it draws: the AO-unlocked spans, the series of the Stokes states shown, the
   threshold handle. A series is made (with its points) when its state is first
-  shown; the blue intervals, the selection highlight, the threshold line, the red
-  frame marker and the frame-number x scale when first needed. Each joins the
-  figure in its drawing order (spans, intervals, series, selection, threshold,
-  handle, marker). Asked for before that (``plot.threshold_line``,
-  ``series_marks["Q"]``), a mark is made empty and hidden, as it used to start.
+  shown; the blue intervals, the selection highlight, the threshold line and the
+  frame-number x scale when first needed. (Not the hidden red frame marker: its
+  stroke pads the grey spans' scale, see ``__init__``; the other marks' strokes are
+  narrower than the handle's padding of their scales.) Each joins the figure in its
+  drawing order (spans, intervals, series, selection, threshold, handle, marker).
+  Asked for before that (``plot.threshold_line``, ``series_marks["Q"]``), a mark is
+  made empty and hidden, as it used to start.
 """
 
 from __future__ import annotations
@@ -136,10 +138,11 @@ class HeaderPlot:
         )
         scales = {"x": self.x_scale, "y": self.unit_scale}
         xy = {"x": self.x_scale, "y": self.y_scale}
-        # made when first drawn (see "Marks made on first use"); None until then
+        # made when first drawn (see "Marks made on first use"): None until then. Each
+        # pads its scales by half its stroke, less than the threshold handle does, so
+        # adding one moves nothing
         self._intervals_mark: bq.Lines | None = None
         self._selected_mark: bq.Lines | None = None
-        self._marker_mark: bq.Lines | None = None
         self._threshold_line: bq.Lines | None = None
         # rectangles: closed 5-point lines filled; no outline (stroke_width 0), since
         # ``opacities`` would fade the fill too
@@ -153,6 +156,12 @@ class HeaderPlot:
             fill_opacities=[0.45],
             stroke_width=0.0,
             labels=["AO unlocked"],
+        )
+        # made up front though hidden: bqplot pads a scale's range by half the widest
+        # stroke of its marks, so this 1.5 px line is what keeps the grey spans 0.75 px
+        # inside the plot's top and bottom edges (made on first use, they would move)
+        self.marker_mark = bq.Lines(
+            x=np.zeros(0), y=np.array([0.0, 1.0]), scales=scales, colors=["red"], stroke_width=1.5, visible=False
         )
         self.series_marks: dict[str, bq.Lines] = {}
         self.threshold_handle = bq.Scatter(
@@ -208,7 +217,7 @@ class HeaderPlot:
             self._selected_mark,
             self._threshold_line,
             self.threshold_handle,
-            self._marker_mark,
+            self.marker_mark,
         ]
         return [mark for mark in made if mark is not None]
 
@@ -251,21 +260,6 @@ class HeaderPlot:
         return self._selected_mark
 
     @property
-    def marker_mark(self) -> bq.Lines:
-        """The red vertical line at the frame clicked in the table."""
-        if self._marker_mark is None:
-            self._marker_mark = bq.Lines(
-                x=np.zeros(0),
-                y=np.array([0.0, 1.0]),
-                scales=self._unit_y(),
-                colors=["red"],
-                stroke_width=1.5,
-                visible=False,
-            )
-            self._made(self._marker_mark)
-        return self._marker_mark
-
-    @property
     def threshold_line(self) -> bq.Lines:
         """The dashed line across the plot at the threshold."""
         if self._threshold_line is None:
@@ -303,8 +297,7 @@ class HeaderPlot:
         """Draw ``table`` (``None``: an empty plot)."""
         self.table = table
         self.marked_frame = None
-        if self._marker_mark is not None:
-            self._marker_mark.visible = False
+        self.marker_mark.visible = False
         if table is None:
             self.figure.marks = []
             return
