@@ -19,6 +19,10 @@ Choices
   header key (``key_from_text``), and the explorer decides what to do with it.
 * A line under the buttons says the recipe in force (``state.describe``), so
   pressing "Longest good run" a second time visibly turns that step off.
+* Widgets take their layouts and styles from the panel's
+  :class:`~dkist_widgets.panels.shared_looks.SharedLooks` (one model per look, not
+  two per widget); none of them changes its layout or style afterwards. The Stokes
+  check boxes are made only when there is more than one Stokes state to choose.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ..core.formatting import escape
 from ..core.header_selection import RECIPE_TRAITS
 from ..core.header_table import describe_key
 from .header_plot import display_unit, from_display, to_display, value_text
+from .shared_looks import SharedLooks
 
 __all__ = ["HeaderControls"]
 
@@ -39,59 +44,91 @@ __all__ = ["HeaderControls"]
 class HeaderControls:
     """Widgets of the header explorer other than the plot, the table and the texts."""
 
-    def __init__(self, state):
+    def __init__(self, state, looks: SharedLooks | None = None):
         self.state = state
+        self.looks = looks = looks if looks is not None else SharedLooks()
+        button_style = looks.style(w.ToggleButton)
+        check_style = looks.style(w.Checkbox)
         self.option_key: dict[str, str] = {}
         self.key_picker = w.Combobox(
             placeholder="search keys (name or meaning)",
             ensure_option=False,
             description="Key",
-            layout=w.Layout(width="420px"),
+            layout=looks.layout(width="420px"),
+            style=looks.style(w.Combobox),
         )
         self.key_picker.add_class("dkw-key-picker")
         self.x_toggle = w.ToggleButtons(
             options=[("time", "time"), ("frame", "frame")],
             value="time",
+            layout=looks.layout(),
             style={"button_width": "60px"},
             tooltip="x axis",
         )
         self.stokes_checks: dict[str, w.Checkbox] = {}
-        self.stokes_box = w.HBox()
+        self.stokes_box = w.HBox(layout=looks.layout())
         self.threshold_mode = w.ToggleButtons(
             options=[("off", "off"), ("keep ≥", ">="), ("keep ≤", "<=")],
             value="off",
+            layout=looks.layout(),
             style={"button_width": "84px"},
             tooltip="Keep frames whose plotted value is above/below the value "
             "(or drag the red handle right of the plot)",
         )
-        self.threshold_text = w.FloatText(value=0.0, layout=w.Layout(width="100px"))
+        self.threshold_text = w.FloatText(value=0.0, layout=looks.layout(width="100px"), style=looks.style(w.FloatText))
         self.threshold_text.add_class("dkw-threshold-value")
-        self.threshold_unit = w.HTML(layout=w.Layout(width="40px"))
+        self.threshold_unit = looks.html(width="40px")
         self.threshold_unit.add_class("dkw-threshold-unit")
         self.combine = w.ToggleButtons(
             options=[("AND", "and"), ("OR", "or")],
             value="and",
+            layout=looks.layout(),
             style={"button_width": "62px"},
             tooltip="How brushed intervals and the threshold combine",
         )
         self.add_intervals = w.Checkbox(
-            value=False, description="add intervals", indent=False, layout=w.Layout(width="120px")
+            value=False,
+            description="add intervals",
+            indent=False,
+            layout=looks.layout(width="120px"),
+            style=check_style,
         )
-        self.invert_button = w.ToggleButton(value=False, description="Invert", tooltip="Select the frames not chosen")
+        self.invert_button = w.ToggleButton(
+            value=False,
+            description="Invert",
+            tooltip="Select the frames not chosen",
+            layout=looks.layout(),
+            style=button_style,
+        )
         self.longest_button = w.ToggleButton(
             value=False,
             description="Longest good run",
             tooltip="Keep the longest stretch of consecutive frames meeting the "
             "criteria (press again to drop this step)",
+            layout=looks.layout(),
+            style=button_style,
         )
-        self.clear_button = w.Button(description="Clear", tooltip="Clear brush, threshold and selection")
+        self.clear_button = w.Button(
+            description="Clear",
+            tooltip="Clear brush, threshold and selection",
+            layout=looks.layout(),
+            style=looks.style(w.Button),
+        )
         self.all_stokes = w.Checkbox(
-            value=True, description="all Stokes at those times", indent=False, layout=w.Layout(width="190px")
+            value=True,
+            description="all Stokes at those times",
+            indent=False,
+            layout=looks.layout(width="190px"),
+            style=check_style,
         )
         self.only_selected = w.Checkbox(
-            value=False, description="only selected rows", indent=False, layout=w.Layout(width="150px")
+            value=False,
+            description="only selected rows",
+            indent=False,
+            layout=looks.layout(width="150px"),
+            style=check_style,
         )
-        self.recipe = w.HTML()
+        self.recipe = looks.html()
         self.recipe.add_class("dkw-header-recipe")
         self.links = [
             traitlets.link((state, "x"), (self.x_toggle, "value")),
@@ -113,21 +150,25 @@ class HeaderControls:
         self._show_recipe()
 
     def threshold_row(self) -> w.HBox:
+        looks = self.looks
         return w.HBox(
             [
-                w.HTML("threshold&nbsp;", layout=w.Layout(width="70px")),
+                looks.html("threshold&nbsp;", width="70px"),
                 self.threshold_mode,
                 self.threshold_text,
                 self.threshold_unit,
-                w.HTML("&nbsp;&nbsp;brush/threshold&nbsp;"),
+                looks.html("&nbsp;&nbsp;brush/threshold&nbsp;"),
                 self.combine,
                 self.add_intervals,
             ],
-            layout=w.Layout(align_items="center"),
+            layout=self.looks.layout(align_items="center"),
         )
 
     def button_row(self) -> w.HBox:
-        return w.HBox([self.invert_button, self.longest_button, self.clear_button, self.all_stokes, self.only_selected])
+        return w.HBox(
+            [self.invert_button, self.longest_button, self.clear_button, self.all_stokes, self.only_selected],
+            layout=self.looks.layout(),
+        )
 
     # ------------------------------------------------------------------ a table
 
@@ -140,16 +181,17 @@ class HeaderControls:
             return
         self.x_toggle.disabled = not table.time.is_time
         names = table.stokes.names
-        for name in names:
+        for name in names if len(names) > 1 else ():  # one Stokes state: no boxes to show
             box = w.Checkbox(
                 value=name in self.state.stokes,
                 indent=False,
-                layout=w.Layout(width="85px"),
+                layout=self.looks.layout(width="85px"),
+                style=self.looks.style(w.Checkbox),
                 description=f"Stokes {name}" if name != "all" else "all frames",
             )
             box.observe(lambda change, name=name: self._on_stokes_box(name, change["new"]), names="value")
             self.stokes_checks[name] = box
-        self.stokes_box.children = list(self.stokes_checks.values()) if len(names) > 1 else []
+        self.stokes_box.children = list(self.stokes_checks.values())
         options = []
         self.option_key = {}
         for key in table.keys:

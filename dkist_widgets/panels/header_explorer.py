@@ -26,6 +26,15 @@ describes it, so it is cleared: the brush, the threshold and the buttons show th
 An empty recipe never overwrites a selection it did not make. There is no guard
 flag: each direction stops because setting a value to what it already is changes
 nothing (traitlets, ``traitlets.link``, and the model's ``select_frames``).
+
+Few widget models
+-----------------
+In a live kernel each widget model is a message, a hop through the server and a
+model and view in the browser before the panel paints, so a first build makes few
+(76 at a million frames with four Stokes states, from 133): the parts share
+their layouts and styles (:mod:`.shared_looks`), and marks not drawn yet are made
+on first use (:mod:`.header_plot`). The empty placeholder of the table is made only
+when there is no table to show.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ from .header_controls import HeaderControls
 from .header_plot import HeaderPlot, value_text
 from .header_saved import SavedSelectionControls
 from .header_texts import code_html, frame_html, key_info_html, summary_html
+from .shared_looks import SharedLooks
 from .static_form import StaticForm
 
 __all__ = ["HeaderExplorer", "DEFAULT_TABLE_KEYS"]
@@ -94,6 +104,11 @@ _CONTROL_PARTS = (
     "only_selected",
     "recipe",
 )
+
+
+def _plot_part(name: str) -> property:
+    """``explorer.<name>`` is ``explorer.plot.<name>`` (some marks are made on first use)."""
+    return property(lambda self: getattr(self.plot, name), doc=f"The plot's ``{name}``.")
 
 
 def _stokes_axis(dataset) -> int | None:
@@ -156,31 +171,29 @@ class HeaderExplorer(StaticForm, w.VBox):
         self._table_keys = list(table_keys)
         self._messages: list[str] = []  # about the table: time axis, Stokes, catalogue, r0 absent
         self._key_problem = ""  # about the key last typed
+        self.looks = looks = SharedLooks()  # layouts and styles of this panel's parts: never changed
         self.plot = HeaderPlot(self.state, model, n_bins=n_bins)
-        self.controls = HeaderControls(self.state)
-        for name in _PLOT_PARTS:
-            setattr(self, name, getattr(self.plot, name))
+        self.controls = HeaderControls(self.state, looks)
         for name in _CONTROL_PARTS:
             setattr(self, name, getattr(self.controls, name))
-        self.key_info = w.HTML()
+        self.key_info = looks.html()
         self.key_info.add_class("dkw-key-info")
-        self.summary = w.HTML()
+        self.summary = looks.html()
         self.summary.add_class("dkw-header-summary")
-        self.code = w.HTML()
+        self.code = looks.html()
         self.code.add_class("dkw-header-code")
-        self.status = w.HTML()
+        self.status = looks.html()
         self.status.add_class("dkw-header-status")
-        self.row_info = w.HTML()
-        self.saved = SavedSelectionControls(self)
+        self.row_info = looks.html()
+        self.saved = SavedSelectionControls(self, looks)
         self.grid = None
-        self._grid_placeholder = w.HTML()  # replaced by the table once a dataset is usable
-        self._grid_shown = self._grid_placeholder
-        self.children = [
-            w.HTML(
+        self._grid_placeholder: w.HTML | None = None  # shown instead of the table when there is none
+        self._parts_above_grid = (
+            looks.html(
                 "<b>Header explorer</b> <span style='opacity:.7'>— plot a header key, brush the good "
                 "frames, fetch only their files</span>"
             ),
-            w.HBox([self.key_picker, self.x_toggle, self.controls.stokes_box]),
+            w.HBox([self.key_picker, self.x_toggle, self.controls.stokes_box], layout=looks.layout()),
             self.key_info,
             self.figure,
             self.controls.threshold_row(),
@@ -190,9 +203,7 @@ class HeaderExplorer(StaticForm, w.VBox):
             self.code,
             self.saved.box,
             self.status,
-            self._grid_placeholder,
-            self.row_info,  # last: the browser test reads the marked frame here
-        ]
+        )
         self.key_picker.observe(self._on_key_text, names="value")
         self.clear_button.on_click(lambda _b: self.clear())
         self.only_selected.observe(lambda _c: self._refresh_grid_rows(), names="value")
@@ -201,7 +212,7 @@ class HeaderExplorer(StaticForm, w.VBox):
         model.observe(self._on_dataset, names=["dataset"])
         model.observe(self._on_model_selection, names=["selection_version"])
         model.observe(self._on_sizes, names=["file_sizes_version"])
-        self._on_dataset(None)
+        self._on_dataset(None)  # sets the children: the parts above, the table, the marked frame
 
     # ------------------------------------------------------------------ dataset
 
@@ -351,7 +362,8 @@ class HeaderExplorer(StaticForm, w.VBox):
     @property
     def shown_stokes(self) -> list[str]:
         """Names of the Stokes states plotted (and that the UI criteria apply to)."""
-        return [name for name in self.plot.series_marks if name in self.state.stokes]
+        names = self.table.stokes.names if self.table is not None else self.plot.series_marks
+        return [name for name in names if name in self.state.stokes]
 
     @property
     def _marked_frame(self) -> int | None:
@@ -502,7 +514,11 @@ class HeaderExplorer(StaticForm, w.VBox):
         self._grid_rows = table.rows(keys)
         # r0 reads as in the plot and the threshold box: the display unit, to the millimetre
         self.grid = FrameTable(
-            self._grid_rows, selected=self.model.selected_mask, height_rows=10, formats={R0_KEY: _r0_cell}
+            self._grid_rows,
+            selected=self.model.selected_mask,
+            height_rows=10,
+            formats={R0_KEY: _r0_cell},
+            layout=self.looks.layout(),
         )
         self.grid.add_class("dkw-header-grid")
         self.grid.on_click(self._on_table_click)
@@ -510,11 +526,14 @@ class HeaderExplorer(StaticForm, w.VBox):
 
     def _show_grid(self, grid) -> None:
         """Put the table (or an empty placeholder) in its place among the children."""
-        current = self._grid_shown
-        new = grid if grid is not None else self._grid_placeholder
-        if current is not new:
-            self.children = tuple(new if child is current else child for child in self.children)
-            self._grid_shown = new
+        if grid is None:
+            if self._grid_placeholder is None:
+                self._grid_placeholder = self.looks.html()
+            grid = self._grid_placeholder
+        # row_info last: the browser test reads the marked frame there
+        children = (*self._parts_above_grid, grid, self.row_info)
+        if self.children != children:
+            self.children = children
 
     @property
     def _grid_frame(self):
@@ -543,3 +562,8 @@ class HeaderExplorer(StaticForm, w.VBox):
         if self.table is None:
             why = "no dataset is open" if self.model.dataset is None else "its header rows do not match its files"
             raise ValueError(f"the header explorer has no usable header table: {why}")
+
+
+for _name in _PLOT_PARTS:  # explorer.figure, explorer.brush, ...: the plot's
+    setattr(HeaderExplorer, _name, _plot_part(_name))
+del _name

@@ -27,6 +27,17 @@ Choices
   others: 3 significant digits, in display units); a handle position equal to where the
   state puts it is the plot's own placement coming back and is ignored, so no
   guard flag is needed.
+* **Marks made on first use**: in a live kernel every widget model costs a message
+  and a view in the browser before the panel paints, so the first build makes only
+  what it draws: the AO-unlocked spans, the series of the Stokes states shown, the
+  threshold handle. A series is made (with its points) when its state is first
+  shown; the blue intervals, the selection highlight, the threshold line and the
+  frame-number x scale when first needed. (Not the hidden red frame marker: its
+  stroke pads the grey spans' scale, see ``__init__``; the other marks' strokes are
+  narrower than the handle's padding of their scales.) Each joins the figure in its
+  drawing order (spans, intervals, series, selection, threshold, handle, marker).
+  Asked for before that (``plot.threshold_line``, ``series_marks["Q"]``), a mark is
+  made empty and hidden, as it used to start.
 """
 
 from __future__ import annotations
@@ -88,6 +99,22 @@ def _trim_nan(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[finite[0] : finite[-1] + 1], y[finite[0] : finite[-1] + 1]
 
 
+class _SeriesMarks(dict):
+    """Stokes state -> its ``Lines``. A state is drawn when first shown; asked for before
+    that (a notebook, a test), it gets an empty hidden line, as every state once had."""
+
+    def __init__(self, make, names):
+        super().__init__()
+        self._make = make
+        self._names = names
+
+    def __missing__(self, name):
+        if name not in self._names:
+            raise KeyError(name)
+        mark = self[name] = self._make(name, np.zeros(0), np.zeros(0), visible=False)
+        return mark
+
+
 class HeaderPlot:
     """Figure, marks, brush and threshold handle over one state and one model."""
 
@@ -98,8 +125,10 @@ class HeaderPlot:
         self.table = None
         self.marked_frame: int | None = None
         self._x_range = (0.0, 1.0)
+        self._stokes_names: tuple[str, ...] = ()  # of the table shown
+        self._drawn: set[str] = set()  # the Stokes states whose series is drawn
         self.x_scale = bq.DateScale()
-        self.frame_scale = bq.LinearScale()
+        self._frame_scale: bq.LinearScale | None = None
         self.y_scale = bq.LinearScale()
         self.unit_scale = bq.LinearScale(min=0.0, max=1.0)
         self.x_axis = bq.Axis(scale=self.x_scale, label="DATE-AVG", num_ticks=6, tick_format="%H:%M:%S")
@@ -109,6 +138,12 @@ class HeaderPlot:
         )
         scales = {"x": self.x_scale, "y": self.unit_scale}
         xy = {"x": self.x_scale, "y": self.y_scale}
+        # made when first drawn (see "Marks made on first use"): None until then. Each
+        # pads its scales by half its stroke, less than the threshold handle does, so
+        # adding one moves nothing
+        self._intervals_mark: bq.Lines | None = None
+        self._selected_mark: bq.Lines | None = None
+        self._threshold_line: bq.Lines | None = None
         # rectangles: closed 5-point lines filled; no outline (stroke_width 0), since
         # ``opacities`` would fade the fill too
         self.unlocked_mark = bq.Lines(
@@ -122,26 +157,13 @@ class HeaderPlot:
             stroke_width=0.0,
             labels=["AO unlocked"],
         )
-        self.intervals_mark = bq.Lines(
-            x=np.zeros((0, 5)),
-            y=np.zeros((0, 5)),
-            scales=scales,
-            fill="inside",
-            colors=["#4a90d9"],
-            fill_colors=["#4a90d9"],
-            fill_opacities=[0.15],
-            stroke_width=0.0,
-        )
-        self.series_marks: dict[str, bq.Lines] = {}
-        self.selected_mark = bq.Lines(
-            x=np.zeros(0), y=np.zeros(0), scales=xy, colors=["#ff7f0e"], stroke_width=3.0, labels=["selected"]
-        )
+        # made up front though hidden: bqplot pads a scale's range by half the widest
+        # stroke of its marks, so this 1.5 px line is what keeps the grey spans 0.75 px
+        # inside the plot's top and bottom edges (made on first use, they would move)
         self.marker_mark = bq.Lines(
             x=np.zeros(0), y=np.array([0.0, 1.0]), scales=scales, colors=["red"], stroke_width=1.5, visible=False
         )
-        self.threshold_line = bq.Lines(
-            x=np.zeros(0), y=np.zeros(0), scales=xy, colors=["#d62728"], line_style="dashed", visible=False
-        )
+        self.series_marks: dict[str, bq.Lines] = {}
         self.threshold_handle = bq.Scatter(
             x=np.zeros(0),
             y=np.zeros(0),
@@ -171,6 +193,104 @@ class HeaderPlot:
         state.observe(lambda _c: self.redraw(), names=["key", "x", "stokes"])
         state.observe(lambda _c: self.draw_overlays(), names=["intervals", "add_intervals", "threshold", "direction"])
 
+    # ------------------------------------------------------------------ marks made on first use
+
+    @property
+    def frame_scale(self) -> bq.LinearScale:
+        """The x scale of frame numbers (made when the x axis first shows frames)."""
+        if self._frame_scale is None:
+            self._frame_scale = bq.LinearScale()
+        return self._frame_scale
+
+    def _xy(self) -> dict:
+        return {"x": self.x_axis.scale, "y": self.y_scale}
+
+    def _unit_y(self) -> dict:
+        return {"x": self.x_axis.scale, "y": self.unit_scale}
+
+    def _marks(self) -> list:
+        """The figure's marks in drawing order: those made so far, series of the states shown."""
+        made = [
+            self.unlocked_mark,
+            self._intervals_mark,
+            *(self.series_marks[name] for name in self._stokes_names if name in self._drawn),
+            self._selected_mark,
+            self._threshold_line,
+            self.threshold_handle,
+            self.marker_mark,
+        ]
+        return [mark for mark in made if mark is not None]
+
+    def _made(self, mark):
+        """A mark made after the figure was drawn joins it in its place."""
+        if self.table is not None:
+            self.figure.marks = self._marks()
+        return mark
+
+    @property
+    def intervals_mark(self) -> bq.Lines:
+        """Kept brushed intervals, shaded blue."""
+        if self._intervals_mark is None:
+            self._intervals_mark = bq.Lines(
+                x=np.zeros((0, 5)),
+                y=np.zeros((0, 5)),
+                scales=self._unit_y(),
+                fill="inside",
+                colors=["#4a90d9"],
+                fill_colors=["#4a90d9"],
+                fill_opacities=[0.15],
+                stroke_width=0.0,
+            )
+            self._made(self._intervals_mark)
+        return self._intervals_mark
+
+    @property
+    def selected_mark(self) -> bq.Lines:
+        """The selected frames drawn over their series."""
+        if self._selected_mark is None:
+            self._selected_mark = bq.Lines(
+                x=np.zeros(0),
+                y=np.zeros(0),
+                scales=self._xy(),
+                colors=["#ff7f0e"],
+                stroke_width=3.0,
+                labels=["selected"],
+            )
+            self._made(self._selected_mark)
+        return self._selected_mark
+
+    @property
+    def threshold_line(self) -> bq.Lines:
+        """The dashed line across the plot at the threshold."""
+        if self._threshold_line is None:
+            self._threshold_line = bq.Lines(
+                x=np.zeros(0), y=np.zeros(0), scales=self._xy(), colors=["#d62728"], line_style="dashed", visible=False
+            )
+            self._made(self._threshold_line)
+        return self._threshold_line
+
+    def _new_series(self, name: str, x, y, visible: bool = True) -> bq.Lines:
+        """A line for Stokes state ``name``, made with its points (one message, not two)."""
+        return bq.Lines(
+            x=x,
+            y=y,
+            scales=self._xy(),
+            colors=[STOKES_COLOURS.get(name, "#1f77b4")],
+            labels=[f"Stokes {name}"],
+            display_legend=len(self._stokes_names) > 1,
+            visible=visible,
+        )
+
+    def _draw_series(self, name: str, x, y) -> None:
+        mark = self.series_marks.get(name)
+        if mark is None:
+            self.series_marks[name] = self._new_series(name, x, y)
+            return
+        with mark.hold_sync():
+            mark.x = x
+            mark.y = y
+            mark.visible = True
+
     # ------------------------------------------------------------------ table
 
     def show(self, table) -> None:
@@ -181,18 +301,9 @@ class HeaderPlot:
         if table is None:
             self.figure.marks = []
             return
-        names = table.stokes.names
-        self.series_marks = {
-            name: bq.Lines(
-                x=np.zeros(0),
-                y=np.zeros(0),
-                scales={"x": self.x_scale, "y": self.y_scale},
-                colors=[STOKES_COLOURS.get(name, "#1f77b4")],
-                labels=[f"Stokes {name}"],
-                display_legend=len(names) > 1,
-            )
-            for name in names
-        }
+        self._stokes_names = tuple(table.stokes.names)
+        self.series_marks = _SeriesMarks(self._new_series, self._stokes_names)
+        self._drawn = set()
         self.redraw()
 
     # ------------------------------------------------------------------ drawing
@@ -210,15 +321,8 @@ class HeaderPlot:
         key = state.key if state.key is not None and table.has(state.key) else None
         xs = self.x_scale if state.x == "time" else self.frame_scale
         if self.x_axis.scale is not xs:
-            for mark in [
-                self.unlocked_mark,
-                self.intervals_mark,
-                self.marker_mark,
-                self.selected_mark,
-                self.threshold_line,
-                self.threshold_handle,
-                *self.series_marks.values(),
-            ]:
+            series = list(self.series_marks.values())
+            for mark in [*(m for m in self._marks() if m not in series), *series]:
                 mark.scales = {**mark.scales, "x": xs}
             self.x_axis.scale = xs
             self.brush.scale = xs
@@ -236,23 +340,20 @@ class HeaderPlot:
         self.y_axis.tick_format = f".{r0_decimals()}f" if key == R0_KEY else ".3g"
         shown = set(state.stokes)
         self._x_range = table.x_range(state.x)
-        marks = [self.unlocked_mark, self.intervals_mark]
-        for name, mark in self.series_marks.items():
-            if key is None or (name not in shown and len(self.series_marks) > 1):
-                mark.visible = False
+        self._drawn = set()
+        for name in self._stokes_names:
+            if key is None or (name not in shown and len(self._stokes_names) > 1):
+                if name in self.series_marks:
+                    self.series_marks[name].visible = False
                 continue
             xd, yd = _trim_nan(
                 *table.decimated(
                     key, self.n_bins, x=state.x, stokes=None if name == "all" else name, display=to_display
                 )
             )
-            with mark.hold_sync():
-                mark.x = self._x_out(xd)
-                mark.y = yd
-                mark.visible = True
-            marks.append(mark)
-        marks += [self.selected_mark, self.threshold_line, self.threshold_handle, self.marker_mark]
-        self.figure.marks = marks
+            self._draw_series(name, self._x_out(xd), yd)
+            self._drawn.add(name)
+        self.figure.marks = self._marks()
         lo, hi = self._x_range
         spans = table.unlocked_spans(x=state.x, within=state.within(table), min_gap=(hi - lo) / 500)
         self._set_rects(self.unlocked_mark, spans)
@@ -277,7 +378,9 @@ class HeaderPlot:
         if self.table is None:
             return
         state = self.state
-        self._set_rects(self.intervals_mark, state.intervals if state.add_intervals or len(state.intervals) > 1 else [])
+        kept = state.intervals if state.add_intervals or len(state.intervals) > 1 else []
+        if kept or self._intervals_mark is not None:
+            self._set_rects(self.intervals_mark, kept)
         if not state.intervals and self.brush.selected is not None:
             self.brush.selected = None
         lo, hi = self._x_range
@@ -287,8 +390,8 @@ class HeaderPlot:
                 self.threshold_line.x = self._x_out(np.array([lo, hi]))
                 self.threshold_line.y = np.array([y, y])
                 self.threshold_line.visible = True
-        else:
-            self.threshold_line.visible = False
+        elif self._threshold_line is not None:
+            self._threshold_line.visible = False
         y = self.handle_y()
         with self.threshold_handle.hold_sync():
             self.threshold_handle.x = self._x_out(np.array([hi + HANDLE_OFFSET * (hi - lo)]))
@@ -313,8 +416,8 @@ class HeaderPlot:
             return
         mask = self.model.selected_mask if self.model.n_selected else None
         xs, ys = [], []
-        for name, mark in self.series_marks.items():
-            if not mark.visible or mask is None:  # nothing selected: nothing to highlight
+        for name in self._stokes_names:
+            if name not in self._drawn or mask is None:  # nothing selected: nothing to highlight
                 continue
             x, y, ids = table.series(key, x=self.state.x, stokes=None if name == "all" else name)
             sel = mask[ids] if mask.size == table.n_frames else np.zeros(ids.size, dtype=bool)
@@ -328,6 +431,8 @@ class HeaderPlot:
                 ys.append([np.nan])
             xs.append(xd)
             ys.append(yd)
+        if not xs and self._selected_mark is None:
+            return  # nothing to highlight yet: the mark is made with the first selection
         with self.selected_mark.hold_sync():
             self.selected_mark.x = self._x_out(np.concatenate(xs) if xs else np.zeros(0))
             self.selected_mark.y = np.concatenate(ys).astype(float) if xs else np.zeros(0)
@@ -337,8 +442,9 @@ class HeaderPlot:
         self.marked_frame = frame
         x = self.table.axis(self.state.x).values[frame]
         if np.isfinite(x):
-            self.marker_mark.x = self._x_out(np.array([x, x]))
-            self.marker_mark.visible = True
+            with self.marker_mark.hold_sync():
+                self.marker_mark.x = self._x_out(np.array([x, x]))
+                self.marker_mark.visible = True
 
     # ------------------------------------------------------------------ gestures
 

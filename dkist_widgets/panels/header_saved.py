@@ -16,6 +16,8 @@ Choices
   :class:`SavedSelectionError`; the selection, the recipe and the file stay.
 * Messages name files by their name; the folder a selection was saved in is shown
   from ``~`` when it is under the home folder.
+* The explorer's controls take their layouts and styles from its
+  :class:`~dkist_widgets.panels.shared_looks.SharedLooks` (none is changed afterwards).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ..core.saved_selection import (
     save_selection,
     saved_selections,
 )
+from .shared_looks import SharedLooks
 
 __all__ = ["SavedSelectionControls", "SavedSelectionOffer"]
 
@@ -68,21 +71,33 @@ def _shown_folder(folder: Path) -> str:
 class SavedSelectionControls:
     """Name box, Save, a list of saved selections and Load, for one header explorer."""
 
-    def __init__(self, explorer):
+    def __init__(self, explorer, looks: SharedLooks | None = None):
         self.explorer = explorer
-        self.name = w.Text(placeholder="name, e.g. good seeing", layout=w.Layout(width="180px"))
+        looks = looks if looks is not None else SharedLooks()
+        button_style = looks.style(w.Button)
+        self.name = w.Text(
+            placeholder="name, e.g. good seeing", layout=looks.layout(width="180px"), style=looks.style(w.Text)
+        )
         self.name.add_class("dkw-saved-name")
         self.save_button = w.Button(
             description="Save selection",
             icon="save",
             tooltip="Save the selected frames and the recipe next to the dataset",
+            layout=looks.layout(),
+            style=button_style,
         )
         self.save_button.add_class("dkw-saved-save")
-        self.choice = w.Dropdown(options=[], layout=w.Layout(width="200px"))
+        self.choice = w.Dropdown(options=[], layout=looks.layout(width="200px"), style=looks.style(w.Dropdown))
         self.choice.add_class("dkw-saved-choice")
-        self.load_button = w.Button(description="Load", icon="folder-open", tooltip="Load the chosen saved selection")
+        self.load_button = w.Button(
+            description="Load",
+            icon="folder-open",
+            tooltip="Load the chosen saved selection",
+            layout=looks.layout(),
+            style=button_style,
+        )
         self.load_button.add_class("dkw-saved-load")
-        self.message = w.HTML()
+        self.message = looks.html()
         self.message.add_class("dkw-saved-message")
         self.save_button.on_click(lambda _b: self.save(self.name.value))
         self.load_button.on_click(lambda _b: self.choice.value and self.load(self.choice.value))
@@ -90,16 +105,17 @@ class SavedSelectionControls:
             [
                 w.HBox(
                     [
-                        w.HTML("saved&nbsp;", layout=w.Layout(width="70px")),
+                        looks.html("saved&nbsp;", width="70px"),
                         self.name,
                         self.save_button,
                         self.choice,
                         self.load_button,
                     ],
-                    layout=w.Layout(align_items="center", flex_flow="row wrap"),
+                    layout=looks.layout(align_items="center", flex_flow="row wrap"),
                 ),
                 self.message,
-            ]
+            ],
+            layout=looks.layout(),
         )
         self.refresh()
 

@@ -334,3 +334,31 @@ def test_table_of_100k_lazily_opened_frames_reads_only_its_window(monkeypatch):
     again = HeaderExplorer(model)
     assert again.table is explorer.table
     assert again.table.sort_order("DINDEX3", True) is explorer.table.sort_order("DINDEX3", True)
+
+
+def test_header_explorer_builds_few_widget_models(ds):
+    # In a live kernel every widget model is a comm_open (its state as JSON, signed and
+    # sent), a hop through the server, and a model, a view, style and layout work in the
+    # browser, all before the panel paints: at a million frames that was a large part of
+    # the paint. A first build made 133 models (a Layout and a Style per widget, a line
+    # per Stokes state whether drawn or not, empty overlay marks); the parts now share
+    # their looks and marks are made when first drawn. Four Stokes states here, as in
+    # the 1M-frame benchmark.
+    from ipywidgets.widgets.widget import _instances
+
+    model = DatasetModel(ds, refresh_local=False)
+    before = set(_instances)
+    explorer = HeaderExplorer(model)
+    made = [type(_instances[k]).__name__ for k in set(_instances) - before]
+    assert len(explorer.table.stokes.names) == 4
+    assert len(made) <= 80, sorted(made)
+    # what was left out of the first build still answers when it is first needed
+    explorer.brush_interval(0, 30)
+    explorer.set_threshold(0.06)
+    explorer.mark_frame(5)
+    explorer.set_stokes(["I", "Q"])
+    assert explorer.selected_mark.visible and explorer.threshold_line.visible and explorer.marker_mark.visible
+    assert explorer.series_marks["Q"].visible and len(explorer.series_marks["Q"].y)
+    order = [explorer.unlocked_mark, explorer.series_marks["I"], explorer.series_marks["Q"]]
+    order += [explorer.selected_mark, explorer.threshold_line, explorer.threshold_handle, explorer.marker_mark]
+    assert list(explorer.figure.marks) == order
