@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repository root: tests.browser.lab
 
-from tests.browser.lab import _FIND_PANEL, LabServer, launch_chromium, open_notebook  # noqa: E402
+from tests.browser.lab import _FIND_PANEL, TYPE_CELL, LabServer, launch_chromium, open_notebook  # noqa: E402
 
 PLOT = ".bqplot path.line, .bqplot path.dot"
 
@@ -95,15 +95,8 @@ DATAGRID_ALONE = TABLE_FRAME + (
 RUN_AND_TIME = (
     "async ({path, code, root, parts}) => {"
     + _FIND_PANEL
+    + TYPE_CELL
     + """
-  const panel = findPanel();
-  await activate(panel);
-  const nb = panel.content;
-  nb.activeCellIndex = nb.widgets.length - 1;
-  nb.deselectAll();
-  await app.commands.execute('notebook:insert-cell-below');
-  if (nb.activeCell.model.type !== 'code') await app.commands.execute('notebook:change-cell-to-code');
-  nb.activeCell.model.sharedModel.setSource(code);
   const painted = () => {
     const el = document.querySelector(root);
     return !!el && parts.every((part) => el.querySelector(part));

@@ -18,8 +18,9 @@ Choices
 * Opened lazily, the columns the header explorer plots first (the time key, r0,
   ``AO_LOCK``) start to be read and the time column parsed in a background thread
   as soon as the open returns (:func:`~.header_table.read_plot_columns_ahead`): the
-  explorer is what most users display next, and at a million frames that work is
-  ~0.3 s and ~50 MB. A panel asking for them meanwhile waits for that thread rather
+  explorer is what most users display next, and at a million frames that work goes on
+  for ~0.4 s after the open returns and holds ~63 MB
+  (``benchmarks/bench_header_explorer_build.py``). A panel asking for them meanwhile waits for that thread rather
   than reading them twice.
 """
 
@@ -115,7 +116,7 @@ def open_dataset_file(path: os.PathLike | str):
 
 def _read_plot_columns_ahead(dataset) -> None:
     """Opened lazily: start reading and parsing the columns the header explorer plots
-    first (time, r0, AO lock; ~0.3 s and ~50 MB at a million frames) in a thread, so
+    first (time, r0, AO lock; ~0.4 s and ~63 MB at a million frames) in a thread, so
     an explorer displayed after the open finds them ready. Nothing for a tiled dataset
     or one opened by dkist's loader (its headers are in memory already)."""
     from .header_table import read_plot_columns_ahead

@@ -828,17 +828,19 @@ def read_plot_columns_ahead(headers, key: str | None = None) -> threading.Thread
     parsing its time column, in a thread (see :func:`read_ahead`)."""
     if headers is None:
         return None
-    keys = plot_keys(headers, key)
-    time_key = next((k for k in TIME_KEYS if k in set(headers.colnames)), None)
-    return read_ahead(headers, keys, time_key=time_key)
+    return read_ahead(headers, plot_keys(headers, key), time_key=_first_time_key(headers))
 
 
 def plot_keys(headers, key: str | None = None) -> list[str]:
     """The columns the header explorer's first plot reads: the time key it will use (the
     first of ``DATE-AVG``/``DATE-BEG`` present), ``key`` (default ``ATMOS_R0``), ``AO_LOCK``."""
+    return [k for k in (_first_time_key(headers), key or R0_KEY, R0_KEY, "AO_LOCK") if k]
+
+
+def _first_time_key(headers) -> str | None:
+    """The first of ``DATE-AVG``/``DATE-BEG`` present: the time axis a plot tries first."""
     names = set(headers.colnames)
-    time_key = next((k for k in TIME_KEYS if k in names), None)
-    return [k for k in (time_key, key or R0_KEY, R0_KEY, "AO_LOCK") if k]
+    return next((k for k in TIME_KEYS if k in names), None)
 
 
 def _stokes_names(size: int) -> tuple[str, ...]:

@@ -221,17 +221,23 @@ class HeaderPlot:
         ]
         return [mark for mark in made if mark is not None]
 
-    def _made(self, mark):
-        """A mark made after the figure was drawn joins it in its place."""
-        if self.table is not None:
-            self.figure.marks = self._marks()
+    def _first_use(self, attr: str, make) -> bq.Lines:
+        """The mark held in ``attr``, made by ``make()`` the first time it is asked for; a
+        mark made after the figure was drawn joins it in its place."""
+        mark = getattr(self, attr)
+        if mark is None:
+            mark = make()
+            setattr(self, attr, mark)
+            if self.table is not None:
+                self.figure.marks = self._marks()
         return mark
 
     @property
     def intervals_mark(self) -> bq.Lines:
         """Kept brushed intervals, shaded blue."""
-        if self._intervals_mark is None:
-            self._intervals_mark = bq.Lines(
+        return self._first_use(
+            "_intervals_mark",
+            lambda: bq.Lines(
                 x=np.zeros((0, 5)),
                 y=np.zeros((0, 5)),
                 scales=self._unit_y(),
@@ -240,34 +246,33 @@ class HeaderPlot:
                 fill_colors=["#4a90d9"],
                 fill_opacities=[0.15],
                 stroke_width=0.0,
-            )
-            self._made(self._intervals_mark)
-        return self._intervals_mark
+            ),
+        )
 
     @property
     def selected_mark(self) -> bq.Lines:
         """The selected frames drawn over their series."""
-        if self._selected_mark is None:
-            self._selected_mark = bq.Lines(
+        return self._first_use(
+            "_selected_mark",
+            lambda: bq.Lines(
                 x=np.zeros(0),
                 y=np.zeros(0),
                 scales=self._xy(),
                 colors=["#ff7f0e"],
                 stroke_width=3.0,
                 labels=["selected"],
-            )
-            self._made(self._selected_mark)
-        return self._selected_mark
+            ),
+        )
 
     @property
     def threshold_line(self) -> bq.Lines:
         """The dashed line across the plot at the threshold."""
-        if self._threshold_line is None:
-            self._threshold_line = bq.Lines(
+        return self._first_use(
+            "_threshold_line",
+            lambda: bq.Lines(
                 x=np.zeros(0), y=np.zeros(0), scales=self._xy(), colors=["#d62728"], line_style="dashed", visible=False
-            )
-            self._made(self._threshold_line)
-        return self._threshold_line
+            ),
+        )
 
     def _new_series(self, name: str, x, y, visible: bool = True) -> bq.Lines:
         """A line for Stokes state ``name``, made with its points (one message, not two)."""

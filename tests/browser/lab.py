@@ -426,19 +426,24 @@ _SETTLED = (
 
 _NOTEBOOK_JSON = "({path}) => {" + _FIND_PANEL + " return findPanel().content.model.toJSON(); }"
 
-_RUN_EXTRA_CELL = (
-    "async ({path, code}) => {"
-    + _FIND_PANEL
-    + """
+# A JS fragment (after _FIND_PANEL, with ``path`` and ``code`` in scope): a new code cell
+# at the end of the notebook holding ``code``, active, not run yet; ``nb`` is the notebook.
+TYPE_CELL = """
   const panel = findPanel();
   await activate(panel);
   const nb = panel.content;
   nb.activeCellIndex = nb.widgets.length - 1;
   nb.deselectAll();
   await app.commands.execute('notebook:insert-cell-below');
-  const cell = nb.activeCell;
-  if (cell.model.type !== 'code') await app.commands.execute('notebook:change-cell-to-code');
+  if (nb.activeCell.model.type !== 'code') await app.commands.execute('notebook:change-cell-to-code');
   nb.activeCell.model.sharedModel.setSource(code);
+"""
+
+_RUN_EXTRA_CELL = (
+    "async ({path, code}) => {"
+    + _FIND_PANEL
+    + TYPE_CELL
+    + """
   const index = nb.activeCellIndex;
   await app.commands.execute('notebook:run-cell');
   return index;

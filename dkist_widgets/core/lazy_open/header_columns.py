@@ -36,6 +36,7 @@ __all__ = ["HeaderColumns", "ColumnSpec"]
 
 _PIECE_BYTES = 1 << 22  # a text column is inflated and made compact this many bytes at a time
 _PREFIX_ROWS = 10_000  # rows up to which HeaderColumns.take inflates only a column's first bytes
+_NOT_YET = object()  # HeaderColumns.derived: nothing computed for that entry yet
 
 
 @dataclass
@@ -210,8 +211,9 @@ class HeaderColumns:
         computed once per column: a second caller, in any thread, waits for the first and
         gets the same object. Forgotten when ``key`` is replaced (:meth:`replace_column`)."""
         entry = (key, what)
-        if entry in self._derived:
-            return self._derived[entry]
+        found = self._derived.get(entry, _NOT_YET)
+        if found is not _NOT_YET:
+            return found
         with self._lock:
             lock = self._derived_locks.setdefault(entry, threading.Lock())
         with lock:
